@@ -1,0 +1,302 @@
+"""Image endpoints: list, inspect, history, tag, remove, prune, load, save, import, commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+from aiohttp import web
+
+from ..engine import archive, commit as commit_mod, filters as filters_mod, references
+from ..engine.errors import EngineError, InvalidParameter, NotFound
+from . import shapes
+from .server import Router, engine_of, qbool, read_json
+
+IMAGE_FILTERS = {"before", "dangling", "label", "reference", "since", "until"}
+
+
+def _filter_images(engine: Any, f: filters_mod.Filters, show_all: bool) -> list[Any]:
+    import fnmatch
+
+    items = engine.images.list()
+    before = engine.images.get(f.get("before")[0]) if f.contains("before") else None
+    since = engine.images.get(f.get("since")[0]) if f.contains("since") else None
+    dangling = f.bool_value("dangling") if f.contains("dangling") else None
+    out = []
+    parents = {img.parent for img in items if img.parent}
+    for img in items:
+        is_dangling = not img.tags and not img.digests
+        if dangling is True and not is_dangling:
+            continue
+        if dangling is False and is_dangling:
+            continue
+        if not show_all and is_dangling and img.id in parents and dangling is None:
+            continue  # intermediate images are hidden without -a
+        if f.contains("label") and not f.match_kv("label", img.container_config.get("Labels") or {}):
+            continue
+        if before is not None and img.created_local >= before.created_local:
+            continue
+        if since is not None and img.created_local <= since.created_local:
+            continue
+        if f.contains("reference"):
+            familiar = [shapes._familiar(t) for t in img.tags]
+            ok = False
+            for pattern in f.get("reference"):
+                for tag in familiar:
+                    repo = tag.rsplit(":", 1)[0]
+                    if fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern):
+                        ok = True
+            if not ok:
+                continue
+        out.append(img)
+    return out
+
+
+async def list_(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    f = filters_mod.parse(request.query.get("filters"))
+    f.validate(IMAGE_FILTERS)
+    if request.query.get("filter"):
+        f.add("reference", request.query["filter"])
+    images = await asyncio.to_thread(_filter_images, engine, f, qbool(request, "all"))
+    counts: dict[str, int] = {}
+    if qbool(request, "shared-size") or True:
+        for c in engine.containers.by_id.values():
+            counts[c.doc["Image"]] = counts.get(c.doc["Image"], 0) + 1
+    out = []
+    for img in images:
+        s = shapes.image_summary(img, counts.get(img.id, 0) if qbool(request, "shared-size") else -1)
+        if not qbool(request, "digests") and False:
+            s["RepoDigests"] = []
+        out.append(s)
+    return web.json_response(out)
+
+
+async def inspect(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    img = engine.images.get(request.match_info["name"])
+    return web.json_response(shapes.image_inspect(img))
+
+
+async def history(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    return web.json_response(engine.images.history(request.match_info["name"]))
+
+
+async def tag(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    repo = request.query.get("repo", "")
+    tag_ = request.query.get("tag", "")
+    if not repo:
+        raise InvalidParameter("repository name must have at least one component")
+    target = f"{repo}:{tag_}" if tag_ else repo
+    full = engine.images.tag(request.match_info["name"], target)
+    img = engine.images.get(full)
+    engine.events.publish("image", "tag", img.id, {"name": shapes._familiar(full)})
+    return web.Response(status=201)
+
+
+async def remove(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    name = request.match_info["name"]
+    report = engine.images.delete(name, force=qbool(request, "force"), prune=not qbool(request, "noprune"))
+    for item in report:
+        if "Untagged" in item:
+            engine.events.publish("image", "untag", item["Untagged"], {"name": item["Untagged"]})
+        elif "Deleted" in item:
+            engine.events.publish("image", "delete", item["Deleted"], {"name": item["Deleted"]})
+    return web.json_response(report)
+
+
+async def prune(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    f = filters_mod.parse(request.query.get("filters"))
+    f.validate({"dangling", "label", "until", "label!"})
+    only_dangling = f.bool_value("dangling", True) if f.contains("dangling") else True
+    used = {c.doc["Image"] for c in engine.containers.by_id.values()}
+    deleted: list[dict[str, str]] = []
+    reclaimed = 0
+    for img in engine.images.list():
+        if img.id in used or not engine.images.exists(img.id):
+            continue
+        if only_dangling and (img.tags or img.digests):
+            continue
+        if f.contains("label") and not f.match_labels(img.container_config.get("Labels") or {}):
+            continue
+        if engine.images.children(img.id):
+            continue
+        before = engine.store.one("SELECT COUNT(*) AS n FROM layers")["n"]
+        try:
+            for ref in img.tags + img.digests:
+                deleted.append({"Untagged": shapes._familiar(ref)})
+            deleted.extend(r for r in engine.images.delete(img.id, force=True) if "Deleted" in r)
+        except EngineError:
+            continue
+        reclaimed += img.size if engine.store.one("SELECT COUNT(*) AS n FROM layers")["n"] < before else 0
+    engine.events.publish("image", "prune", "", {"reclaimed": str(reclaimed)})
+    return web.json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
+
+class _BodyReader:
+    """A blocking file-like reader over an aiohttp request body, for worker threads."""
+
+    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop) -> None:
+        self.content = request.content
+        self.loop = loop
+        self.buf = b""
+        self.eof = False
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            chunks = [self.buf]
+            self.buf = b""
+            while not self.eof:
+                chunk = self._next()
+                chunks.append(chunk)
+            return b"".join(chunks)
+        while len(self.buf) < n and not self.eof:
+            self.buf += self._next()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def _next(self) -> bytes:
+        fut = asyncio.run_coroutine_threadsafe(self.content.readany(), self.loop)
+        chunk = fut.result()
+        if not chunk:
+            self.eof = True
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+
+async def load(request: web.Request) -> web.StreamResponse:
+    engine = engine_of(request)
+    quiet = qbool(request, "quiet")
+    loop = asyncio.get_running_loop()
+    reader = _BodyReader(request, loop)
+    messages: list[str] = []
+    loader = archive.Loader(engine.images, engine.content, engine.snapshots, messages.append)
+    lines = await asyncio.to_thread(loader.load, reader)
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    for line in lines:
+        await resp.write(json.dumps({"stream": line + "\n"}).encode() + b"\r\n")
+        if line.startswith("Loaded image"):
+            name = line.split(": ", 1)[1]
+            engine.events.publish("image", "load", name, {"name": name})
+    await resp.write_eof()
+    del quiet
+    return resp
+
+
+class _StreamWriter:
+    """A blocking file-like writer feeding an aiohttp streamed response from a thread."""
+
+    def __init__(self, resp: web.StreamResponse, loop: asyncio.AbstractEventLoop) -> None:
+        self.resp = resp
+        self.loop = loop
+        self.buf = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.buf += data
+        if len(self.buf) >= 1 << 20:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.buf:
+            data, self.buf = bytes(self.buf), bytearray()
+            asyncio.run_coroutine_threadsafe(self.resp.write(data), self.loop).result()
+
+
+async def save(request: web.Request) -> web.StreamResponse:
+    engine = engine_of(request)
+    names = request.query.getall("names", []) if "name" not in request.match_info else [request.match_info["name"]]
+    if not names:
+        raise InvalidParameter("no image names given")
+    for name in names:
+        engine.images.get(name)  # 404 before any byte is sent
+    resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+    await resp.prepare(request)
+    writer = _StreamWriter(resp, asyncio.get_running_loop())
+
+    def run() -> None:
+        archive.save(engine.images, engine.content, engine.snapshots, names, writer, engine.tmp_dir)
+        writer.flush()
+
+    try:
+        await asyncio.to_thread(run)
+    except (ConnectionError, RuntimeError):
+        return resp
+    await resp.write_eof()
+    for name in names:
+        engine.events.publish("image", "save", name, {"name": name})
+    return resp
+
+
+async def create(request: web.Request) -> web.StreamResponse:
+    """``POST /images/create``: import from a tarball (``fromSrc=-``); pulls are not here yet."""
+    engine = engine_of(request)
+    src = request.query.get("fromSrc")
+    if src is None:
+        image = request.query.get("fromImage", "")
+        raise NotFound(f"pull access denied for {image}, repository does not exist or may require "
+                       "'docker login': no registry is configured")
+    if src != "-":
+        raise InvalidParameter("importing from a URL is not supported; use fromSrc=-")
+    repo = request.query.get("repo", "")
+    tag_ = request.query.get("tag", "")
+    changes = request.query.getall("changes", [])
+    message = request.query.get("message", "")
+    reader = _BodyReader(request, asyncio.get_running_loop())
+    img = await asyncio.to_thread(commit_mod.import_tarball, engine.images, engine.content, engine.snapshots,
+                                  reader, repo, tag_, message, changes)
+    engine.events.publish("image", "import", img.id, {"name": img.id})
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    await resp.write(json.dumps({"status": img.id}).encode() + b"\r\n")
+    await resp.write_eof()
+    return resp
+
+
+async def commit(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    c = engine.containers.get(request.query.get("container", ""))
+    overrides = await read_json(request, {}) or {}
+    pause = qbool(request, "pause", True)
+    paused_here = False
+    if pause and c.running and not c.paused:
+        await engine.lifecycle.runtime.pause(c.id)
+        paused_here = True
+    try:
+        img = await asyncio.to_thread(
+            commit_mod.commit, engine.images, engine.content, engine.snapshots, c,
+            request.query.get("repo", ""), request.query.get("tag", ""), request.query.get("comment", ""),
+            request.query.get("author", ""), request.query.getall("changes", []), overrides)
+    finally:
+        if paused_here:
+            await engine.lifecycle.runtime.resume(c.id)
+    engine.events.publish("container", "commit", c.id, engine.lifecycle.attributes(c, comment=request.query.get("comment", "")))
+    return web.json_response({"Id": img.id}, status=201)
+
+
+def register(router: Router) -> None:
+    router.get("/images/json", list_)
+    router.post("/images/load", load)
+    router.get("/images/get", save)
+    router.post("/images/create", create)
+    router.post("/images/prune", prune)
+    router.get("/images/{name:.+}/json", inspect)
+    router.get("/images/{name:.+}/history", history)
+    router.get("/images/{name:.+}/get", save)
+    router.post("/images/{name:.+}/tag", tag)
+    router.delete("/images/{name:.+}", remove)
+    router.post("/commit", commit)

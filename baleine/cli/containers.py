@@ -1,0 +1,433 @@
+"""Container commands: ps, start, stop, restart, kill, rm, logs, attach, wait, pause,
+unpause, rename, diff, commit, inspect, prune (and the ones in containers_more)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from ..client import APIError
+from . import formatting, templates
+from .context import CLIError, Context, Parser
+from .streams import Demuxer, pump, terminal_size, write_stream
+
+
+class Row(dict):
+    """A formatter row: dict fields, plus docker's ``.Label "key"`` method."""
+
+    def __init__(self, fields: dict[str, Any], labels: dict[str, str] | None = None) -> None:
+        super().__init__(fields)
+        self.labels = labels or {}
+
+    def Label(self, name: str) -> str:  # noqa: N802 - Go method name
+        return self.labels.get(name, "")
+
+
+def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
+    cid = c["Id"] if not trunc else c["Id"][:12]
+    command = c.get("Command", "")
+    if trunc:
+        command = formatting.ellipsis(command, 20)
+    names = [n.lstrip("/") for n in c.get("Names") or []]
+    if trunc:
+        names = [n for n in names if "/" not in n][:1] or names[:1]
+    labels = c.get("Labels") or {}
+    created = c.get("Created", 0)
+    size = ""
+    if "SizeRw" in c:
+        size = formatting.human_size(c.get("SizeRw") or 0)
+        if c.get("SizeRootFs"):
+            size += f" (virtual {formatting.human_size(c['SizeRootFs'])})"
+    mounts = []
+    for m in c.get("Mounts") or []:
+        name = m.get("Name") or m.get("Source", "")
+        mounts.append(formatting.ellipsis(name, 15) if trunc else name)
+    row = Row({
+        "Command": templates.go_quote(command),
+        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
+        "ID": cid,
+        "Image": c.get("Image", ""),
+        "Labels": ",".join(f"{k}={v}" for k, v in labels.items()),
+        "LocalVolumes": str(sum(1 for m in c.get("Mounts") or [] if m.get("Driver") == "local")),
+        "Mounts": ",".join(mounts),
+        "Names": ",".join(names),
+        "Networks": ",".join(sorted((c.get("NetworkSettings") or {}).get("Networks") or {})),
+        "Ports": formatting.ports_string(c.get("Ports") or []),
+        "RunningFor": formatting.human_duration(max(0.0, now - created)) + " ago",
+        "Size": size,
+        "State": c.get("State", ""),
+        "Status": c.get("Status", ""),
+    }, labels)
+    return row
+
+
+def _print_rows(fmt: str | None, rows: list[Row], headers: dict[str, str], default: str) -> None:
+    try:
+        out = formatting.format_list(fmt, rows, headers, default)
+    except templates.TemplateError as exc:
+        raise CLIError(f"template parsing error: {exc}", 1) from None
+    sys.stdout.write(out)
+
+
+def ps(ctx: Context, argv: list[str]) -> int:
+    p = Parser("ps", "[OPTIONS]", "List containers")
+    p.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display container IDs")
+    p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers (includes all states)")
+    p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container (includes all states)")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    p.add_argument("--format", help="Format output using a custom template")
+    p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+    o = p.parse_args(argv)
+    params: dict[str, Any] = {"all": o.all or o.last > 0 or o.latest, "size": o.size}
+    if o.last > 0 or o.latest:
+        params["limit"] = 1 if o.latest else o.last
+    if o.filter:
+        from ..engine.filters import from_cli
+
+        try:
+            params["filters"] = from_cli(o.filter).to_json()
+        except Exception as exc:  # noqa: BLE001
+            raise CLIError(str(exc), 125) from None
+    items = ctx.call("GET", "/containers/json", params)
+    if o.quiet and not o.format:
+        for c in items:
+            print(c["Id"] if o.no_trunc else c["Id"][:12])
+        return 0
+    now = time.time()
+    rows = [_container_row(c, not o.no_trunc, now) for c in items]
+    default = formatting.DEFAULT_CONTAINER_FORMAT + ("\t{{.Size}}" if o.size else "")
+    if o.quiet:
+        default = "{{.ID}}"
+    _print_rows(o.format, rows, formatting.CONTAINER_HEADERS, default)
+    return 0
+
+
+def _simple(command: str, usage: str, desc: str) -> Parser:
+    p = Parser(command, usage, desc)
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    return p
+
+
+def start(ctx: Context, argv: list[str]) -> int:
+    p = Parser("start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers")
+    p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
+    p.add_argument("-i", "--interactive", action="store_true", help="Attach container's STDIN")
+    p.add_argument("--detach-keys", help="Override the key sequence for detaching a container")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    o = p.parse_args(argv)
+    if o.attach or o.interactive:
+        if len(o.containers) > 1:
+            raise CLIError("you cannot start and attach multiple containers at once", 1)
+        return _start_attached(ctx, o.containers[0], o.interactive, o.detach_keys)
+    status = 0
+    for name in o.containers:
+        try:
+            with ctx.api():
+                ctx.client.call("POST", f"/containers/{name}/start")
+            print(name)
+        except CLIError as exc:
+            print(exc.message, file=sys.stderr)
+            status = 1
+    if status:
+        print("Error: failed to start containers: " + ", ".join(o.containers), file=sys.stderr)
+    return status
+
+
+def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str | None) -> int:
+    info = ctx.call("GET", f"/containers/{name}/json")
+    cfg = info["Config"]
+    tty = bool(cfg.get("Tty"))
+    stdin = interactive and bool(cfg.get("OpenStdin"))
+    params = {"stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1}
+    if detach_keys:
+        params["detachKeys"] = detach_keys
+    with ctx.api():
+        sock, initial = ctx.client.hijack("POST", f"/containers/{name}/attach", params)
+        wait_resp = ctx.client.stream("POST", f"/containers/{name}/wait", {"condition": "next-exit"})
+        ctx.client.call("POST", f"/containers/{name}/start")
+    _resize_cb = _resizer(ctx, f"/containers/{name}/resize") if tty else None
+    if tty and _resize_cb:
+        size = terminal_size()
+        if size:
+            _resize_cb(*size)
+    pump(sock, initial, tty, stdin, _resize_cb)
+    try:
+        return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
+    except (ValueError, OSError):
+        return 0
+
+
+def _resizer(ctx: Context, path: str):  # noqa: ANN202
+    def resize(h: int, w: int) -> None:
+        try:
+            ctx.client.call("POST", path, {"h": h, "w": w})
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+    return resize
+
+
+def _stop_like(ctx: Context, argv: list[str], command: str, desc: str) -> int:
+    p = Parser(command, "[OPTIONS] CONTAINER [CONTAINER...]", desc)
+    p.add_argument("-t", "--time", "--timeout", dest="time", type=int, default=None,
+                   help="Seconds to wait before killing the container")
+    p.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    o = p.parse_args(argv)
+    params: dict[str, Any] = {}
+    if o.time is not None:
+        params["t"] = o.time
+    if o.signal:
+        params["signal"] = o.signal
+    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/{command}", params) and None)
+
+
+def stop(ctx: Context, argv: list[str]) -> int:
+    return _stop_like(ctx, argv, "stop", "Stop one or more running containers")
+
+
+def restart(ctx: Context, argv: list[str]) -> int:
+    return _stop_like(ctx, argv, "restart", "Restart one or more containers")
+
+
+def kill(ctx: Context, argv: list[str]) -> int:
+    p = Parser("kill", "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers")
+    p.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    o = p.parse_args(argv)
+    params = {"signal": o.signal} if o.signal else None
+    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/kill", params) and None)
+
+
+def rm(ctx: Context, argv: list[str]) -> int:
+    p = Parser("rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers")
+    p.add_argument("-f", "--force", action="store_true", help="Force the removal of a running container (uses SIGKILL)")
+    p.add_argument("-v", "--volumes", action="store_true", help="Remove anonymous volumes associated with the container")
+    p.add_argument("-l", "--link", action="store_true", help="Remove the specified link")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    o = p.parse_args(argv)
+    params = {"force": o.force, "v": o.volumes, "link": o.link}
+    return ctx.each(o.containers, lambda n: ctx.client.call("DELETE", f"/containers/{n}", params) and None)
+
+
+def pause(ctx: Context, argv: list[str]) -> int:
+    o = _simple("pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers").parse_args(argv)
+    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/pause") and None)
+
+
+def unpause(ctx: Context, argv: list[str]) -> int:
+    o = _simple("unpause", "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers").parse_args(argv)
+    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/unpause") and None)
+
+
+def wait(ctx: Context, argv: list[str]) -> int:
+    o = _simple("wait", "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes").parse_args(argv)
+    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/wait")["StatusCode"])
+
+
+def rename(ctx: Context, argv: list[str]) -> int:
+    p = Parser("rename", "CONTAINER NEW_NAME", "Rename a container")
+    p.add_argument("container")
+    p.add_argument("new_name")
+    o = p.parse_args(argv)
+    ctx.call("POST", f"/containers/{o.container}/rename", {"name": o.new_name})
+    return 0
+
+
+def diff(ctx: Context, argv: list[str]) -> int:
+    p = Parser("diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem")
+    p.add_argument("container")
+    o = p.parse_args(argv)
+    for ch in ctx.call("GET", f"/containers/{o.container}/changes") or []:
+        print(f"{'CAD'[ch['Kind']]} {ch['Path']}")
+    return 0
+
+
+def commit(ctx: Context, argv: list[str]) -> int:
+    p = Parser("commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes")
+    p.add_argument("-a", "--author", default="", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument("-m", "--message", default="", help="Commit message")
+    p.add_argument("-p", "--pause", default="true", nargs="?", const="true", help="Pause container during commit")
+    p.add_argument("container")
+    p.add_argument("reference", nargs="?")
+    o = p.parse_args(argv)
+    params: dict[str, Any] = {"container": o.container, "author": o.author, "comment": o.message,
+                              "pause": o.pause.lower() not in ("false", "0"), "changes": o.change}
+    if o.reference:
+        ref = o.reference
+        repo, tag = ref, ""
+        last = ref.rsplit("/", 1)[-1]
+        if "@" not in ref and ":" in last:
+            repo, tag = ref.rsplit(":", 1)
+        params["repo"], params["tag"] = repo, tag
+    result = ctx.call("POST", "/commit", params, {})
+    print(result["Id"])
+    return 0
+
+
+def logs(ctx: Context, argv: list[str]) -> int:
+    p = Parser("logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container")
+    p.add_argument("-f", "--follow", action="store_true", help="Follow log output")
+    p.add_argument("-n", "--tail", default="all", help='Number of lines to show from the end of the logs (default "all")')
+    p.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
+    p.add_argument("--since", default="", help="Show logs since timestamp or relative (e.g. 42m)")
+    p.add_argument("--until", default="", help="Show logs before a timestamp or relative (e.g. 42m)")
+    p.add_argument("--details", action="store_true", help="Show extra details provided to logs")
+    p.add_argument("container")
+    o = p.parse_args(argv)
+    info = ctx.call("GET", f"/containers/{o.container}/json")
+    now = time.time()
+    params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": o.follow, "tail": o.tail,
+                              "timestamps": o.timestamps}
+    from ..engine.timestamps import get_timestamp
+
+    try:
+        if o.since:
+            params["since"] = get_timestamp(o.since, now)
+        if o.until:
+            params["until"] = get_timestamp(o.until, now)
+    except Exception as exc:  # noqa: BLE001
+        raise CLIError(f"invalid value for \"since\": {exc}", 1) from None
+    with ctx.api():
+        resp = ctx.client.stream("GET", f"/containers/{o.container}/logs", params)
+    tty = bool(info["Config"].get("Tty"))
+    demux = Demuxer()
+    try:
+        while True:
+            chunk = resp.read1(65536)
+            if not chunk:
+                break
+            if tty:
+                write_stream(1, chunk)
+            else:
+                demux.feed(chunk, write_stream)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def attach(ctx: Context, argv: list[str]) -> int:
+    p = Parser("attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container")
+    p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
+    p.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
+    p.add_argument("--detach-keys", help="Override the key sequence for detaching a container")
+    p.add_argument("container")
+    o = p.parse_args(argv)
+    info = ctx.call("GET", f"/containers/{o.container}/json")
+    if not info["State"].get("Running"):
+        raise CLIError("You cannot attach to a stopped container, start it first", 1)
+    if info["State"].get("Paused"):
+        raise CLIError("You cannot attach to a paused container, unpause it first", 1)
+    tty = bool(info["Config"].get("Tty"))
+    stdin = not o.no_stdin and bool(info["Config"].get("OpenStdin"))
+    if tty and stdin and not sys.stdin.isatty():
+        raise CLIError("the input device is not a TTY", 1)
+    params = {"stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1}
+    if o.detach_keys:
+        params["detachKeys"] = o.detach_keys
+    with ctx.api():
+        wait_resp = ctx.client.stream("POST", f"/containers/{o.container}/wait", {"condition": "next-exit"})
+        sock, initial = ctx.client.hijack("POST", f"/containers/{o.container}/attach", params)
+    resize = _resizer(ctx, f"/containers/{o.container}/resize") if tty else None
+    if resize:
+        size = terminal_size()
+        if size:
+            resize(*size)
+    pump(sock, initial, tty, stdin, resize, close_on_eof=bool(info["Config"].get("StdinOnce")))
+    state = ctx.call("GET", f"/containers/{o.container}/json")["State"]
+    if state.get("Running"):
+        print("read escape sequence", file=sys.stderr)
+        return 0
+    try:
+        return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
+    except (ValueError, OSError):
+        return int(state.get("ExitCode", 0))
+
+
+def print_inspect(objs: list[Any], fmt: str | None) -> None:
+    """docker inspect output: an indented JSON array, or one template line per object."""
+    if fmt:
+        try:
+            t = templates.compile(fmt)
+            for obj in objs:
+                sys.stdout.write(t.render(obj) + "\n")
+        except templates.TemplateError as exc:
+            raise CLIError(f"template parsing error: {exc}", 1) from None
+        return
+    print(json.dumps(objs, indent=4, ensure_ascii=False))
+
+
+def inspect_objects(ctx: Context, names: list[str], fmt: str | None, kinds: list[tuple[str, str]],
+                    size: bool = False) -> int:
+    """Inspect each name as the first kind that knows it; docker's errors for the rest."""
+    found, status = [], 0
+    for name in names:
+        for kind, path in kinds:
+            try:
+                with ctx.api():
+                    try:
+                        params = {"size": 1} if size and kind == "container" else None
+                        found.append(ctx.client.call("GET", path.format(name=name), params))
+                        break
+                    except APIError as exc:
+                        if exc.status != 404:
+                            raise
+            except CLIError as exc:
+                print(exc.message, file=sys.stderr)
+                status = 1
+                break
+        else:
+            label = kinds[0][0] if len(kinds) == 1 else "object"
+            print(f"Error: No such {label}: {name}", file=sys.stderr)
+            status = 1
+    if found or not fmt:
+        print_inspect(found, fmt)
+    return status
+
+
+def inspect_containers(ctx: Context, argv: list[str]) -> int:
+    p = Parser("container inspect", "[OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    o = p.parse_args(argv)
+    return inspect_objects(ctx, o.containers, o.format, [("container", "/containers/{name}/json")], o.size)
+
+
+def prune(ctx: Context, argv: list[str]) -> int:
+    p = Parser("container prune", "[OPTIONS]", "Remove all stopped containers")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values (e.g. \"until=<timestamp>\")")
+    o = p.parse_args(argv)
+    if not o.force and not confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] "):
+        return 0
+    params = {}
+    if o.filter:
+        from ..engine.filters import from_cli
+
+        params["filters"] = from_cli(o.filter).to_json()
+    result = ctx.call("POST", "/containers/prune", params)
+    deleted = result.get("ContainersDeleted") or []
+    if deleted:
+        print("Deleted Containers:")
+        for cid in deleted:
+            print(cid)
+        print()
+    print(f"Total reclaimed space: {formatting.human_size(result.get('SpaceReclaimed') or 0)}")
+    return 0
+
+
+def confirm(question: str) -> bool:
+    sys.stdout.write(question)
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+del argparse

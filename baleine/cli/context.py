@@ -1,0 +1,139 @@
+"""What every command shares: the API client (starting a daemon when none answers),
+docker-style argument parsing, and docker-style errors and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+from ..client import DEFAULT_HOST, APIError, Client, ConnectionFailed
+
+
+class CLIError(Exception):
+    """Stop the command: print ``message`` on stderr and exit with ``code``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def die(exc: CLIError) -> int:
+    if exc.message:
+        stream = sys.stdout if exc.code == 0 else sys.stderr
+        print(exc.message, file=stream)
+    return exc.code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with docker's messages and exit code (125) for bad flags."""
+
+    def __init__(self, command: str, usage: str, description: str = "", **kw: Any) -> None:
+        super().__init__(prog=f"baleine {command}", usage=f"baleine {command} {usage}".rstrip(),
+                         description=description, add_help=False, **kw)
+        self.command = command
+        self.add_argument("--help", action="help", help="Print usage")
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
+        # Like docker, -h means --help unless the command gives it a meaning (run -h HOSTNAME).
+        if "-h" not in self._option_string_actions:
+            self.add_argument("-h", action="help", help=argparse.SUPPRESS)
+        return super().parse_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        if "unrecognized arguments" in message:
+            flag = message.split(":", 1)[1].strip().split()[0]
+            message = f"unknown flag: {flag}" if flag.startswith("-") else f"accepts no argument(s): {flag}"
+        elif "the following arguments are required" in message:
+            message = f'"baleine {self.command}" requires at least 1 argument.'
+        elif "expected one argument" in message:
+            flag = message.split(":", 1)[0].replace("argument ", "").split("/")[-1]
+            message = f"flag needs an argument: {flag}"
+        raise CLIError(f"{message}\nSee 'baleine {self.command} --help'.", 125)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise CLIError((message or "").rstrip(), status)
+
+    def print_help(self, file: Any = None) -> None:  # noqa: ANN401
+        super().print_help(sys.stdout)
+
+
+class Context:
+    """Per-invocation state: the daemon address and a lazily connected client."""
+
+    def __init__(self, host: str | None, command: str) -> None:
+        self.explicit_host = host or os.environ.get("BALEINE_HOST")
+        self.host = self.explicit_host or DEFAULT_HOST
+        self.command = command
+        self._client: Client | None = None
+        self.err_code = 125 if command in ("run", "create") else 1
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            client = Client(self.host)
+            if not self.explicit_host and not client.ping():
+                start_daemon(client)
+            self._client = client
+        return self._client
+
+    @contextmanager
+    def api(self, code: int | None = None, prefix: str = "Error response from daemon: ") -> Iterator[None]:
+        """Turn API and connection errors into docker-style CLI errors."""
+        try:
+            yield
+        except APIError as exc:
+            raise CLIError(f"{prefix}{exc.message}", self.err_code if code is None else code) from None
+        except ConnectionFailed:
+            raise CLIError(f"Cannot connect to the Baleine daemon at {self.host}. "
+                           "Is the baleine daemon running?", self.err_code if code is None else code) from None
+
+    def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        with self.api():
+            return self.client.call(method, path, params, body)
+
+    def each(self, names: list[str], action: Callable[[str], Any], echo: bool = True) -> int:
+        """Apply ``action`` to each name, printing it (docker's multi-target commands);
+        errors are printed and make the exit code 1."""
+        status = 0
+        for name in names:
+            try:
+                with self.api():
+                    result = action(name)
+                if echo:
+                    print(name if result is None else result)
+            except CLIError as exc:
+                print(exc.message, file=sys.stderr)
+                status = 1
+        return status
+
+
+def start_daemon(client: Client) -> None:
+    """Start ``baleine daemon`` in the background and wait until it answers."""
+    if os.geteuid() != 0:
+        return
+    log_dir = "/var/log"
+    log_path = os.path.join(log_dir, "baleine.log") if os.access(log_dir, os.W_OK) else os.devnull
+    with open(log_path, "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "baleine.daemon.main", "-H", client.host],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                         close_fds=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if client.ping(timeout=1):
+            print("Started the Baleine daemon in the background (log: %s)" % log_path, file=sys.stderr)
+            return
+        time.sleep(0.05)
+
+
+def split_csv(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x for x in v.split(",") if x)
+    return out

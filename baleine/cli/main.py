@@ -1,0 +1,191 @@
+"""``baleine``: the command line, shaped like ``docker``'s.
+
+Commands live in modules named after what they act on (containers, images,
+system...), imported only when used, so that ``baleine run`` starts fast. Every
+command talks to the daemon through ``baleine.client`` only. When no daemon answers
+on the default socket, one is started in the background.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+
+from .context import CLIError, Context, die
+
+# name -> (module, function). Management commands map "<group> <sub>".
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run"),
+    "create": ("run", "create"),
+    "start": ("containers", "start"),
+    "stop": ("containers", "stop"),
+    "restart": ("containers", "restart"),
+    "kill": ("containers", "kill"),
+    "rm": ("containers", "rm"),
+    "ps": ("containers", "ps"),
+    "logs": ("containers", "logs"),
+    "attach": ("containers", "attach"),
+    "wait": ("containers", "wait"),
+    "pause": ("containers", "pause"),
+    "unpause": ("containers", "unpause"),
+    "rename": ("containers", "rename"),
+    "diff": ("containers", "diff"),
+    "commit": ("containers", "commit"),
+    "top": ("containers_more", "top"),
+    "stats": ("containers_more", "stats"),
+    "port": ("containers_more", "port"),
+    "cp": ("containers_more", "cp"),
+    "export": ("containers_more", "export"),
+    "update": ("containers_more", "update"),
+    "exec": ("exec", "exec_"),
+    "images": ("images", "images"),
+    "rmi": ("images", "rmi"),
+    "tag": ("images", "tag"),
+    "history": ("images", "history"),
+    "save": ("images", "save"),
+    "load": ("images", "load"),
+    "import": ("images", "import_"),
+    "pull": ("images", "pull"),
+    "push": ("images", "push"),
+    "inspect": ("system", "inspect"),
+    "version": ("system", "version"),
+    "info": ("system", "info"),
+    "events": ("system", "events"),
+    "daemon": ("system", "daemon"),
+}
+
+GROUPS: dict[str, dict[str, str]] = {
+    "container": {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "create", "start": "start",
+                  "stop": "stop", "restart": "restart", "kill": "kill", "rm": "rm", "remove": "rm",
+                  "logs": "logs", "attach": "attach", "wait": "wait", "pause": "pause",
+                  "unpause": "unpause", "rename": "rename", "diff": "diff", "commit": "commit", "top": "top",
+                  "stats": "stats", "port": "port", "cp": "cp", "export": "export", "exec": "exec",
+                  "inspect": "container inspect", "prune": "container prune", "update": "update"},
+    "image": {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag",
+              "history": "history", "save": "save", "load": "load", "import": "import", "pull": "pull",
+              "push": "push", "inspect": "image inspect", "prune": "image prune"},
+    "system": {"info": "info", "events": "events", "df": "system df", "prune": "system prune"},
+}
+COMMANDS.update({
+    "container inspect": ("containers", "inspect_containers"),
+    "container prune": ("containers", "prune"),
+    "image inspect": ("images", "inspect_images"),
+    "image prune": ("images", "prune"),
+    "system df": ("system", "df"),
+    "system prune": ("system", "prune"),
+})
+
+USAGE = """Usage:  baleine [OPTIONS] COMMAND
+
+A container engine that speaks Docker's API
+
+Common Commands:
+  run         Create and run a new container from an image
+  exec        Execute a command in a running container
+  ps          List containers
+  images      List images
+  load        Load an image from a tar archive or STDIN
+  info        Display system-wide information
+
+Management Commands:
+  container   Manage containers
+  image       Manage images
+  system      Manage Baleine
+
+Commands:
+  attach  commit  cp  create  diff  events  export  history  import  inspect  kill
+  logs  pause  port  rename  restart  rm  rmi  save  start  stats  stop  tag  top
+  unpause  update  version  wait  daemon
+
+Global Options:
+  -H, --host string   Daemon socket to connect to (env BALEINE_HOST)
+  -v, --version       Print version information and quit
+
+Run 'baleine COMMAND --help' for more information on a command.
+"""
+
+
+def _split_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Global options (before the command), and the rest."""
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-H", "--host"):
+            if i + 1 >= len(argv):
+                raise CLIError(f"flag needs an argument: {a}", 125)
+            opts["host"] = argv[i + 1]
+            i += 2
+        elif a.startswith("--host="):
+            opts["host"] = a.split("=", 1)[1]
+            i += 1
+        elif a.startswith("-H") and len(a) > 2:
+            opts["host"] = a[2:]
+            i += 1
+        elif a in ("-D", "--debug"):
+            opts["debug"] = "1"
+            i += 1
+        elif a in ("-l", "--log-level"):
+            i += 2
+        elif a in ("-v", "--version"):
+            opts["version"] = "1"
+            i += 1
+        elif a in ("-h", "--help"):
+            opts["help"] = "1"
+            i += 1
+        else:
+            break
+    return opts, argv[i:]
+
+
+def resolve(args: list[str]) -> tuple[str, list[str]]:
+    """The command key and its arguments, through management groups."""
+    if not args:
+        raise CLIError(USAGE, 0)
+    name, rest = args[0], args[1:]
+    if name in GROUPS:
+        if not rest or rest[0] in ("-h", "--help"):
+            subs = ", ".join(sorted(GROUPS[name]))
+            raise CLIError(f"Usage:  baleine {name} COMMAND\n\nCommands: {subs}", 0 if rest else 0)
+        sub = GROUPS[name].get(rest[0])
+        if sub is None:
+            raise CLIError(f"baleine: '{name} {rest[0]}' is not a baleine command.\n"
+                           f"See 'baleine {name} --help'", 1)
+        return sub, rest[1:]
+    if name not in COMMANDS:
+        raise CLIError(f"baleine: '{name}' is not a baleine command.\nSee 'baleine --help'", 1)
+    return name, rest
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        opts, rest = _split_globals(argv)
+        if opts.get("version"):
+            from .. import __version__
+
+            print(f"Baleine version {__version__}")
+            return 0
+        if opts.get("help") and not rest:
+            print(USAGE, end="")
+            return 0
+        key, args = resolve(rest)
+        module, func = COMMANDS[key]
+        ctx = Context(host=opts.get("host"), command=key)
+        fn = getattr(import_module(f"baleine.cli.{module}"), func)
+        return int(fn(ctx, args) or 0)
+    except CLIError as exc:
+        return die(exc)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""System commands: version, info, events, inspect (any object), daemon, system df/prune."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from .. import API_VERSION, __version__
+from . import formatting, templates
+from .containers import inspect_objects
+from .context import CLIError, Context, Parser
+
+
+def version(ctx: Context, argv: list[str]) -> int:
+    p = Parser("version", "[OPTIONS]", "Show the Baleine version information")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+    o = p.parse_args(argv)
+    import platform
+
+    client = {"Version": __version__, "ApiVersion": API_VERSION, "DefaultAPIVersion": API_VERSION,
+              "GoVersion": "python" + platform.python_version(), "Os": "linux", "Arch": "amd64",
+              "BuildTime": "", "Context": "default"}
+    server: Any = None
+    error = None
+    try:
+        with ctx.api():
+            server = ctx.client.call("GET", "/version")
+    except CLIError as exc:
+        error = exc
+    if o.format:
+        sys.stdout.write(templates.render(o.format, {"Client": client, "Server": server}) + "\n")
+    else:
+        print("Client:")
+        print(f" Version:           {client['Version']}")
+        print(f" API version:       {client['ApiVersion']}")
+        print(f" Python version:    {client['GoVersion'][6:]}")
+        print(f" OS/Arch:           linux/{client['Arch']}")
+        if server:
+            print()
+            print(f"Server: {(server.get('Platform') or {}).get('Name', '')}")
+            print(" Engine:")
+            print(f"  Version:          {server.get('Version')}")
+            print(f"  API version:      {server.get('ApiVersion')} (minimum version {server.get('MinAPIVersion')})")
+            print(f"  OS/Arch:          {server.get('Os')}/{server.get('Arch')}")
+            print(f"  Kernel version:   {server.get('KernelVersion')}")
+            for comp in server.get("Components") or []:
+                if comp.get("Name") != "Engine":
+                    print(f" {comp['Name']}:")
+                    print(f"  Version:          {comp.get('Version')}")
+    if error is not None:
+        raise error
+    return 0
+
+
+def info(ctx: Context, argv: list[str]) -> int:
+    p = Parser("info", "[OPTIONS]", "Display system-wide information")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+    o = p.parse_args(argv)
+    data = ctx.call("GET", "/info")
+    if o.format:
+        sys.stdout.write(templates.render(o.format, data) + "\n")
+        return 0
+    lines = [
+        "Client:",
+        f" Version:    {__version__}",
+        " Context:    default",
+        "",
+        "Server:",
+        f" Containers: {data['Containers']}",
+        f"  Running: {data['ContainersRunning']}",
+        f"  Paused: {data['ContainersPaused']}",
+        f"  Stopped: {data['ContainersStopped']}",
+        f" Images: {data['Images']}",
+        f" Server Version: {data['ServerVersion']}",
+        f" Storage Driver: {data['Driver']}",
+        f" Logging Driver: {data['LoggingDriver']}",
+        f" Cgroup Driver: {data['CgroupDriver']}",
+        f" Cgroup Version: {data['CgroupVersion']}",
+        f" Runtimes: {' '.join(data.get('Runtimes') or {})}",
+        f" Default Runtime: {data['DefaultRuntime']}",
+        f" Kernel Version: {data['KernelVersion']}",
+        f" Operating System: {data['OperatingSystem']}",
+        f" OSType: {data['OSType']}",
+        f" Architecture: {data['Architecture']}",
+        f" CPUs: {data['NCPU']}",
+        f" Total Memory: {formatting.bytes_size(data['MemTotal'])}",
+        f" Name: {data['Name']}",
+        f" Docker Root Dir: {data['DockerRootDir']}",
+        f" Debug Mode: {str(data['Debug']).lower()}",
+        f" Experimental: {str(data['ExperimentalBuild']).lower()}",
+        f" Live Restore Enabled: {str(data['LiveRestoreEnabled']).lower()}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def events(ctx: Context, argv: list[str]) -> int:
+    p = Parser("events", "[OPTIONS]", "Get real time events from the server")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    p.add_argument("--format", help="Format output using a custom template")
+    p.add_argument("--since", default="", help="Show all events created since timestamp")
+    p.add_argument("--until", default="", help="Stream events until this timestamp")
+    o = p.parse_args(argv)
+    from ..engine.filters import from_cli
+    from ..engine.timestamps import get_timestamp
+
+    params: dict[str, Any] = {}
+    now = time.time()
+    if o.since:
+        params["since"] = get_timestamp(o.since, now)
+    if o.until:
+        params["until"] = get_timestamp(o.until, now)
+    if o.filter:
+        params["filters"] = from_cli(o.filter).to_json()
+    tmpl = None
+    if o.format:
+        if o.format == "json":
+            tmpl = templates.compile("{{json .}}")
+        else:
+            tmpl = templates.compile(o.format)
+    try:
+        with ctx.api():
+            for msg in ctx.client.json_stream("GET", "/events", params):
+                if tmpl is not None:
+                    print(tmpl.render(msg), flush=True)
+                    continue
+                t = msg.get("timeNano", 0)
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1_000_000_000))
+                stamp += f".{t % 1_000_000_000:09d}Z"
+                attrs = (msg.get("Actor") or {}).get("Attributes") or {}
+                attr_text = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
+                actor = (msg.get("Actor") or {}).get("ID", "")
+                line = f"{stamp} {msg.get('Type')} {msg.get('Action')} {actor}"
+                if attr_text:
+                    line += f" ({attr_text})"
+                print(line, flush=True)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def inspect(ctx: Context, argv: list[str]) -> int:
+    p = Parser("inspect", "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Baleine objects")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes if the type is container")
+    p.add_argument("--type", help="Return JSON for specified type")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    o = p.parse_args(argv)
+    kinds = [("container", "/containers/{name}/json"), ("image", "/images/{name}/json"),
+             ("volume", "/volumes/{name}"), ("network", "/networks/{name}")]
+    if o.type:
+        kinds = [k for k in kinds if k[0] == o.type]
+        if not kinds:
+            raise CLIError(f"\"{o.type}\" is not a valid value for --type", 1)
+    return inspect_objects(ctx, o.names, o.format, kinds, o.size)
+
+
+def daemon(ctx: Context, argv: list[str]) -> int:
+    from ..daemon.main import main as daemon_main
+
+    return daemon_main(argv)
+
+
+def df(ctx: Context, argv: list[str]) -> int:
+    p = Parser("system df", "[OPTIONS]", "Show Baleine disk usage")
+    p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information on space usage")
+    p.add_argument("--format", help="Format output using a custom template")
+    o = p.parse_args(argv)
+    data = ctx.call("GET", "/system/df")
+    images = data.get("Images") or []
+    containers = data.get("Containers") or []
+    volumes = data.get("Volumes") or []
+    used_images = {c.get("ImageID") for c in containers}
+    img_size = data.get("LayersSize", 0)
+    img_reclaim = sum(i.get("Size", 0) for i in images if i["Id"] not in used_images)
+    rows = [
+        {"Type": "Images", "TotalCount": str(len(images)), "Active": str(len(used_images & {i["Id"] for i in images})),
+         "Size": formatting.human_size(img_size), "Reclaimable": _reclaim(img_reclaim, img_size)},
+        {"Type": "Containers", "TotalCount": str(len(containers)),
+         "Active": str(sum(1 for c in containers if c.get("State") == "running")),
+         "Size": formatting.human_size(sum(c.get("SizeRw", 0) for c in containers)),
+         "Reclaimable": _reclaim(sum(c.get("SizeRw", 0) for c in containers if c.get("State") != "running"),
+                                 sum(c.get("SizeRw", 0) for c in containers))},
+        {"Type": "Local Volumes", "TotalCount": str(len(volumes)),
+         "Active": str(sum(1 for v in volumes if (v.get("UsageData") or {}).get("RefCount", 0) > 0)),
+         "Size": formatting.human_size(sum(max(0, (v.get("UsageData") or {}).get("Size", 0)) for v in volumes)),
+         "Reclaimable": "0B"},
+        {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B", "Reclaimable": "0B"},
+    ]
+    sys.stdout.write(formatting.format_list(o.format, rows, formatting.DISK_USAGE_HEADERS,
+                                            "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"))
+    del o
+    return 0
+
+
+def _reclaim(reclaimable: int, total: int) -> str:
+    text = formatting.human_size(reclaimable)
+    if total:
+        text += f" ({reclaimable * 100 // total}%)"
+    return text
+
+
+def prune(ctx: Context, argv: list[str]) -> int:
+    p = Parser("system prune", "[OPTIONS]", "Remove unused data")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images not just dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
+    o = p.parse_args(argv)
+    from .containers import confirm
+
+    if not o.force and not confirm("WARNING! This will remove:\n  - all stopped containers\n"
+                                   "  - all dangling images\n\nAre you sure you want to continue? [y/N] "):
+        return 0
+    result = ctx.call("POST", "/containers/prune")
+    total = result.get("SpaceReclaimed") or 0
+    deleted = result.get("ContainersDeleted") or []
+    if deleted:
+        print("Deleted Containers:")
+        print("\n".join(deleted))
+        print()
+    f = json.dumps({"dangling": {"false" if o.all else "true": True}})
+    result = ctx.call("POST", "/images/prune", {"filters": f})
+    total += result.get("SpaceReclaimed") or 0
+    images = result.get("ImagesDeleted") or []
+    if images:
+        print("Deleted Images:")
+        for item in images:
+            for k, v in item.items():
+                print(f"{k.lower()}: {v}")
+        print()
+    print(f"Total reclaimed space: {formatting.human_size(total)}")
+    return 0

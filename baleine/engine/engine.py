@@ -1,0 +1,120 @@
+"""The engine: every subsystem wired together over one data root and exec root.
+
+``Engine.open`` recovers the store after any crash (unfinished writes, orphan
+layers and container directories), then re-adopts the containers whose monitors
+are still running. Nothing in here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+
+from .containers import Containers
+from .content import ContentStore
+from .events import Events
+from .exec import Execs
+from .images import Images
+from .lifecycle import Lifecycle, Settings
+from .runtime import Runtime
+from .snapshots import Snapshots
+from .store import Store
+
+log = logging.getLogger("baleine.engine")
+
+
+@dataclass
+class EngineConfig:
+    """What ``baleine daemon`` was told."""
+
+    data_root: str = "/var/lib/baleine"
+    exec_root: str = "/run/baleine"
+    runtime: str = "runc"
+    cgroup_parent: str = "baleine"
+    log_max_size: int = 0
+    log_max_file: int = 1
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Engine:
+    """Owns the store and the subsystems; the API layer talks to these attributes."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        root = config.data_root
+        for sub in ("content", "overlay", "containers", "tmp"):
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+        os.makedirs(config.exec_root, exist_ok=True)
+        self.store = Store(os.path.join(root, "baleine.db"))
+        self.content = ContentStore(os.path.join(root, "content"))
+        self.snapshots = Snapshots(os.path.join(root, "overlay"), self.store)
+        self.images = Images(self.store, self.content, self.snapshots)
+        self.containers = Containers(self.store, os.path.join(root, "containers"))
+        self.events = Events()
+        self.runtime = Runtime(config.runtime, config.exec_root)
+        self.lifecycle = Lifecycle(self.containers, self.images, self.snapshots, self.runtime, self.events,
+                                   Settings(root, config.exec_root, config.cgroup_parent,
+                                            config.log_max_size, config.log_max_file))
+        self.execs = Execs(self.containers, self.runtime, self.events, self.rootfs)
+        self.images.containers_using = self.containers.using_image
+        self.images.container_layers = self.containers.top_layers
+
+    @property
+    def tmp_dir(self) -> str:
+        """Scratch space on the data root's filesystem (emptied at start-up)."""
+        return os.path.join(self.config.data_root, "tmp")
+
+    def rootfs(self, c) -> str:  # noqa: ANN001 - Container
+        """The merged root filesystem path of a container (mounted while it runs)."""
+        return self.snapshots.rw_paths(c.private["rw"])[2]
+
+    async def open(self) -> None:
+        """Recover from whatever a crash left, then re-adopt running containers."""
+        self.events.loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.recover)
+        await self.lifecycle.adopt()
+
+    def recover(self) -> None:
+        """Discard unfinished writes and orphans (blocking; start-up only)."""
+        removed = self.content.clean_ingest()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        os.makedirs(self.tmp_dir, exist_ok=True)
+        live_rw = {c.private["rw"] for c in self.containers.by_id.values()}
+        orphans = self.snapshots.collect_garbage(live_rw)
+        self.images.collect_layers()
+        referenced = set(r["id"] for r in self.store.query("SELECT id FROM images"))
+        referenced |= {r["blob"] for r in self.store.query("SELECT blob FROM layers")}
+        referenced |= self._manifest_blobs()
+        stray = [d for d in self.content.digests() if d not in referenced]
+        for digest in stray:
+            self.content.delete(digest)
+        keys = {c.key for c in self.containers.by_id.values()}
+        for name in os.listdir(self.config.exec_root):
+            path = os.path.join(self.config.exec_root, name)
+            if name in keys or name == "runc" or not os.path.isdir(path):
+                continue
+            if name.startswith("e") and os.path.exists(os.path.join(path, "m.sock")):
+                continue  # an exec still running under its monitor
+            shutil.rmtree(path, ignore_errors=True)
+        for name in os.listdir(self.containers.root):
+            if name not in self.containers.by_id:
+                shutil.rmtree(os.path.join(self.containers.root, name), ignore_errors=True)
+        if removed or orphans or stray:
+            log.info("recovery: %d unfinished blobs, %d orphan layer dirs, %d stray blobs removed",
+                     removed, len(orphans), len(stray))
+
+    def _manifest_blobs(self) -> set[str]:
+        import json
+
+        out: set[str] = set()
+        for row in self.store.query("SELECT meta FROM images"):
+            meta = json.loads(row["meta"])
+            out.update(meta.get("blobs", []))
+        return out
+
+    async def close(self) -> None:
+        await self.lifecycle.shutdown()
+        self.store.close()

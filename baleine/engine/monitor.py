@@ -1,0 +1,566 @@
+"""The per-container (and per-exec) monitor process.
+
+Run as ``python -I -S monitor.py CONFIG.json``; it imports nothing but the standard
+library so that it starts fast and never depends on the daemon's state. It outlives
+the daemon: it holds the container's stdio, writes its logs, reaps it and records
+its exit status, so containers keep running and logging while the daemon is down.
+
+Lifecycle
+  1. Detach (fork; the parent exits once the control socket listens, so the
+     spawner can connect as soon as it has reaped the parent).
+  2. Become a child subreaper, so the container's init, orphaned when
+     ``runc create`` (or ``runc exec -d``) exits, is reparented to us.
+  3. Container mode: ``runc create`` at once; the process starts at the first
+     ``G`` frame (``runc start``). Exec mode: ``runc exec -d`` at the first ``G``.
+  4. Relay output to the log (container mode) and to attached clients, input
+     from clients to the process; resize the terminal on request.
+  5. On exit: drain output, ``runc delete`` (container mode), write the exit file,
+     tell the clients, exit.
+
+Wire protocol on the Unix socket: frames of ``type (1 byte) | length (4 bytes,
+big endian) | payload``. Client to monitor: ``H`` hello (JSON: which of stdin,
+stdout, stderr, events to attach), ``I`` stdin bytes, ``C`` close stdin, ``R``
+resize ("rows cols"), ``G`` go (start). Monitor to client: ``1`` stdout bytes,
+``2`` stderr bytes, ``S`` status (JSON: {"state": "created"|"running"|"exited"|"error",
+"pid", "status", "error", "time"}).
+"""
+
+from __future__ import annotations
+
+import array
+import errno
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+PARTIAL = 16 * 1024  # docker splits log messages longer than this
+
+
+def frame(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack(">I", len(payload)) + payload
+
+
+def rfc3339nano(ns: int) -> str:
+    secs, frac = divmod(ns, 1_000_000_000)
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    if frac:
+        base += ("." + f"{frac:09d}").rstrip("0")
+    return base + "Z"
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+
+
+class JSONLog:
+    """Docker's json-file log with size-based rotation (``max_size`` 0 = unlimited)."""
+
+    def __init__(self, path: str, max_size: int, max_file: int) -> None:
+        self.path = path
+        self.max_size = max_size
+        self.max_file = max(1, max_file)
+        self.file = open(path, "ab")
+        self.size = self.file.tell()
+        self.partial = {"stdout": b"", "stderr": b""}
+
+    def write(self, stream: str, data: bytes) -> None:
+        buf = self.partial[stream] + data
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                break
+            self._emit(stream, buf[: nl + 1])
+            buf = buf[nl + 1:]
+        while len(buf) >= PARTIAL:
+            self._emit(stream, buf[:PARTIAL])
+            buf = buf[PARTIAL:]
+        self.partial[stream] = buf
+
+    def flush_partial(self) -> None:
+        for stream, buf in self.partial.items():
+            if buf:
+                self._emit(stream, buf)
+                self.partial[stream] = b""
+        self.file.flush()
+
+    def _emit(self, stream: str, line: bytes) -> None:
+        entry = json.dumps({"log": line.decode("utf-8", "replace"), "stream": stream,
+                            "time": rfc3339nano(time.time_ns())}, separators=(",", ":")).encode() + b"\n"
+        if self.max_size and self.size + len(entry) > self.max_size and self.size > 0:
+            self._rotate()
+        self.file.write(entry)
+        self.file.flush()
+        self.size += len(entry)
+
+    def _rotate(self) -> None:
+        self.file.close()
+        if self.max_file > 1:
+            for i in range(self.max_file - 1, 0, -1):
+                src = self.path if i == 1 else f"{self.path}.{i - 1}"
+                if os.path.exists(src):
+                    os.rename(src, f"{self.path}.{i}")
+            self.file = open(self.path, "wb")
+        else:
+            self.file = open(self.path, "wb")
+        self.size = 0
+
+    def close(self) -> None:
+        self.flush_partial()
+        self.file.close()
+
+
+class Client:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.inbuf = b""
+        self.outbuf = bytearray()
+        self.hello: dict | None = None
+
+    def wants(self, what: str) -> bool:
+        return bool(self.hello and self.hello.get(what))
+
+
+class Monitor:
+    def __init__(self, cfg: dict) -> None:
+        self.cfg = cfg
+        self.exec_mode = cfg.get("mode") == "exec"
+        self.sel = selectors.DefaultSelector()
+        self.clients: list[Client] = []
+        self.state: dict = {"state": "starting"}
+        self.pid = 0
+        self.status: int | None = None
+        self.outputs: dict[int, str] = {}  # fd -> stream name
+        self.stdin_fd: int | None = None
+        self.stdin_buf = bytearray()
+        self.stdin_close_pending = False
+        self.master: int | None = None
+        self.started = False
+        self.served_final = False
+        self.log = None
+        if cfg.get("log_path"):
+            self.log = JSONLog(cfg["log_path"], int(cfg.get("log_max_size") or 0), int(cfg.get("log_max_file") or 1))
+
+    # -- set-up ---------------------------------------------------------------
+
+    def runc(self, *args: str) -> list[str]:
+        return [self.cfg["runtime"], "--root", self.cfg["runtime_root"], "--log",
+                os.path.join(self.cfg["dir"], "runc.log"), "--log-format", "json", *args]
+
+    def listen(self) -> None:
+        path = self.cfg["socket"]
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        os.chmod(path, 0o600)
+        self.server.listen(16)
+        self.server.setblocking(False)
+        self.sel.register(self.server, selectors.EVENT_READ, "accept")
+
+    def setup_stdio(self) -> tuple[object, object, object, str | None]:
+        """The stdio to give runc, and the console socket path when a TTY is used."""
+        if self.cfg.get("tty"):
+            path = os.path.join(self.cfg["dir"], "console.sock")
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            self.console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.console.bind(path)
+            self.console.listen(1)
+            return subprocess.DEVNULL, subprocess.DEVNULL, subprocess.DEVNULL, path
+        if self.cfg.get("stdin"):
+            r, w = os.pipe()
+            self.stdin_fd = w
+            os.set_blocking(w, False)
+            stdin = r
+        else:
+            stdin = subprocess.DEVNULL
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        for fd, name in ((out_r, "stdout"), (err_r, "stderr")):
+            os.set_blocking(fd, False)
+            self.outputs[fd] = name
+            self.sel.register(fd, selectors.EVENT_READ, "output")
+        return stdin, out_w, err_w, None
+
+    def spawn(self) -> None:
+        """runc create (container) or runc exec -d (exec); sets self.pid."""
+        stdin, out_w, err_w, console = self.setup_stdio()
+        pid_file = self.cfg["pid_file"]
+        if self.exec_mode:
+            args = self.runc("exec", "--detach", "--pid-file", pid_file, "--process", self.cfg["process"])
+        else:
+            args = self.runc("create", "--bundle", self.cfg["bundle"], "--pid-file", pid_file)
+        if console:
+            args += ["--console-socket", console]
+        args.append(self.cfg["id"])
+        proc = subprocess.Popen(args, stdin=stdin, stdout=out_w, stderr=err_w, close_fds=True)
+        for fd in (stdin, out_w, err_w):
+            if isinstance(fd, int) and fd >= 0:
+                os.close(fd)
+        if console:
+            self.receive_console(proc)
+        rc = proc.wait()
+        if rc != 0:
+            raise RuntimeError(self.runc_error() or f"runc exited with status {rc}")
+        with open(pid_file) as f:
+            self.pid = int(f.read().strip())
+
+    def receive_console(self, proc: subprocess.Popen) -> None:
+        self.console.settimeout(30)
+        try:
+            conn, _ = self.console.accept()
+        except socket.timeout:
+            proc.kill()
+            raise RuntimeError("runtime did not send the console")
+        with conn:
+            _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        self.console.close()
+        if not fds:
+            raise RuntimeError("runtime sent no console")
+        self.master = fds[0]
+        os.set_blocking(self.master, False)
+        self.outputs[self.master] = "stdout"
+        self.stdin_fd = self.master if self.cfg.get("stdin") else None
+        self.sel.register(self.master, selectors.EVENT_READ, "output")
+        if self.cfg.get("rows"):
+            self.resize(int(self.cfg["rows"]), int(self.cfg["cols"]))
+
+    def runc_error(self) -> str:
+        """The last error runc logged, for a clear message."""
+        msg = ""
+        try:
+            with open(os.path.join(self.cfg["dir"], "runc.log")) as f:
+                for line in f:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if entry.get("level") in ("error", "fatal"):
+                        msg = entry.get("msg", "")
+        except OSError:
+            pass
+        return msg
+
+    # -- events ---------------------------------------------------------------
+
+    def set_state(self, **state: object) -> None:
+        self.state = dict(state)
+        payload = json.dumps(self.state).encode()
+        for c in self.clients:
+            if c.wants("events"):
+                self.send(c, b"S", payload)
+        if state.get("state") in ("exited", "error"):
+            self.served_final = any(c.wants("events") for c in self.clients)
+
+    def send(self, c: Client, kind: bytes, payload: bytes) -> None:
+        c.outbuf += frame(kind, payload)
+        self.flush(c)
+
+    def flush(self, c: Client) -> None:
+        try:
+            while c.outbuf:
+                n = c.sock.send(c.outbuf)
+                del c.outbuf[:n]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.drop(c)
+            return
+        self.sel.modify(c.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if c.outbuf else 0), c)
+
+    def drop(self, c: Client) -> None:
+        if c not in self.clients:
+            return
+        self.clients.remove(c)
+        try:
+            self.sel.unregister(c.sock)
+        except (KeyError, ValueError):
+            pass
+        c.sock.close()
+        if c.wants("stdin") and self.cfg.get("stdin_once"):
+            self.close_stdin()
+
+    def accept(self) -> None:
+        try:
+            sock, _ = self.server.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(False)
+        c = Client(sock)
+        self.clients.append(c)
+        self.sel.register(sock, selectors.EVENT_READ, c)
+
+    def on_client(self, c: Client, events: int) -> None:
+        if events & selectors.EVENT_WRITE:
+            self.flush(c)
+        if not events & selectors.EVENT_READ or c not in self.clients:
+            return
+        try:
+            data = c.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.drop(c)
+            return
+        c.inbuf += data
+        while len(c.inbuf) >= 5:
+            kind = c.inbuf[:1]
+            (n,) = struct.unpack(">I", c.inbuf[1:5])
+            if len(c.inbuf) < 5 + n:
+                break
+            payload, c.inbuf = c.inbuf[5:5 + n], c.inbuf[5 + n:]
+            self.on_frame(c, kind, payload)
+
+    def on_frame(self, c: Client, kind: bytes, payload: bytes) -> None:
+        if kind == b"H":
+            c.hello = json.loads(payload or b"{}")
+            if c.wants("events"):
+                self.send(c, b"S", json.dumps(self.state).encode())
+                if self.state.get("state") in ("exited", "error"):
+                    self.served_final = True
+        elif kind == b"I":
+            if self.stdin_fd is not None:
+                self.stdin_buf += payload
+                self.write_stdin()
+        elif kind == b"C":
+            self.close_stdin()
+        elif kind == b"R":
+            rows, cols = (int(x) for x in payload.split())
+            self.resize(rows, cols)
+        elif kind == b"G":
+            self.go()
+
+    def go(self) -> None:
+        if self.started or self.state.get("state") not in ("created",):
+            return
+        self.started = True
+        try:
+            if self.exec_mode:
+                self.spawn()
+            else:
+                proc = subprocess.run(self.runc("start", self.cfg["id"]), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                if proc.returncode != 0:
+                    raise RuntimeError(self.runc_error() or proc.stderr.decode().strip())
+        except Exception as exc:  # noqa: BLE001 - reported to the daemon
+            self.fail(str(exc))
+            return
+        self.set_state(state="running", pid=self.pid, time=rfc3339nano(time.time_ns()))
+        self.reap()
+
+    def write_stdin(self) -> None:
+        if self.stdin_fd is None:
+            return
+        try:
+            while self.stdin_buf:
+                n = os.write(self.stdin_fd, self.stdin_buf)
+                del self.stdin_buf[:n]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.stdin_buf.clear()
+        if self.stdin_close_pending and not self.stdin_buf:
+            self.close_stdin()
+
+    def close_stdin(self) -> None:
+        if self.stdin_fd is None:
+            return
+        if self.stdin_buf:
+            self.stdin_close_pending = True
+            return
+        if self.stdin_fd == self.master:
+            # A terminal has no half-close: send EOF (^D) as a terminal would.
+            try:
+                os.write(self.master, b"\x04")
+            except OSError:
+                pass
+        else:
+            os.close(self.stdin_fd)
+        self.stdin_fd = None
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.master is not None:
+            try:
+                fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            except OSError:
+                pass
+
+    def on_output(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO on a terminal whose other side is closed
+            data = b""
+        if not data:
+            self.sel.unregister(fd)
+            name = self.outputs.pop(fd)
+            if fd != self.master:
+                os.close(fd)
+            else:
+                self.stdin_fd = None
+                os.close(fd)
+                self.master = None
+            del name
+            return
+        stream = self.outputs[fd]
+        if self.log is not None:
+            self.log.write(stream, data)
+        kind = b"1" if stream == "stdout" else b"2"
+        for c in list(self.clients):
+            if c.wants(stream):
+                self.send(c, kind, data)
+
+    # -- exit -----------------------------------------------------------------
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, st = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.pid and self.status is None:
+                self.status = os.waitstatus_to_exitcode(st)
+                if self.status < 0:
+                    self.status = 128 - self.status
+
+    def fail(self, message: str) -> None:
+        self.status = -1
+        write_atomic(self.cfg["exit_file"], json.dumps({"error": message}).encode())
+        self.set_state(state="error", error=message)
+
+    def finish(self) -> None:
+        deadline = time.monotonic() + 2
+        while self.outputs and time.monotonic() < deadline:
+            for key, _ in self.sel.select(0.05):
+                if key.data == "output":
+                    self.on_output(key.fd)
+        if self.log is not None:
+            self.log.close()
+        oom = self.oom_killed()
+        if not self.exec_mode:
+            subprocess.run(self.runc("delete", "--force", self.cfg["id"]), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        now = rfc3339nano(time.time_ns())
+        write_atomic(self.cfg["exit_file"], json.dumps({"status": self.status, "time": now, "oom": oom}).encode())
+        self.set_state(state="exited", status=self.status, time=now, oom=oom)
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel's OOM killer acted in the container's cgroup (read
+        before ``runc delete`` removes it)."""
+        for path in self.cfg.get("oom_files") or []:
+            try:
+                with open(path) as f:
+                    for line in f:
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill" and int(value) > 0:
+                            return True
+            except (OSError, ValueError):
+                continue
+        return False
+
+    def run(self) -> None:
+        """The main loop: returns when the process has exited and been reported."""
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.sel.register(r, selectors.EVENT_READ, "signal")
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_IGN)
+        if not self.exec_mode:
+            try:
+                self.spawn()
+            except Exception as exc:  # noqa: BLE001 - reported to the daemon
+                self.fail(str(exc))
+            else:
+                self.set_state(state="created", pid=self.pid)
+        else:
+            self.set_state(state="created", pid=0)
+        give_up = None
+        idle_since = time.monotonic()
+        while True:
+            if self.exec_mode and not self.started:
+                # An exec nobody starts (its client went away) must not linger.
+                if self.clients:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > 60:
+                    return
+            if self.status is not None and self.status != -1 and self.state.get("state") == "running":
+                self.finish()
+                give_up = time.monotonic() + 30
+            if self.state.get("state") in ("exited", "error"):
+                give_up = give_up or time.monotonic() + 30
+                pending = any(c.outbuf for c in self.clients)
+                if (self.served_final and not pending) or time.monotonic() > give_up:
+                    return
+            for key, events in self.sel.select(0.5):
+                if key.data == "accept":
+                    self.accept()
+                elif key.data == "signal":
+                    try:
+                        os.read(r, 512)
+                    except BlockingIOError:
+                        pass
+                    self.reap()
+                elif key.data == "output":
+                    self.on_output(key.fd)
+                elif isinstance(key.data, Client):
+                    self.on_client(key.data, events)
+            if self.stdin_buf:
+                self.write_stdin()
+            if self.started and self.status is None:
+                self.reap()
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        cfg = json.load(f)
+    monitor = Monitor(cfg)
+    monitor.listen()
+    if os.fork() != 0:
+        os._exit(0)  # the spawner reaps this parent; the socket already listens
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    with open(cfg["monitor_pid_file"] + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(cfg["monitor_pid_file"] + ".tmp", cfg["monitor_pid_file"])
+    try:
+        monitor.run()
+    finally:
+        try:
+            os.unlink(cfg["socket"])
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()
