@@ -1,19 +1,23 @@
 """Engine API client over a Unix socket (or TCP), for the ``baleine`` CLI.
 
-Standard library only, so that the CLI starts fast. ``Client.call`` sends a request
-and decodes JSON, raising ``APIError`` (status and the daemon's message) on errors;
-``Client.stream`` returns the raw response for streamed bodies; ``Client.hijack``
-upgrades a connection for attach and exec and returns the raw socket.
+It speaks just the HTTP/1.1 the daemon uses (Content-Length and chunked bodies,
+connection upgrade for attach and exec) over plain sockets. ``http.client`` would
+do, but importing it (and the ``email`` and ``ssl`` packages it pulls in) costs
+more than everything else a CLI command does, and ``baleine run`` is benchmarked.
+
+``Client.call`` sends a request and decodes JSON, raising ``APIError`` (status and
+the daemon's message) on errors; ``Client.stream`` returns the open ``Response``
+for streamed bodies; ``Client.hijack`` upgrades a connection for attach and exec
+and returns the raw socket.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any, BinaryIO
+from urllib.parse import quote, urlencode
 
 from . import API_VERSION
 
@@ -33,19 +37,6 @@ class ConnectionFailed(Exception):
     """No daemon answered at the configured host."""
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float | None = None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if self.timeout is not None:
-            sock.settimeout(self.timeout)
-        sock.connect(self.path)
-        self.sock = sock
-
-
 def _query(params: dict[str, Any] | None) -> str:
     if not params:
         return ""
@@ -59,61 +50,177 @@ def _query(params: dict[str, Any] | None) -> str:
             items.extend((k, str(x)) for x in v)
         else:
             items.append((k, str(v)))
-    return ("?" + urllib.parse.urlencode(items)) if items else ""
+    return ("?" + urlencode(items)) if items else ""
+
+
+class Response:
+    """A response whose body is read on demand (Content-Length, chunked, or until close)."""
+
+    def __init__(self, sock: socket.socket, status: int, reason: str, headers: dict[str, str],
+                 buffered: bytes) -> None:
+        self.sock = sock
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self._buf = buffered
+        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        length = headers.get("content-length")
+        self._remaining = int(length) if length is not None and not self._chunked else None
+        self._chunk_left = 0
+        self._done = status in (204, 304) or self._remaining == 0
+
+    def _recv(self) -> bytes:
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        return data
+
+    def _fill(self, n: int) -> None:
+        while len(self._buf) < n:
+            self._buf += self._recv()
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self._buf:
+            self._buf += self._recv()
+        line, self._buf = self._buf.split(b"\r\n", 1)
+        return line
+
+    def read1(self, n: int = 65536) -> bytes:
+        """Up to ``n`` bytes of body as soon as any are available; b"" at the end."""
+        if self._done:
+            return b""
+        try:
+            if self._chunked:
+                if self._chunk_left == 0:
+                    size = int(self._line().split(b";")[0] or b"0", 16)
+                    if size == 0:
+                        self._line()  # the empty line after the last chunk (no trailers)
+                        self._done = True
+                        return b""
+                    self._chunk_left = size
+                if not self._buf:
+                    self._buf = self._recv()
+                data = self._buf[:min(n, self._chunk_left)]
+                self._buf = self._buf[len(data):]
+                self._chunk_left -= len(data)
+                if self._chunk_left == 0:
+                    self._fill(2)
+                    self._buf = self._buf[2:]
+                return data
+            if not self._buf:
+                self._buf = self._recv()
+            take = n if self._remaining is None else min(n, self._remaining)
+            data, self._buf = self._buf[:take], self._buf[take:]
+            if self._remaining is not None:
+                self._remaining -= len(data)
+                if self._remaining == 0:
+                    self._done = True
+            return data
+        except EOFError:
+            self._done = True
+            return b""
+
+    def read(self, n: int = -1) -> bytes:
+        """``n`` bytes (fewer only at the end), or the whole rest with ``n < 0``."""
+        out = bytearray()
+        while n < 0 or len(out) < n:
+            chunk = self.read1(65536 if n < 0 else n - len(out))
+            if not chunk:
+                break
+            out += chunk
+        return bytes(out)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class Client:
-    """A connection factory for one daemon address (``unix://`` or ``tcp://``)."""
+    """Requests to one daemon address (``unix://PATH`` or ``tcp://HOST:PORT``)."""
 
     def __init__(self, host: str = DEFAULT_HOST, version: str = API_VERSION) -> None:
         self.host = host
         self.version = version
 
-    def _conn(self, timeout: float | None = None) -> http.client.HTTPConnection:
-        if self.host.startswith("unix://"):
-            return _UnixConnection(self.host[len("unix://"):], timeout)
-        if self.host.startswith("tcp://") or self.host.startswith("http://"):
-            addr = self.host.split("://", 1)[1]
-            host, _, port = addr.rpartition(":")
-            return http.client.HTTPConnection(host or "127.0.0.1", int(port or 2375), timeout=timeout)
-        if self.host.startswith("/"):
-            return _UnixConnection(self.host, timeout)
-        raise ConnectionFailed(f"unsupported host: {self.host}")
+    def _connect(self, timeout: float | None = None) -> socket.socket:
+        host = self.host
+        try:
+            if host.startswith("unix://") or host.startswith("/"):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(timeout)
+                sock.connect(host[len("unix://"):] if host.startswith("unix://") else host)
+            elif host.startswith(("tcp://", "http://")):
+                addr = host.split("://", 1)[1].rstrip("/")
+                name, _, port = addr.rpartition(":")
+                sock = socket.create_connection((name or "127.0.0.1", int(port or 2375)), timeout)
+            else:
+                raise ConnectionFailed(f"unsupported host: {host}")
+        except OSError as exc:
+            raise ConnectionFailed(str(exc)) from None
+        sock.settimeout(None)
+        return sock
 
     def url(self, path: str, params: dict[str, Any] | None = None) -> str:
-        return f"/v{self.version}{path}{_query(params)}"
+        return f"/v{self.version}{quote(path, safe='/:@')}{_query(params)}"
 
     def _send(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
-              headers: dict[str, str] | None, timeout: float | None = None
-              ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        conn = self._conn(timeout)
-        hdrs = {"User-Agent": "Baleine-Client"}
+              headers: dict[str, str] | None, timeout: float | None = None,
+              upgrade: bool = False) -> Response:
+        sock = self._connect(timeout)
+        hdrs = {"Host": "localhost", "User-Agent": "Baleine-Client"}
+        if upgrade:
+            hdrs.update({"Connection": "Upgrade", "Upgrade": "tcp"})
         hdrs.update(headers or {})
-        data: Any = None
+        data: bytes | None = None
+        stream = None
         if body is not None:
             if isinstance(body, (dict, list)):
                 data = json.dumps(body).encode()
                 hdrs.setdefault("Content-Type", "application/json")
-            else:
-                data = body
+            elif isinstance(body, (bytes, bytearray)):
+                data = bytes(body)
                 hdrs.setdefault("Content-Type", "application/x-tar")
-            if hasattr(data, "read"):
-                hdrs.setdefault("Transfer-Encoding", "chunked")
+            else:
+                stream = body
+                hdrs.setdefault("Content-Type", "application/x-tar")
+                hdrs["Transfer-Encoding"] = "chunked"
+        if data is not None:
+            hdrs["Content-Length"] = str(len(data))
+        elif stream is None and method in ("POST", "PUT"):
+            hdrs["Content-Length"] = "0"
+        head = f"{method} {self.url(path, params)} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
         try:
-            conn.request(method, self.url(path, params), body=data, headers=hdrs,
-                         encode_chunked=hasattr(data, "read"))
-            resp = conn.getresponse()
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            conn.close()
-            raise ConnectionFailed(str(exc)) from None
-        except OSError as exc:
-            conn.close()
-            raise ConnectionFailed(str(exc)) from None
-        return conn, resp
+            sock.sendall(head.encode() + (data or b""))
+            if stream is not None:
+                while chunk := stream.read(1 << 20):
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sock.sendall(b"0\r\n\r\n")
+            return self._response(sock)
+        except (OSError, EOFError) as exc:
+            sock.close()
+            raise ConnectionFailed(str(exc) or "connection closed") from None
 
     @staticmethod
-    def _error(resp: http.client.HTTPResponse) -> APIError:
+    def _response(sock: socket.socket) -> Response:
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed")
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        return Response(sock, int(parts[1]), parts[2] if len(parts) > 2 else "", headers, rest)
+
+    @staticmethod
+    def _error(resp: Response) -> APIError:
         raw = resp.read()
+        resp.close()
         try:
             message = json.loads(raw).get("message", "")
         except (ValueError, AttributeError):
@@ -123,37 +230,31 @@ class Client:
     def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
              headers: dict[str, str] | None = None, timeout: float | None = None) -> Any:
         """Send a request; return the decoded JSON body (None when empty)."""
-        conn, resp = self._send(method, path, params, body, headers, timeout)
+        resp = self._send(method, path, params, body, headers, timeout)
+        if resp.status >= 400:
+            raise self._error(resp)
+        raw = resp.read()
+        resp.close()
+        if not raw or resp.status == 304:
+            return None
         try:
-            if resp.status >= 400:
-                raise self._error(resp)
-            raw = resp.read()
-            if resp.status == 304:
-                return None
-            if not raw:
-                return None
-            try:
-                return json.loads(raw)
-            except ValueError:
-                return raw.decode(errors="replace")
-        finally:
-            conn.close()
+            return json.loads(raw)
+        except ValueError:
+            return raw.decode(errors="replace")
 
     def status(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> int:
         """Send a request; return its status (errors ≥ 400 raise APIError)."""
-        conn, resp = self._send(method, path, params, body, None)
-        try:
-            if resp.status >= 400:
-                raise self._error(resp)
-            resp.read()
-            return resp.status
-        finally:
-            conn.close()
+        resp = self._send(method, path, params, body, None)
+        if resp.status >= 400:
+            raise self._error(resp)
+        resp.read()
+        resp.close()
+        return resp.status
 
     def stream(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
-               headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
-        """Send a request; return the open response to read incrementally."""
-        _, resp = self._send(method, path, params, body, headers)
+               headers: dict[str, str] | None = None) -> Response:
+        """Send a request; return the response once its head has arrived."""
+        resp = self._send(method, path, params, body, headers)
         if resp.status >= 400:
             raise self._error(resp)
         return resp
@@ -164,74 +265,41 @@ class Client:
         resp = self.stream(method, path, params, body, headers)
         decoder = json.JSONDecoder()
         buf = ""
-        while True:
-            chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
-            if not chunk:
-                break
-            buf += chunk.decode(errors="replace")
+        try:
             while True:
-                buf = buf.lstrip()
-                if not buf:
+                chunk = resp.read1(65536)
+                if not chunk:
                     break
-                try:
-                    obj, end = decoder.raw_decode(buf)
-                except ValueError:
-                    break
-                buf = buf[end:]
-                yield obj
-        resp.close()
+                buf += chunk.decode(errors="replace")
+                while True:
+                    buf = buf.lstrip()
+                    if not buf:
+                        break
+                    try:
+                        obj, end = decoder.raw_decode(buf)
+                    except ValueError:
+                        break
+                    buf = buf[end:]
+                    yield obj
+        finally:
+            resp.close()
 
     def hijack(self, method: str, path: str, params: dict[str, Any] | None = None,
                body: Any = None) -> tuple[socket.socket, bytes]:
         """Upgrade a connection (attach, exec start); return the socket and any bytes
-        already read past the response head."""
-        conn = self._conn()
-        try:
-            conn.connect()
-        except OSError as exc:
-            raise ConnectionFailed(str(exc)) from None
-        sock = conn.sock
-        data = json.dumps(body).encode() if body is not None else b""
-        head = (f"{method} {self.url(path, params)} HTTP/1.1\r\nHost: localhost\r\n"
-                "User-Agent: Baleine-Client\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode()
-        sock.sendall(head + data)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionFailed("connection closed during upgrade")
-            buf += chunk
-        head_raw, rest = buf.split(b"\r\n\r\n", 1)
-        status_line = head_raw.split(b"\r\n", 1)[0].decode()
-        status = int(status_line.split()[1])
-        if status >= 400:
-            headers = head_raw.decode(errors="replace").lower()
-            body_bytes = rest
-            length = 0
-            for line in headers.split("\r\n"):
-                if line.startswith("content-length:"):
-                    length = int(line.split(":", 1)[1])
-            while len(body_bytes) < length:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                body_bytes += chunk
-            sock.close()
-            try:
-                message = json.loads(body_bytes).get("message", "")
-            except ValueError:
-                message = body_bytes.decode(errors="replace")
-            raise APIError(status, message)
-        return sock, rest
+        already received past the response head."""
+        resp = self._send(method, path, params, body if body is not None else None, None, upgrade=True)
+        if resp.status >= 400:
+            raise self._error(resp)
+        return resp.sock, resp._buf
 
     def ping(self, timeout: float = 2.0) -> bool:
         try:
-            conn, resp = self._send("GET", "/_ping", None, None, None, timeout)
+            resp = self._send("GET", "/_ping", None, None, None, timeout)
         except ConnectionFailed:
             return False
         resp.read()
-        conn.close()
+        resp.close()
         return resp.status == 200
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -116,6 +114,9 @@ class Context:
 
 def start_daemon(client: Client) -> None:
     """Start ``baleine daemon`` in the background and wait until it answers."""
+    import subprocess
+    import time
+
     if os.geteuid() != 0:
         return
     log_dir = "/var/log"

@@ -460,12 +460,15 @@ class Monitor:
         if self.log is not None:
             self.log.close()
         oom = self.oom_killed()
-        if not self.exec_mode:
-            subprocess.run(self.runc("delete", "--force", self.cfg["id"]), stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         now = rfc3339nano(time.time_ns())
         write_atomic(self.cfg["exit_file"], json.dumps({"status": self.status, "time": now, "oom": oom}).encode())
         self.set_state(state="exited", status=self.status, time=now, oom=oom)
+        if not self.exec_mode:
+            # After the report, so that `run --rm` does not wait for it; the daemon
+            # waits for this monitor to be gone before starting the container again.
+            subprocess.run([self.cfg["runtime"], "--root", self.cfg["runtime_root"], "delete", "--force",
+                            self.cfg["id"]], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
     def oom_killed(self) -> bool:
         """Whether the kernel's OOM killer acted in the container's cgroup (read
@@ -536,13 +539,12 @@ class Monitor:
                 self.reap()
 
 
-def main() -> None:
-    with open(sys.argv[1]) as f:
-        cfg = json.load(f)
-    monitor = Monitor(cfg)
-    monitor.listen()
+def detach() -> None:
+    """Fork (the spawner reaps the parent), start a new session, drop the stdio and
+    become a child subreaper, so that the container's processes are reparented to
+    us when ``runc`` exits."""
     if os.fork() != 0:
-        os._exit(0)  # the spawner reaps this parent; the socket already listens
+        os._exit(0)
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -550,6 +552,9 @@ def main() -> None:
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def serve(cfg: dict, monitor: Monitor) -> None:
     with open(cfg["monitor_pid_file"] + ".tmp", "w") as f:
         f.write(str(os.getpid()))
     os.rename(cfg["monitor_pid_file"] + ".tmp", cfg["monitor_pid_file"])
@@ -560,6 +565,70 @@ def main() -> None:
             os.unlink(cfg["socket"])
         except OSError:
             pass
+
+
+def standby(path: str, idle: float) -> None:
+    """Wait, already started and detached, for the daemon to hand over a config.
+
+    Starting a Python interpreter costs more than everything else in starting a
+    container, so the daemon keeps one monitor waiting. The daemon connects to
+    ``path`` and sends the config's path; we answer "ok" once our own socket
+    listens. Leaving after ``idle`` seconds keeps a dead daemon's standby from
+    lingering for ever.
+    """
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    server.bind(path)
+    server.listen(1)
+    detach()
+    with open(path + ".pid", "w") as f:
+        f.write(str(os.getpid()))
+    server.settimeout(idle)
+    try:
+        conn, _ = server.accept()
+    except (socket.timeout, OSError):
+        conn = None
+    server.close()
+    for leftover in (path, path + ".pid"):
+        try:
+            os.unlink(leftover)
+        except OSError:
+            pass
+    if conn is None:
+        return
+    with conn:
+        conn.settimeout(10)
+        try:
+            request = conn.recv(4096).decode().strip()
+        except OSError:
+            return
+        if not request or request == "exit":
+            return
+        try:
+            with open(request) as f:
+                cfg = json.load(f)
+            monitor = Monitor(cfg)
+            monitor.listen()
+        except Exception as exc:  # noqa: BLE001 - reported to the daemon
+            conn.sendall(f"error {exc}\n".encode())
+            return
+        conn.sendall(b"ok\n")
+    serve(cfg, monitor)
+
+
+def main() -> None:
+    if sys.argv[1] == "--standby":
+        standby(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 3600)
+        return
+    with open(sys.argv[1]) as f:
+        cfg = json.load(f)
+    monitor = Monitor(cfg)
+    monitor.listen()  # before detaching: the spawner connects once the parent exits
+    detach()
+    serve(cfg, monitor)
 
 
 if __name__ == "__main__":

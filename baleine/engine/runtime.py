@@ -127,6 +127,9 @@ class Runtime:
         self.root = os.path.join(exec_root, "runc")
         os.makedirs(self.root, exist_ok=True)
         self.python = sys.executable
+        self.standby_dir = os.path.join(exec_root, "standby")
+        os.makedirs(self.standby_dir, exist_ok=True)
+        self._standby: asyncio.Task[str | None] | None = None
 
     def monitor_dir(self, key: str) -> MonitorPaths:
         """Runtime directory for a container or exec ``key`` (kept short: socket paths are limited)."""
@@ -153,6 +156,8 @@ class Runtime:
         }
         with open(paths.config, "w") as f:
             json.dump(cfg, f)
+        if await self._hand_to_standby(paths.config):
+            return
         proc = await asyncio.create_subprocess_exec(
             self.python, "-I", "-S", MONITOR, paths.config,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
@@ -160,6 +165,78 @@ class Runtime:
         _, err = await proc.communicate()
         if proc.returncode != 0:
             raise EngineError(f"monitor failed to start: {err.decode().strip()}")
+
+    # -- standby monitor ---------------------------------------------------------------
+    # Starting a Python interpreter is the slowest part of starting a container, so one
+    # monitor is always started ahead of need and waits for its config (monitor.standby).
+
+    def prepare_standby(self) -> None:
+        """Start a standby monitor in the background unless one is ready or coming."""
+        if self._standby is None:
+            self._standby = asyncio.get_running_loop().create_task(self._start_standby())
+
+    async def _start_standby(self) -> str | None:
+        path = os.path.join(self.standby_dir, os.urandom(6).hex() + ".sock")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.python, "-I", "-S", MONITOR, "--standby", path,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+            await proc.wait()
+        except OSError:
+            return None
+        return path if proc.returncode == 0 else None
+
+    async def _hand_to_standby(self, config_path: str) -> bool:
+        """Give the config to the standby monitor; False when there is none to take it."""
+        task, self._standby = self._standby, None
+        self.prepare_standby()  # the next one starts now, while this one works
+        if task is None or not task.done():
+            if task is not None:
+                task.add_done_callback(lambda t: t.result() and self._release(t.result()))
+            return False
+        path = task.result()
+        if path is None:
+            return False
+        try:
+            reader, writer = await asyncio.open_unix_connection(path)
+        except OSError:
+            return False
+        try:
+            writer.write(config_path.encode() + b"\n")
+            await writer.drain()
+            answer = (await asyncio.wait_for(reader.readline(), 10)).decode().strip()
+        except (OSError, asyncio.TimeoutError):
+            return False
+        finally:
+            writer.close()
+        if answer == "ok":
+            return True
+        raise EngineError(f"monitor failed to start: {answer[len('error '):]}")
+
+    def _release(self, path: str) -> None:
+        """Tell a standby monitor nobody needs it (it exits)."""
+        import socket
+
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1)
+                s.connect(path)
+                s.sendall(b"exit\n")
+        except OSError:
+            pass
+
+    def stop_standby(self) -> None:
+        """Dismiss every standby monitor (daemon shutdown and start-up)."""
+        if self._standby is not None:
+            task, self._standby = self._standby, None
+            if task.done() and not task.cancelled() and task.result():
+                self._release(task.result())
+            else:
+                task.cancel()
+        for name in os.listdir(self.standby_dir):
+            if name.endswith(".sock"):
+                self._release(os.path.join(self.standby_dir, name))
 
     async def _run(self, *args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(

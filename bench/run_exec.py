@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Median latency of `baleine run --rm busybox true` and `baleine exec C true`.
+
+Starts its own daemon on a temporary data root (like the tests), loads busybox from
+../shared/images, and times N runs of each command. When a Docker engine answers on
+/var/run/docker.sock, times `docker run --rm busybox true` and `docker exec` the same
+way in the same run and prints the ratios. Also times the docker CLI against Baleine,
+which separates the CLI's own start-up from the engine's work.
+
+Usage: bench/run_exec.py [-n 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests.conftest import BUSYBOX_TAR, DOCKER, baleine_cmd, destroy_daemon, new_daemon  # noqa: E402
+
+
+def timed(argv: list[str], env: dict[str, str], n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        times.append(time.perf_counter() - t0)
+        if r.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed: {r.stderr.decode()}")
+    return times
+
+
+def docker_engine_env() -> dict[str, str] | None:
+    if not shutil.which(DOCKER) or not os.path.exists("/var/run/docker.sock"):
+        return None
+    env = dict(os.environ, DOCKER_HOST="unix:///var/run/docker.sock")
+    if subprocess.run([DOCKER, "info"], env=env, capture_output=True).returncode != 0:
+        return None
+    return env
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=30)
+    n = ap.parse_args().n
+    d = new_daemon(prefix="bench-")
+    results: dict[str, float] = {}
+    try:
+        d.ok("load", "-i", str(BUSYBOX_TAR))
+        env = d.env()
+        b = baleine_cmd()
+        timed(b + ["run", "--rm", "busybox", "true"], env, 3)
+        results["baleine run"] = statistics.median(timed(b + ["run", "--rm", "busybox", "true"], env, n))
+        d.ok("run", "-d", "--name", "bench-exec", "busybox", "sleep", "3600")
+        timed(b + ["exec", "bench-exec", "true"], env, 3)
+        results["baleine exec"] = statistics.median(timed(b + ["exec", "bench-exec", "true"], env, n))
+        if shutil.which(DOCKER):
+            results["docker-cli→baleine run"] = statistics.median(
+                timed([DOCKER, "run", "--rm", "busybox", "true"], env, n))
+            results["docker-cli→baleine exec"] = statistics.median(
+                timed([DOCKER, "exec", "bench-exec", "true"], env, n))
+        results["baleine version (CLI start-up + 1 request)"] = statistics.median(
+            timed(b + ["version", "--format", "{{.Server.Version}}"], env, n))
+        d.ok("rm", "-f", "bench-exec")
+    finally:
+        destroy_daemon(d)
+    denv = docker_engine_env()
+    if denv is not None:
+        subprocess.run([DOCKER, "load", "-i", str(BUSYBOX_TAR)], env=denv, capture_output=True)
+        timed([DOCKER, "run", "--rm", "busybox", "true"], denv, 3)
+        results["docker run"] = statistics.median(timed([DOCKER, "run", "--rm", "busybox", "true"], denv, n))
+        subprocess.run([DOCKER, "run", "-d", "--name", "bench-exec", "busybox", "sleep", "3600"], env=denv,
+                       capture_output=True)
+        results["docker exec"] = statistics.median(timed([DOCKER, "exec", "bench-exec", "true"], denv, n))
+        subprocess.run([DOCKER, "rm", "-f", "bench-exec"], env=denv, capture_output=True)
+    print(f"median of {n} runs")
+    for k, v in results.items():
+        print(f"  {k:45s} {v * 1000:8.1f} ms")
+    if "docker run" in results:
+        print(f"  ratio run  (baleine / docker): {results['baleine run'] / results['docker run']:.2f}x (target ≤ 0.25x)")
+        print(f"  ratio exec (baleine / docker): {results['baleine exec'] / results['docker exec']:.2f}x")
+    else:
+        print("  (no Docker engine on this machine: no ratios; docker's run took about 280 ms here per the issue)")
+
+
+if __name__ == "__main__":
+    main()
