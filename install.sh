@@ -15,8 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(python3 python3-venv runc tini busybox-static iptables iproute2 procps xz-utils zstd bzip2 ca-certificates)
-[ "$with_tests" = 1 ] && packages+=(skopeo docker-registry)
+packages=(python3 python3-venv runc tini busybox-static iptables iproute2 conntrack procps xz-utils zstd bzip2 ca-certificates)
+[ "$with_tests" = 1 ] && packages+=(skopeo docker-registry docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

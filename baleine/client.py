@@ -195,7 +195,10 @@ class Client:
                 while chunk := stream.read(1 << 20):
                     sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 sock.sendall(b"0\r\n\r\n")
-            return self._response(sock)
+            resp = self._response(sock)
+            if method == "HEAD":
+                resp._done = True  # a HEAD response has no body, whatever its Content-Length says
+            return resp
         except (OSError, EOFError) as exc:
             sock.close()
             raise ConnectionFailed(str(exc) or "connection closed") from None

@@ -164,8 +164,12 @@ def new_daemon(prefix: str = "bt-", extra_args: list[str] | None = None) -> Daem
     # Short paths: Unix socket paths are limited to 108 bytes.
     root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     os.chmod(root, 0o755)
+    # Test daemons leave the host's IP forwarding alone, and their containers' DNS
+    # goes to 127.0.0.1, never to the host's resolvers beyond this machine.
     d = Daemon(root=root, host=f"unix://{root}/d.sock", cgroup_parent=f"baleine-test-{root.name}",
-               extra_args=extra_args or [])
+               # --registry-hub none: no test ever reaches for Docker Hub (only loopback traffic).
+               extra_args=["--ip-forward=false", "--dns", "127.0.0.1", "--registry-hub", "none",
+                           *(extra_args or [])])
     d.start()
     return d
 
@@ -202,6 +206,10 @@ def reap_leftovers(root: Path, cgroup_parent: str) -> None:
             except OSError:
                 pass
     time.sleep(0.1)
+    # The daemon's bridges, veths, namespaces and iptables chains (found by its tag).
+    from baleine.engine.networks.reap import reap
+
+    reap(str(root / "data"), str(root / "exec"))
     with open("/proc/self/mountinfo") as f:
         points = [line.split()[4] for line in f]
     for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
@@ -228,6 +236,19 @@ def daemon() -> Iterator[Daemon]:
     d = new_daemon()
     try:
         d.ok("load", "-i", str(BUSYBOX_TAR))
+        yield d
+    finally:
+        destroy_daemon(d)
+
+
+@pytest.fixture(scope="session")
+def bookworm_daemon() -> Iterator[Daemon]:
+    """One daemon for the session with busybox and ../shared/images/bookworm.tar.xz
+    (debian, python, nginx, redis, postgres: 315 MB unpacked, loaded once)."""
+    d = new_daemon()
+    try:
+        d.ok("load", "-i", str(BUSYBOX_TAR))
+        d.ok("load", "-i", str(BOOKWORM), timeout=600)
         yield d
     finally:
         destroy_daemon(d)

@@ -148,6 +148,8 @@ async def resize(request: web.Request) -> web.Response:
         raise Conflict(f"Container {c.id} is not running")
     if c.link is not None:
         c.link.send(b"R", f"{h} {w}".encode())
+        engine_of(request).events.publish("container", "resize", c.id,
+                                          engine_of(request).lifecycle.attributes(c, height=h, width=w))
     return web.Response(status=200)
 
 
@@ -215,6 +217,11 @@ async def attach(request: web.Request) -> web.StreamResponse:
         raise InvalidParameter("at least one of stream or logs must be set")
     if stream and not c.running and c.status not in ("created", "restarting") and not logs_too:
         raise Conflict("You cannot attach to a stopped container, start it first")
+    # moby's ContainerAttach refuses these before hijacking the connection.
+    if c.paused:
+        raise Conflict(f"container {request.match_info['id']} is paused, unpause the container before attach")
+    if c.state.get("Restarting"):
+        raise Conflict(f"container {request.match_info['id']} is restarting, wait until the container is running")
     tty = bool(c.config.get("Tty"))
     detach_keys = _detach_keys(request.query.get("detachKeys"))
     hj = Hijacked(request, tty)
@@ -224,6 +231,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
             for entry in logs_mod.read_existing(c.doc["LogPath"]):
                 if (entry.stream == "stdout" and stdout) or (entry.stream == "stderr" and stderr):
                     await hj.write(entry.data, STDERR if entry.stream == "stderr" else STDOUT)
+        # Docker announces every attach, after the logs replay and before streaming.
+        engine.events.publish("container", "attach", c.id, engine.lifecycle.attributes(c))
         if stream and (c.running or c.status in ("created", "restarting")):
             link = await engine.lifecycle.attach_link(c, stdin and bool(c.config.get("OpenStdin")), stdout, stderr)
             await relay(hj, link, stdin=stdin and bool(c.config.get("OpenStdin")),

@@ -18,8 +18,6 @@ IMAGE_FILTERS = {"before", "dangling", "label", "reference", "since", "until"}
 
 
 def _filter_images(engine: Any, f: filters_mod.Filters, show_all: bool) -> list[Any]:
-    import fnmatch
-
     items = engine.images.list()
     before = engine.images.get(f.get("before")[0]) if f.contains("before") else None
     since = engine.images.get(f.get("since")[0]) if f.contains("since") else None
@@ -41,17 +39,26 @@ def _filter_images(engine: Any, f: filters_mod.Filters, show_all: bool) -> list[
         if since is not None and img.created_local <= since.created_local:
             continue
         if f.contains("reference"):
-            familiar = [shapes._familiar(t) for t in img.tags]
-            ok = False
-            for pattern in f.get("reference"):
-                for tag in familiar:
-                    repo = tag.rsplit(":", 1)[0]
-                    if fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern):
-                        ok = True
-            if not ok:
+            shown = [t for t in img.tags + img.digests
+                     if any(_familiar_match(p, shapes._familiar(t)) for p in f.get("reference"))]
+            if not shown:
                 continue
+            img.tags = [t for t in img.tags if t in shown]
+            img.digests = [t for t in img.digests if t in shown]
         out.append(img)
     return out
+
+
+def _familiar_match(pattern: str, familiar: str) -> bool:
+    """distribution's FamiliarMatch: Go path.Match against "name:tag" and "name"."""
+    import re
+
+    rx = re.compile("".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c)
+                            for c in pattern) + r"\Z")
+    name = familiar.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    return bool(rx.match(familiar) or rx.match(name))
 
 
 async def list_(request: web.Request) -> web.Response:
@@ -62,16 +69,12 @@ async def list_(request: web.Request) -> web.Response:
         f.add("reference", request.query["filter"])
     images = await asyncio.to_thread(_filter_images, engine, f, qbool(request, "all"))
     counts: dict[str, int] = {}
-    if qbool(request, "shared-size") or True:
-        for c in engine.containers.by_id.values():
-            counts[c.doc["Image"]] = counts.get(c.doc["Image"], 0) + 1
-    out = []
-    for img in images:
-        s = shapes.image_summary(img, counts.get(img.id, 0) if qbool(request, "shared-size") else -1)
-        if not qbool(request, "digests") and False:
-            s["RepoDigests"] = []
-        out.append(s)
-    return web.json_response(out)
+    for c in engine.containers.by_id.values():
+        counts[c.doc["Image"]] = counts.get(c.doc["Image"], 0) + 1
+    # Docker fills Containers only when asked (it costs a walk of all containers there).
+    with_counts = qbool(request, "shared-size")
+    return web.json_response([shapes.image_summary(img, counts.get(img.id, 0) if with_counts else -1)
+                              for img in images])
 
 
 async def inspect(request: web.Request) -> web.Response:
@@ -94,19 +97,44 @@ async def tag(request: web.Request) -> web.Response:
     target = f"{repo}:{tag_}" if tag_ else repo
     full = engine.images.tag(request.match_info["name"], target)
     img = engine.images.get(full)
-    engine.events.publish("image", "tag", img.id, {"name": shapes._familiar(full)})
+    image_event(engine, "tag", img.id, shapes._familiar(full), img)
     return web.Response(status=201)
+
+
+def image_event(engine: Any, action: str, image_id: str, name: str, img: Any = None) -> None:
+    """An image event as moby's ``LogImageEvent`` sends it: the image's labels (when it
+    still exists) and ``name``, for the image ID."""
+    attrs: dict[str, str] = {}
+    if img is None:
+        try:
+            img = engine.images.get(image_id)
+        except EngineError:
+            img = None
+    if img is not None:
+        attrs.update({k: str(v) for k, v in (img.container_config.get("Labels") or {}).items()})
+    attrs["name"] = name
+    engine.events.publish("image", action, image_id, attrs)
 
 
 async def remove(request: web.Request) -> web.Response:
     engine = engine_of(request)
     name = request.match_info["name"]
+    img = engine.images.get(name)
     report = engine.images.delete(name, force=qbool(request, "force"), prune=not qbool(request, "noprune"))
-    for item in report:
+    # Docker names untag and delete events by the image ID (not the reference). An
+    # "Untagged" item belongs to the image of the next "Deleted" one (a pruned parent
+    # is untagged, then deleted), else to the image asked for.
+    owners: list[str] = []
+    owner = img.id
+    for item in reversed(report):
+        owner = item.get("Deleted") or owner
+        owners.append(owner)
+    owners.reverse()
+    for item, image_id in zip(report, owners):
         if "Untagged" in item:
-            engine.events.publish("image", "untag", item["Untagged"], {"name": item["Untagged"]})
+            image_event(engine, "untag", image_id, image_id, img if image_id == img.id else None)
         elif "Deleted" in item:
-            engine.events.publish("image", "delete", item["Deleted"], {"name": item["Deleted"]})
+            engine.events.publish("image", "delete", image_id, {"name": image_id})
     return web.json_response(report)
 
 
@@ -187,11 +215,19 @@ async def load(request: web.Request) -> web.StreamResponse:
     lines = await asyncio.to_thread(loader.load, reader)
     resp = web.StreamResponse(headers={"Content-Type": "application/json"})
     await resp.prepare(request)
+    loaded: list[str] = []
     for line in lines:
         await resp.write(json.dumps({"stream": line + "\n"}).encode() + b"\r\n")
         if line.startswith("Loaded image"):
-            name = line.split(": ", 1)[1]
-            engine.events.publish("image", "load", name, {"name": name})
+            try:
+                image_id = engine.images.get(line.split(": ", 1)[1]).id
+            except EngineError:
+                continue
+            if image_id not in loaded:
+                loaded.append(image_id)
+    for image_id in loaded:
+        # One event per image (not per tag), named by its ID, as docker's load sends.
+        image_event(engine, "load", image_id, image_id)
     await resp.write_eof()
     del quiet
     return resp
@@ -237,19 +273,27 @@ async def save(request: web.Request) -> web.StreamResponse:
     except (ConnectionError, RuntimeError):
         return resp
     await resp.write_eof()
+    saved: list[str] = []
     for name in names:
-        engine.events.publish("image", "save", name, {"name": name})
+        try:
+            image_id = engine.images.get(name).id
+        except EngineError:
+            continue
+        if image_id not in saved:
+            saved.append(image_id)
+            image_event(engine, "save", image_id, image_id)
     return resp
 
 
 async def create(request: web.Request) -> web.StreamResponse:
-    """``POST /images/create``: import from a tarball (``fromSrc=-``); pulls are not here yet."""
+    """``POST /images/create``: import from a tarball (``fromSrc=-``), or pull (``fromImage``,
+    served by api/distribution.py)."""
     engine = engine_of(request)
     src = request.query.get("fromSrc")
     if src is None:
-        image = request.query.get("fromImage", "")
-        raise NotFound(f"pull access denied for {image}, repository does not exist or may require "
-                       "'docker login': no registry is configured")
+        from . import distribution
+
+        return await distribution.pull(request)
     if src != "-":
         raise InvalidParameter("importing from a URL is not supported; use fromSrc=-")
     repo = request.query.get("repo", "")
@@ -259,7 +303,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     reader = _BodyReader(request, asyncio.get_running_loop())
     img = await asyncio.to_thread(commit_mod.import_tarball, engine.images, engine.content, engine.snapshots,
                                   reader, repo, tag_, message, changes)
-    engine.events.publish("image", "import", img.id, {"name": img.id})
+    image_event(engine, "import", img.id, img.id, img)
     resp = web.StreamResponse(headers={"Content-Type": "application/json"})
     await resp.prepare(request)
     await resp.write(json.dumps({"status": img.id}).encode() + b"\r\n")
@@ -284,7 +328,9 @@ async def commit(request: web.Request) -> web.Response:
     finally:
         if paused_here:
             await engine.lifecycle.runtime.resume(c.id)
-    engine.events.publish("container", "commit", c.id, engine.lifecycle.attributes(c, comment=request.query.get("comment", "")))
+    engine.events.publish("container", "commit", c.id,
+                          engine.lifecycle.attributes(c, comment=request.query.get("comment", ""), imageID=img.id,
+                                                      imageRef=_commit_ref(request)))
     return web.json_response({"Id": img.id}, status=201)
 
 
@@ -300,3 +346,15 @@ def register(router: Router) -> None:
     router.post("/images/{name:.+}/tag", tag)
     router.delete("/images/{name:.+}", remove)
     router.post("/commit", commit)
+
+
+def _commit_ref(request: web.Request) -> str:
+    """The reference a commit tagged (docker's ``imageRef`` attribute), "" if none."""
+    repo, tag_ = request.query.get("repo", ""), request.query.get("tag", "")
+    if not repo:
+        return ""
+    try:
+        ref = references.parse(f"{repo}:{tag_}" if tag_ else repo)
+    except EngineError:
+        return ""
+    return ref.with_default_tag().familiar()

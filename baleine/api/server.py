@@ -31,7 +31,10 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 
 
 def error_response(status: int, message: str) -> web.Response:
-    return web.json_response({"message": message}, status=status, headers=_api_headers())
+    # Exactly "application/json", without "; charset=utf-8": the docker client only
+    # decodes error bodies with that exact Content-Type and prints the raw JSON otherwise.
+    return web.Response(body=json.dumps({"message": message}).encode(), status=status,
+                        content_type="application/json", headers=_api_headers())
 
 
 def _api_headers() -> dict[str, str]:
@@ -135,12 +138,18 @@ class Router:
 
 def make_app(engine: Engine) -> web.Application:
     """The aiohttp application serving ``engine``."""
-    from . import containers, exec as exec_api, images, system
+    from . import containers, containers_more, exec as exec_api, images, system
 
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
     app[ENGINE] = engine
     router = Router(app)
-    for module in (system, containers, exec_api, images):
+    from . import distribution
+
+    from . import networks, volumes
+
+    from . import build
+
+    for module in (system, containers, containers_more, exec_api, images, distribution, networks, volumes, build):
         module.register(router)
     return app
 

@@ -87,25 +87,11 @@ def container_summary(engine: Any, c: Container, size: bool = False) -> dict[str
 
 
 def container_sizes(engine: Any, c: Container) -> tuple[int, int]:
-    """(size of the writable layer, total size including the image)."""
-    import os
+    """(size of the writable layer, total size including the image), as ``system df``
+    and ``container prune`` count them (engine.disk_usage)."""
+    from ..engine.disk_usage import container_sizes as sizes
 
-    upper = engine.snapshots.rw_paths(c.private["rw"])[0]
-    rw = 0
-    for root, dirs, files in os.walk(upper):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            if not (st.st_mode & 0o170000 == 0o020000 and st.st_rdev == 0):
-                rw += st.st_size
-    base = 0
-    try:
-        base = engine.images.get(c.doc["Image"]).size
-    except Exception:  # noqa: BLE001 - image removed with force
-        pass
-    return rw, rw + base
+    return sizes(engine, c)
 
 
 def container_inspect(engine: Any, c: Container, size: bool = False) -> dict[str, Any]:

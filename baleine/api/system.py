@@ -13,7 +13,8 @@ from aiohttp import web
 from .. import API_VERSION, MIN_API_VERSION, __version__
 from ..engine import filters as filters_mod
 from ..engine.errors import InvalidParameter
-from ..engine.timestamps import now_rfc3339nano, parse_since
+from ..engine import references
+from ..engine.timestamps import get_timestamp, now_rfc3339nano, parse_timestamps
 from .server import Router, _api_headers, engine_of
 
 GIT_COMMIT = "baleine"
@@ -72,7 +73,8 @@ def _mem_total() -> int:
 async def info(request: web.Request) -> web.Response:
     engine = engine_of(request)
     containers = list(engine.containers.by_id.values())
-    running = sum(1 for c in containers if c.running and not c.paused)
+    # A container waiting to be restarted is "running" but counts as stopped (as in docker).
+    running = sum(1 for c in containers if c.running and not c.paused and not c.state.get("Restarting"))
     paused = sum(1 for c in containers if c.paused)
     cgroup_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     images = engine.store.one("SELECT COUNT(*) AS n FROM images")["n"]
@@ -113,8 +115,7 @@ async def info(request: web.Request) -> web.Response:
         "OSType": "linux",
         "Architecture": os.uname().machine,
         "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
-                           "Mirrors": []},
+        "RegistryConfig": engine.distribution.config.index_configs(),
         "NCPU": os.cpu_count() or 1,
         "MemTotal": _mem_total(),
         "GenericResources": None,
@@ -152,64 +153,105 @@ def _os_name() -> str:
     return "Linux"
 
 
-EVENT_FILTERS = {"container", "event", "image", "label", "type", "volume", "network", "daemon", "plugin",
-                 "node", "service", "secret", "config", "scope"}
+#: the filters moby's events filter looks at (others are ignored, as by docker)
+NAME_FILTERS = ("daemon", "container", "plugin", "volume", "network", "node", "service", "secret", "config")
+#: event filter values that make every "event" value a prefix (moby #25798)
+FUZZY_EVENTS = {"health_status", "exec_create", "exec_start"}
+
+
+def _strip_tag(image: str) -> str:
+    """The repository of a reference, familiar (``busybox:1.35`` → ``busybox``)."""
+    try:
+        return references.parse(image).familiar_name
+    except InvalidParameter:
+        return image
 
 
 def _event_matches(msg: dict, f: filters_mod.Filters) -> bool:
+    """moby's ``events.Filter.Include``.
+
+    ``type``, ``scope``, ``event``: exact (``event`` by prefix when one of its values
+    is health_status, exec_create or exec_start, so that those match "health_status:
+    healthy"...); ``container``, ``volume``, ``network``, ...: prefix of the actor's ID
+    or of its name; ``image``: exact ID, name (image events) or image (container
+    events), with or without tag; ``label``: ``k`` or ``k=v`` among the attributes.
+    """
     actor = msg.get("Actor") or {}
     attrs = actor.get("Attributes") or {}
-    if f.contains("type") and msg.get("Type") not in f.get("type"):
+    actor_id = actor.get("ID", "")
+    action = msg.get("Action", "")
+    if FUZZY_EVENTS & set(f.get("event")):
+        if not f.fuzzy_match("event", action):
+            return False
+    elif not f.exact_match("event", action):
         return False
-    if f.contains("event"):
-        action = msg.get("Action", "")
-        if not any(action == e or action.split(":", 1)[0] == e for e in f.get("event")):
-            return False
-    if f.contains("container"):
-        if msg.get("Type") != "container":
-            return False
-        if not any(actor.get("ID", "").startswith(v) or attrs.get("name") == v for v in f.get("container")):
+    if not f.exact_match("type", msg.get("Type", "")):
+        return False
+    if f.contains("scope") and not f.exact_match("scope", msg.get("scope", "")):
+        return False
+    for kind in NAME_FILTERS:
+        if f.contains(kind) and not (f.fuzzy_match(kind, actor_id) or f.fuzzy_match(kind, attrs.get("name", ""))):
             return False
     if f.contains("image"):
-        if not any(attrs.get("image") == v or actor.get("ID") == v or attrs.get("name") == v
-                   for v in f.get("image")):
+        image_name = attrs.get("name" if msg.get("Type") == "image" else "image", "")
+        if not any(f.exact_match("image", v) for v in (actor_id, image_name, _strip_tag(actor_id),
+                                                          _strip_tag(image_name))):
             return False
     if f.contains("label") and not f.match_kv("label", attrs):
         return False
-    for kind in ("volume", "network"):
-        if f.contains(kind) and (msg.get("Type") != kind or not any(
-                actor.get("ID") == v or attrs.get("name") == v for v in f.get(kind))):
-            return False
     return True
 
 
+def _event_time(value: str | None, now: float) -> int | None:
+    """A ``since``/``until`` query value as unix nanoseconds (None when absent).
+
+    The API takes docker's ``<seconds>[.<nanoseconds>]``; durations and dates are
+    also accepted (relative to the daemon's clock), as the CLI sends them resolved.
+    """
+    if not value:
+        return None
+    sec, nsec = parse_timestamps(get_timestamp(value, now))
+    return sec * 1_000_000_000 + nsec
+
+
 async def events(request: web.Request) -> web.StreamResponse:
+    """``GET /events`` (moby's getEvents): the buffered events between ``since`` and
+    ``until`` (when either is given), then the live ones until ``until`` (forever
+    without it; not at all when ``until`` is past). 400 if ``until`` < ``since``."""
     engine = engine_of(request)
     now = time.time()
-    try:
-        since = parse_since(request.query["since"], now) if request.query.get("since") else None
-        until = parse_since(request.query["until"], now) if request.query.get("until") else None
-    except ValueError as exc:
-        raise InvalidParameter(str(exc)) from None
+    since = _event_time(request.query.get("since"), now)
+    until = _event_time(request.query.get("until"), now)
+    if until is not None and since is not None and until < since:
+        raise InvalidParameter(f"`since` time ({request.query.get('since')}) cannot be after `until` time "
+                               f"({request.query.get('until')})")
     f = filters_mod.parse(request.query.get("filters"))
-    f.validate(EVENT_FILTERS)
+    # Subscribe and snapshot the history together (no await in between): every event
+    # is then either in the snapshot or in the queue, never in both, never in neither.
     queue = engine.events.subscribe()
+    buffered: list[dict] = []
+    if since is not None or until is not None:
+        low = since or 0
+        buffered = [m for m in engine.events.history
+                    if m["timeNano"] >= low and (until is None or m["timeNano"] <= until) and _event_matches(m, f)]
+    only_past = until is not None and until < time.time_ns()
     resp = web.StreamResponse(headers={"Content-Type": "application/json"})
     try:
         await resp.prepare(request)
-        if since is not None:
-            for msg in engine.events.since(since):
-                if (until is None or msg["timeNano"] <= until * 1e9) and _event_matches(msg, f):
-                    await resp.write(json.dumps(msg).encode() + b"\n")
-        while True:
-            timeout = None if until is None else max(0.0, until - time.time())
-            if until is not None and timeout == 0:
+        for msg in buffered:
+            await resp.write(json.dumps(msg).encode() + b"\n")
+        while not only_past:
+            timeout = None if until is None else (until - time.time_ns()) / 1e9
+            if timeout is not None and timeout <= 0:
                 break
             try:
-                msg = await asyncio.wait_for(queue.get(), timeout)
+                # Wake up now and then: aiohttp does not cancel handlers whose client left.
+                msg = await asyncio.wait_for(queue.get(), 1.0 if timeout is None else min(timeout, 1.0))
             except asyncio.TimeoutError:
-                break
-            if until is not None and msg["timeNano"] > until * 1e9:
+                if request.transport is None or request.transport.is_closing():
+                    break
+                continue
+            if until is not None and msg["timeNano"] > until:
                 break
             if _event_matches(msg, f):
                 await resp.write(json.dumps(msg).encode() + b"\n")

@@ -354,7 +354,7 @@ def print_inspect(objs: list[Any], fmt: str | None) -> None:
     """docker inspect output: an indented JSON array, or one template line per object."""
     if fmt:
         try:
-            t = templates.compile(fmt)
+            t = templates.compile(fmt, funcs=templates.INSPECT_FUNCS)
             for obj in objs:
                 sys.stdout.write(t.render(obj) + "\n")
         except templates.TemplateError as exc:
@@ -419,7 +419,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
         for cid in deleted:
             print(cid)
         print()
-    print(f"Total reclaimed space: {formatting.human_size(result.get('SpaceReclaimed') or 0)}")
+    # go-units HumanSize: 4 significant digits, as docker prints it
+    print(f"Total reclaimed space: {formatting.human_size(result.get('SpaceReclaimed') or 0, 4)}")
     return 0
 
 

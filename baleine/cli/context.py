@@ -45,15 +45,25 @@ class Parser(argparse.ArgumentParser):
         return super().parse_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
+        """docker 28's messages: a missing argument exits 1, a bad flag 125."""
+        usage = f"\n\nUsage:  {self.usage}\n\n"
+        if "the following arguments are required" in message:
+            required = sum(1 for a in self._actions if not a.option_strings and a.nargs in (None, "+"))
+            noun = "argument" if required == 1 else "arguments"
+            raise CLIError(f"baleine: 'baleine {self.command}' requires at least {required} {noun}{usage}"
+                           f"See 'baleine {self.command} --help' for more information", 1)
         if "unrecognized arguments" in message:
             flag = message.split(":", 1)[1].strip().split()[0]
-            message = f"unknown flag: {flag}" if flag.startswith("-") else f"accepts no argument(s): {flag}"
-        elif "the following arguments are required" in message:
-            message = f'"baleine {self.command}" requires at least 1 argument.'
+            if not flag.startswith("-"):
+                raise CLIError(f"baleine: 'baleine {self.command}' accepts no arguments{usage}"
+                               f"See 'baleine {self.command} --help' for more information", 1)
+            message = f"unknown flag: {flag}"
         elif "expected one argument" in message:
             flag = message.split(":", 1)[0].replace("argument ", "").split("/")[-1]
             message = f"flag needs an argument: {flag}"
-        raise CLIError(f"{message}\nSee 'baleine {self.command} --help'.", 125)
+        elif "invalid choice" in message or "invalid int value" in message:
+            message = message.replace("argument ", "invalid argument for ")
+        raise CLIError(f"{message}{usage}Run 'baleine {self.command} --help' for more information", 125)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise CLIError((message or "").rstrip(), status)

@@ -283,43 +283,4 @@ def prune(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-def pull(ctx: Context, argv: list[str]) -> int:
-    p = Parser("pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry")
-    p.add_argument("-a", "--all-tags", action="store_true", help="Download all tagged images in the repository")
-    p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
-    p.add_argument("--platform", help="Set platform if server is multi-platform capable")
-    p.add_argument("name")
-    o = p.parse_args(argv)
-    ref, tag = o.name, None
-    if "@" not in o.name and ":" in o.name.rsplit("/", 1)[-1]:
-        ref, tag = o.name.rsplit(":", 1)
-    params = {"fromImage": ref, "tag": tag or ("" if "@" in o.name else "latest")}
-    with ctx.api():
-        for msg in ctx.client.json_stream("POST", "/images/create", params):
-            if msg.get("error"):
-                raise CLIError(f"Error response from daemon: {msg['error']}", 1)
-            if not o.quiet and msg.get("status"):
-                print(f"{msg['id']}: {msg['status']}" if msg.get("id") else msg["status"])
-    return 0
-
-
-def push(ctx: Context, argv: list[str]) -> int:
-    p = Parser("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry")
-    p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
-    p.add_argument("-a", "--all-tags", action="store_true", help="Push all tags of an image to the repository")
-    p.add_argument("name")
-    o = p.parse_args(argv)
-    ref, tag = o.name, ""
-    if "@" not in o.name and ":" in o.name.rsplit("/", 1)[-1]:
-        ref, tag = o.name.rsplit(":", 1)
-    with ctx.api():
-        for msg in ctx.client.json_stream("POST", f"/images/{ref}/push", {"tag": tag},
-                                          headers={"X-Registry-Auth": "e30="}):
-            if msg.get("error"):
-                raise CLIError(msg["error"], 1)
-            if not o.quiet and msg.get("status"):
-                print(f"{msg['id']}: {msg['status']}" if msg.get("id") else msg["status"])
-    return 0
-
-
 del templates

@@ -17,6 +17,8 @@ from .context import CLIError, Context, die
 # name -> (module, function). Management commands map "<group> <sub>".
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run"),
+    "build": ("build", "build"),
+    "builder prune": ("build", "prune"),
     "create": ("run", "create"),
     "start": ("containers", "start"),
     "stop": ("containers", "stop"),
@@ -46,13 +48,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "save": ("images", "save"),
     "load": ("images", "load"),
     "import": ("images", "import_"),
-    "pull": ("images", "pull"),
-    "push": ("images", "push"),
+    "pull": ("distribution", "pull"),
+    "push": ("distribution", "push"),
+    "login": ("distribution", "login"),
+    "logout": ("distribution", "logout"),
     "inspect": ("system", "inspect"),
     "version": ("system", "version"),
     "info": ("system", "info"),
     "events": ("system", "events"),
     "daemon": ("system", "daemon"),
+    "compose": ("compose", "compose"),
 }
 
 GROUPS: dict[str, dict[str, str]] = {
@@ -64,15 +69,27 @@ GROUPS: dict[str, dict[str, str]] = {
                   "inspect": "container inspect", "prune": "container prune", "update": "update"},
     "image": {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag",
               "history": "history", "save": "save", "load": "load", "import": "import", "pull": "pull",
-              "push": "push", "inspect": "image inspect", "prune": "image prune"},
+              "push": "push", "inspect": "image inspect", "prune": "image prune", "build": "build"},
     "system": {"info": "info", "events": "events", "df": "system df", "prune": "system prune"},
+    "builder": {"build": "build", "prune": "builder prune"},
+    "network": {sub: f"network {sub}" for sub in ("create", "ls", "inspect", "rm", "prune", "connect", "disconnect")}
+    | {"list": "network ls", "remove": "network rm"},
+    "volume": {sub: f"volume {sub}" for sub in ("create", "ls", "inspect", "rm", "prune")}
+    | {"list": "volume ls", "remove": "volume rm"},
+    "registry": {"serve": "registry serve", "gc": "registry gc", "htpasswd": "registry htpasswd"},
 }
+COMMANDS.update({f"network {sub}": ("networks", sub) for sub in ("create", "ls", "inspect", "rm", "prune",
+                                                                   "connect", "disconnect")})
+COMMANDS.update({f"volume {sub}": ("volumes", sub) for sub in ("create", "ls", "inspect", "rm", "prune")})
 COMMANDS.update({
     "container inspect": ("containers", "inspect_containers"),
     "container prune": ("containers", "prune"),
     "image inspect": ("images", "inspect_images"),
     "image prune": ("images", "prune"),
     "system df": ("system", "df"),
+    "registry serve": ("distribution", "registry_serve"),
+    "registry gc": ("distribution", "registry_gc"),
+    "registry htpasswd": ("distribution", "registry_htpasswd"),
     "system prune": ("system", "prune"),
 })
 
@@ -82,16 +99,26 @@ A container engine that speaks Docker's API
 
 Common Commands:
   run         Create and run a new container from an image
+  build       Build an image from a Dockerfile
   exec        Execute a command in a running container
   ps          List containers
   images      List images
   load        Load an image from a tar archive or STDIN
   info        Display system-wide information
+  pull        Download an image from a registry
+  push        Upload an image to a registry
+  login       Log in to a registry
+  logout      Log out from a registry
 
 Management Commands:
   container   Manage containers
   image       Manage images
+  builder     Manage builds (prune the build cache)
+  network     Manage networks
+  volume      Manage volumes
   system      Manage Baleine
+  registry    Run Baleine's own registry server (serve, gc, htpasswd)
+  compose     Define and run multi-container applications (docker compose)
 
 Commands:
   attach  commit  cp  create  diff  events  export  history  import  inspect  kill

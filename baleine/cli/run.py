@@ -443,8 +443,9 @@ def build_request(o: argparse.Namespace, command: str) -> tuple[dict[str, Any], 
             host["ConsoleSize"] = [size[0], size[1]]
     body: dict[str, Any] = dict(config)
     body["HostConfig"] = host
-    if o.network and o.network[0] not in ("host", "none", "bridge", "default") and not o.network[0].startswith(
-            "container:"):
+    # Aliases and addresses go to the daemon even for a predefined network: it refuses them there, as dockerd.
+    if o.network and not o.network[0].startswith("container:") and (
+            o.network[0] not in ("host", "none", "bridge", "default") or o.network_alias or o.ip or o.ip6):
         endpoint: dict[str, Any] = {}
         if o.network_alias:
             endpoint["Aliases"] = o.network_alias
@@ -522,7 +523,10 @@ def _pull(ctx: Context, image: str, quiet: bool) -> None:
     if "@" not in image and ":" in image.rsplit("/", 1)[-1]:
         ref, tag = image.rsplit(":", 1)
     with ctx.api(code=125):
-        for msg in ctx.client.json_stream("POST", "/images/create", {"fromImage": ref, "tag": tag}):
+        from .distribution import pull_headers
+
+        for msg in ctx.client.json_stream("POST", "/images/create", {"fromImage": ref, "tag": tag},
+                                          headers=pull_headers(image)):
             if msg.get("error"):
                 raise CLIError(f"baleine: {msg['error']}\nSee 'baleine run --help'.", 125)
             if not quiet and msg.get("status") and not msg.get("progressDetail"):
@@ -550,9 +554,7 @@ def _write_cidfile(path: str, cid: str) -> None:
 def run(ctx: Context, argv: list[str]) -> int:
     o = _parser("run").parse_args(argv)
     body, name = build_request(o, "run")
-    if o.detach and o.rm is False:
-        pass
-    if o.tty and o.interactive and not os.isatty(0):
+    if o.tty and body["AttachStdin"] and not os.isatty(0):
         raise CLIError("the input device is not a TTY", 1)
     cid = _create(ctx, body, name, o.pull, o.quiet)
     if o.cidfile:

@@ -30,7 +30,8 @@ def version(ctx: Context, argv: list[str]) -> int:
     except CLIError as exc:
         error = exc
     if o.format:
-        sys.stdout.write(templates.render(o.format, {"Client": client, "Server": server}) + "\n")
+        sys.stdout.write(templates.render(o.format, {"Client": client, "Server": server},
+                                          funcs=templates.INSPECT_FUNCS) + "\n")
     else:
         print("Client:")
         print(f" Version:           {client['Version']}")
@@ -60,7 +61,7 @@ def info(ctx: Context, argv: list[str]) -> int:
     o = p.parse_args(argv)
     data = ctx.call("GET", "/info")
     if o.format:
-        sys.stdout.write(templates.render(o.format, data) + "\n")
+        sys.stdout.write(templates.render(o.format, data, funcs=templates.INSPECT_FUNCS) + "\n")
         return 0
     lines = [
         "Client:",
@@ -126,9 +127,8 @@ def events(ctx: Context, argv: list[str]) -> int:
                 if tmpl is not None:
                     print(tmpl.render(msg), flush=True)
                     continue
-                t = msg.get("timeNano", 0)
-                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1_000_000_000))
-                stamp += f".{t % 1_000_000_000:09d}Z"
+                t = msg.get("timeNano") or (msg.get("time") or 0) * 1_000_000_000
+                stamp = _event_stamp(t)
                 attrs = (msg.get("Actor") or {}).get("Attributes") or {}
                 attr_text = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
                 actor = (msg.get("Actor") or {}).get("ID", "")
@@ -139,6 +139,15 @@ def events(ctx: Context, argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _event_stamp(ns: int) -> str:
+    """docker's event time: local time, RFC 3339 with 9 fraction digits
+    (``2006-01-02T15:04:05.000000000Z07:00``: "Z" for UTC, else the offset)."""
+    local = time.localtime(ns // 1_000_000_000)
+    offset = local.tm_gmtoff or 0
+    zone = "Z" if offset == 0 else f"{'+' if offset > 0 else '-'}{abs(offset) // 3600:02d}:{abs(offset) % 3600 // 60:02d}"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", local) + f".{ns % 1_000_000_000:09d}" + zone
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:
@@ -164,42 +173,10 @@ def daemon(ctx: Context, argv: list[str]) -> int:
 
 
 def df(ctx: Context, argv: list[str]) -> int:
-    p = Parser("system df", "[OPTIONS]", "Show Baleine disk usage")
-    p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information on space usage")
-    p.add_argument("--format", help="Format output using a custom template")
-    o = p.parse_args(argv)
-    data = ctx.call("GET", "/system/df")
-    images = data.get("Images") or []
-    containers = data.get("Containers") or []
-    volumes = data.get("Volumes") or []
-    used_images = {c.get("ImageID") for c in containers}
-    img_size = data.get("LayersSize", 0)
-    img_reclaim = sum(i.get("Size", 0) for i in images if i["Id"] not in used_images)
-    rows = [
-        {"Type": "Images", "TotalCount": str(len(images)), "Active": str(len(used_images & {i["Id"] for i in images})),
-         "Size": formatting.human_size(img_size), "Reclaimable": _reclaim(img_reclaim, img_size)},
-        {"Type": "Containers", "TotalCount": str(len(containers)),
-         "Active": str(sum(1 for c in containers if c.get("State") == "running")),
-         "Size": formatting.human_size(sum(c.get("SizeRw", 0) for c in containers)),
-         "Reclaimable": _reclaim(sum(c.get("SizeRw", 0) for c in containers if c.get("State") != "running"),
-                                 sum(c.get("SizeRw", 0) for c in containers))},
-        {"Type": "Local Volumes", "TotalCount": str(len(volumes)),
-         "Active": str(sum(1 for v in volumes if (v.get("UsageData") or {}).get("RefCount", 0) > 0)),
-         "Size": formatting.human_size(sum(max(0, (v.get("UsageData") or {}).get("Size", 0)) for v in volumes)),
-         "Reclaimable": "0B"},
-        {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B", "Reclaimable": "0B"},
-    ]
-    sys.stdout.write(formatting.format_list(o.format, rows, formatting.DISK_USAGE_HEADERS,
-                                            "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"))
-    del o
-    return 0
+    """``system df``: see baleine.cli.disk_usage."""
+    from .disk_usage import df as disk_usage_df
 
-
-def _reclaim(reclaimable: int, total: int) -> str:
-    text = formatting.human_size(reclaimable)
-    if total:
-        text += f" ({reclaimable * 100 // total}%)"
-    return text
+    return disk_usage_df(ctx, argv)
 
 
 def prune(ctx: Context, argv: list[str]) -> int:

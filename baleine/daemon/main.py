@@ -30,7 +30,33 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--log-opt", action="append", default=[], help="Default log driver options (max-size, max-file)")
     p.add_argument("--group", "-G", default="", help="Group owning the Unix socket")
     p.add_argument("-p", "--pidfile", default="", help="Path of the daemon's PID file")
+    # Networking, as dockerd's flags (see baleine/engine/networks).
+    p.add_argument("-b", "--bridge", default="", help="Interface name of the default bridge network")
+    p.add_argument("--bip", default="", help="Address and prefix of the default bridge (e.g. 10.210.0.1/24)")
+    p.add_argument("--default-address-pool", dest="pools", action="append", default=[],
+                   help="Pool networks without a subnet are cut from (base=CIDR,size=N)")
+    p.add_argument("--dns", action="append", default=[], help="DNS server containers use by default")
+    for flag, what in (("ip-forward", "Enable host-wide IPv4 forwarding"), ("iptables", "Manage iptables rules"),
+                       ("ip-masq", "Masquerade containers' outbound traffic"),
+                       ("icc", "Let containers of the default bridge talk to each other")):
+        p.add_argument(f"--{flag}", type=_flag, nargs="?", const=True, default=True, help=what)
+    p.add_argument("--mtu", type=int, default=1500, help="MTU of the default bridge's interfaces")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="REGISTRY",
+                   help="Registry (host[:port] or CIDR) reached over plain HTTP or without TLS verification")
+    p.add_argument("--registry-mirror", action="append", default=[], metavar="URL",
+                   help="Preferred Docker Hub mirror (http[s]://host[:port])")
+    p.add_argument("--registry-hub", default="", metavar="URL",
+                   help="Docker Hub's registry (default https://registry-1.docker.io); 'none': mirrors only")
     return p
+
+
+def _flag(value: str) -> bool:
+    """dockerd's boolean flags: ``--iptables``, ``--iptables=false``."""
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value: {value!r}")
 
 
 def _log_opts(opts: list[str]) -> tuple[int, int]:
@@ -54,6 +80,17 @@ async def serve(args: argparse.Namespace) -> None:
     config = EngineConfig(data_root=os.path.abspath(args.data_root), exec_root=os.path.abspath(args.exec_root),
                           runtime=args.runtime, cgroup_parent=args.cgroup_parent, log_max_size=size,
                           log_max_file=files)
+    from ..distribution.config import RegistryConfig
+    from ..engine.errors import InvalidParameter
+
+    try:
+        RegistryConfig.from_options(args.registry_mirror, args.insecure_registry, args.registry_hub or None)
+    except InvalidParameter as exc:
+        raise SystemExit(f"baleine daemon: {exc}") from None
+    config.extra.update(registry_mirrors=args.registry_mirror, insecure_registries=args.insecure_registry,
+                        registry_hub=args.registry_hub)
+    config.extra.update(bridge=args.bridge, bip=args.bip, pools=args.pools, dns=args.dns, ip_forward=args.ip_forward,
+                        iptables=args.iptables, ip_masq=args.ip_masq, icc=args.icc, mtu=args.mtu)
     engine = Engine(config)
     await engine.open()
     app = make_app(engine)

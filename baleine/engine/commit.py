@@ -7,7 +7,6 @@ Both are blocking (tar work): run them in a worker thread.
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any, BinaryIO
 
 from . import layers, references
@@ -19,87 +18,16 @@ from .snapshots import Snapshots
 from .timestamps import now_rfc3339nano
 from .unpack import unpack_blob
 
-CHANGE_COMMANDS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR",
-                   "STOPSIGNAL", "HEALTHCHECK", "SHELL")
-
-
-def _json_or_shell(rest: str) -> list[str]:
-    rest = rest.strip()
-    if rest.startswith("["):
-        try:
-            value = json.loads(rest)
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return value
-        except ValueError:
-            pass
-    return ["/bin/sh", "-c", rest]
-
-
-def _pairs(rest: str, what: str) -> dict[str, str]:
-    words = shlex.split(rest)
-    out: dict[str, str] = {}
-    if words and "=" not in words[0]:
-        if len(words) < 2:
-            raise InvalidParameter(f"{what} requires two arguments")
-        return {words[0]: rest.split(None, 1)[1].strip()}
-    for w in words:
-        k, sep, v = w.partition("=")
-        if not sep or not k:
-            raise InvalidParameter(f"{what} names can not be blank" if not k else f"Syntax error - can't find = in \"{w}\". Must be of the form: name=value")
-        out[k] = v
-    return out
-
-
 def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
-    """Apply ``--change`` instructions to an image's ``config`` section (in place)."""
-    for line in changes or []:
-        line = line.strip()
-        if not line:
-            continue
-        word, _, rest = line.partition(" ")
-        cmd = word.upper()
-        if cmd not in CHANGE_COMMANDS:
-            raise InvalidParameter(f"{word} is not a valid change command")
-        if cmd == "CMD":
-            config["Cmd"] = _json_or_shell(rest)
-        elif cmd == "ENTRYPOINT":
-            config["Entrypoint"] = _json_or_shell(rest)
-        elif cmd == "ENV":
-            env = config.get("Env") or []
-            for k, v in _pairs(rest, "ENV").items():
-                env = [e for e in env if e.split("=", 1)[0] != k] + [f"{k}={v}"]
-            config["Env"] = env
-        elif cmd == "LABEL":
-            labels = config.get("Labels") or {}
-            labels.update(_pairs(rest, "LABEL"))
-            config["Labels"] = labels
-        elif cmd == "EXPOSE":
-            ports = config.get("ExposedPorts") or {}
-            for p in rest.split():
-                ports[p if "/" in p else p + "/tcp"] = {}
-            config["ExposedPorts"] = ports
-        elif cmd == "VOLUME":
-            vols = config.get("Volumes") or {}
-            for v in (_json_or_shell(rest) if rest.strip().startswith("[") else rest.split()):
-                vols[v] = {}
-            config["Volumes"] = vols
-        elif cmd == "USER":
-            config["User"] = rest.strip()
-        elif cmd == "WORKDIR":
-            config["WorkingDir"] = rest.strip()
-        elif cmd == "ONBUILD":
-            config["OnBuild"] = (config.get("OnBuild") or []) + [rest.strip()]
-        elif cmd == "STOPSIGNAL":
-            config["StopSignal"] = rest.strip()
-        elif cmd == "SHELL":
-            config["Shell"] = _json_or_shell(rest)
-        elif cmd == "HEALTHCHECK":
-            if rest.strip().upper() == "NONE":
-                config["Healthcheck"] = {"Test": ["NONE"]}
-            else:
-                _, _, c = rest.partition("CMD")
-                config["Healthcheck"] = {"Test": ["CMD-SHELL", c.strip()]}
-    return config
+    """Apply ``--change`` instructions to an image's ``config`` section (in place).
+
+    Each change is a Dockerfile line, parsed and applied by the builder's code
+    (``baleine.build.metadata``): one parser for every instruction. Raises
+    InvalidParameter ("X is not a valid change command", parse errors).
+    """
+    from ..build.metadata import apply_changes as apply
+
+    return apply(config, changes)
 
 
 def _history_entry(created_by: str, comment: str = "", author: str = "", empty: bool = False) -> dict[str, Any]:

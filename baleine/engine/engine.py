@@ -17,11 +17,15 @@ from .containers import Containers
 from .content import ContentStore
 from .events import Events
 from .exec import Execs
+from .health import Health
 from .images import Images
 from .lifecycle import Lifecycle, Settings
+from .mountpoints import MountPoints
+from .networks.manager import NetSettings, Networks
 from .runtime import Runtime
 from .snapshots import Snapshots
 from .store import Store
+from .volumes import Volumes
 
 log = logging.getLogger("baleine.engine")
 
@@ -59,8 +63,32 @@ class Engine:
                                    Settings(root, config.exec_root, config.cgroup_parent,
                                             config.log_max_size, config.log_max_file))
         self.execs = Execs(self.containers, self.runtime, self.events, self.rootfs)
+        # Health checks follow the lifecycle through its on_started/on_exited hooks.
+        self.health = Health(self.lifecycle, self.execs)
         self.images.containers_using = self.containers.using_image
         self.images.container_layers = self.containers.top_layers
+        # Networks and mounts are the lifecycle's network and volumes hooks.
+        self.networks = Networks(self.store, self.containers, self.events,
+                                 NetSettings.from_options(root, config.exec_root, config.extra))
+        self.volumes = Volumes(self.store, os.path.join(root, "volumes"), self.events)
+        self.mountpoints = MountPoints(self.volumes, self.containers)
+        self.lifecycle.network = self.networks
+        self.lifecycle.volumes = self.mountpoints
+        self.lifecycle.on_exited.append(self.mountpoints.on_exited)
+        # Pull, push and login (baleine.distribution), with --registry-mirror and
+        # --insecure-registry from the daemon's options.
+        from ..distribution.config import RegistryConfig
+        from ..distribution.service import Distribution
+
+        self.distribution = Distribution(self, RegistryConfig.from_options(
+            list(config.extra.get("registry_mirrors") or []),  # type: ignore[call-overload]
+            list(config.extra.get("insecure_registries") or []),  # type: ignore[call-overload]
+            str(config.extra.get("registry_hub") or "") or None))
+        # Builds (baleine.build): last, since it wraps the image store's layer-keeping
+        # callback and uses the distribution and network services.
+        from ..build.builder import Builder
+
+        self.builder = Builder(self)
 
     @property
     def tmp_dir(self) -> str:
@@ -75,7 +103,11 @@ class Engine:
         """Recover from whatever a crash left, then re-adopt running containers."""
         self.events.loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.recover)
+        await self.networks.open()
+        self.runtime.stop_standby()  # those of a previous daemon
         await self.lifecycle.adopt()
+        self.health.resume()  # the re-adopted containers' checks
+        self.runtime.prepare_standby()
 
     def recover(self) -> None:
         """Discard unfinished writes and orphans (blocking; start-up only)."""
@@ -94,7 +126,7 @@ class Engine:
         keys = {c.key for c in self.containers.by_id.values()}
         for name in os.listdir(self.config.exec_root):
             path = os.path.join(self.config.exec_root, name)
-            if name in keys or name == "runc" or not os.path.isdir(path):
+            if name in keys or name in ("runc", "standby", "netns") or not os.path.isdir(path):
                 continue
             if name.startswith("e") and os.path.exists(os.path.join(path, "m.sock")):
                 continue  # an exec still running under its monitor
@@ -102,6 +134,7 @@ class Engine:
         for name in os.listdir(self.containers.root):
             if name not in self.containers.by_id:
                 shutil.rmtree(os.path.join(self.containers.root, name), ignore_errors=True)
+        self.volumes.recover(self.mountpoints.running_users())
         if removed or orphans or stray:
             log.info("recovery: %d unfinished blobs, %d orphan layer dirs, %d stray blobs removed",
                      removed, len(orphans), len(stray))
@@ -117,4 +150,7 @@ class Engine:
 
     async def close(self) -> None:
         await self.lifecycle.shutdown()
+        await self.networks.close()
+        self.runtime.stop_standby()
+        await self.distribution.close()
         self.store.close()

@@ -85,18 +85,15 @@ class Execs:
             cmd = [cmd]
         if not cmd:
             raise InvalidParameter("No exec command specified")
-        if not c.running:
-            raise Conflict(f"container {c.id} is not running")
-        if c.paused:
-            raise Conflict(f"container {c.id} is paused, unpause the container before exec")
+        _check_running(c)
         cfg = dict(body)
         cfg["Cmd"] = list(cmd)
         ex = ExecInstance(secrets.token_hex(32), c.id, cfg)
         self.by_id[ex.id] = ex
         ids = c.doc.get("ExecIDs") or []
         c.doc["ExecIDs"] = ids + [ex.id]
-        self.events.publish("container", "exec_create: " + " ".join(cmd), c.id,
-                            {"name": c.name.lstrip("/"), "image": c.config.get("Image", ""), "execID": ex.id})
+        self.events.publish("container", "exec_create: " + _action_command(ex.config["Cmd"]), c.id,
+                            _attributes(c, execID=ex.id))
         return ex
 
     def get(self, exec_id: str) -> ExecInstance:
@@ -114,10 +111,7 @@ class Execs:
         if ex.started:
             raise Conflict(f"Error: Exec command {ex.id} has already run")
         c = self.containers.get(ex.container_id)
-        if not c.running:
-            raise Conflict(f"container {c.id} is not running")
-        if c.paused:
-            raise Conflict(f"container {c.id} is paused, unpause the container before exec")
+        _check_running(c)
         ex.started = True
         cfg = ex.config
         use_tty = bool(cfg.get("Tty") if tty is None else tty)
@@ -139,8 +133,8 @@ class Execs:
                                          stderr=bool(cfg.get("AttachStderr")) and not detach)
         state = await link.next_state()  # "created"
         link.send(b"G")
-        self.events.publish("container", "exec_start: " + " ".join(cfg["Cmd"]), c.id,
-                            {"name": c.name.lstrip("/"), "image": c.config.get("Image", ""), "execID": ex.id})
+        self.events.publish("container", "exec_start: " + _action_command(cfg["Cmd"]), c.id,
+                            _attributes(c, execID=ex.id))
         ex.running = True
         ex.link = link
         if detach:
@@ -182,9 +176,12 @@ class Execs:
         shutil.rmtree(self.runtime.monitor_dir(ex.key).dir, ignore_errors=True)
         c = self.containers.by_id.get(ex.container_id)
         if c is not None:
+            # A container's ExecIDs lists the execs that have not exited (docker drops
+            # an exec from it at its exit; the exec itself stays inspectable).
+            ids = [i for i in (c.doc.get("ExecIDs") or []) if i != ex.id]
+            c.doc["ExecIDs"] = ids or None
             self.events.publish("container", "exec_die", c.id,
-                                {"name": c.name.lstrip("/"), "image": c.config.get("Image", ""),
-                                 "execID": ex.id, "exitCode": str(ex.exit_code)})
+                                _attributes(c, execID=ex.id, exitCode=str(ex.exit_code)))
 
     def resize(self, ex: ExecInstance, h: int, w: int) -> None:
         if ex.link is None:
@@ -194,3 +191,28 @@ class Execs:
     def forget_container(self, cid: str) -> None:
         for eid in [e.id for e in self.by_id.values() if e.container_id == cid]:
             del self.by_id[eid]
+
+
+def _check_running(c: Container) -> None:
+    """Conflict unless the container runs (not paused, not waiting to restart)."""
+    if not c.running:
+        raise Conflict(f"container {c.id} is not running")
+    if c.paused:
+        raise Conflict(f"container {c.id} is paused, unpause the container before exec")
+    if c.state.get("Restarting"):
+        raise Conflict(f"Container {c.id} is restarting, wait until the container is running")
+
+
+def _action_command(cmd: list[str]) -> str:
+    """The command in docker's exec event actions: entrypoint, a space, the arguments
+    (so ``exec_start: ls `` for a command without arguments, as docker prints it)."""
+    return cmd[0] + " " + " ".join(cmd[1:])
+
+
+def _attributes(c: Container, **extra: str) -> dict[str, str]:
+    """Container event attributes (moby's LogContainerEventWithAttributes): the
+    extra ones, the container's labels, its image and name."""
+    attrs = dict(extra)
+    attrs.update({k: str(v) for k, v in (c.config.get("Labels") or {}).items()})
+    attrs.update(image=c.config.get("Image", ""), name=c.name.lstrip("/"))
+    return attrs

@@ -646,8 +646,9 @@ class _Extractor:
         is_dir = stat.S_ISDIR(st.st_mode)
         if self.no_overwrite and is_dir != new_is_dir:
             if is_dir:
-                raise InvalidParameter(f"cannot overwrite directory {'/' + rel!r} with non-directory {'/' + rel!r}")
-            raise InvalidParameter(f"cannot overwrite non-directory {'/' + rel!r} with directory {'/' + rel!r}")
+                # moby's words as its chrooted untar says them: the entry, then the destination.
+                raise InvalidParameter(f'cannot overwrite directory "/{rel}" with non-directory "/"')
+            raise InvalidParameter(f'cannot overwrite non-directory "/{rel}" with directory "/"')
         if is_dir:
             shutil.rmtree(name, dir_fd=pfd)
         else:

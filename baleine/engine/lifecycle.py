@@ -12,6 +12,7 @@ that are still alive and records the exits of those that ended meanwhile.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import shutil
@@ -24,11 +25,13 @@ from . import bundle, etcfiles, spec as ocispec
 from .containers import Container, Containers, build_document, merge_config
 from .errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
 from .events import Events
+from .health import validate_healthcheck
 from .images import Images
+from .restarts import RestartManager, policy_error
 from .runtime import MonitorLink, MonitorPaths, Runtime
 from .signals import parse_signal
 from .snapshots import Snapshots
-from .timestamps import ZERO_TIME, now_rfc3339nano
+from .timestamps import ZERO_TIME, now_rfc3339nano, parse_rfc3339
 from .units import parse_bytes
 
 log = logging.getLogger("baleine.lifecycle")
@@ -65,6 +68,11 @@ class Lifecycle:
         #: network setup hook: returns (netns path or None or "host", extra SpecInput mounts)
         self.network = None
         self.volumes = None
+        #: moby's per-container restart managers (runtime only: a daemon restart or a
+        #: manual start gets a fresh one, with the backoff starting over)
+        self.restart_managers: dict[str, RestartManager] = {}
+        #: containers a ``remove`` is working on
+        self.removals: set[str] = set()
 
     # -- create -----------------------------------------------------------------
 
@@ -77,6 +85,7 @@ class Lifecycle:
             raise InvalidParameter("No image was specified: config.Image must not be empty")
         image = self.images.get(image_ref)
         host_config = normalize_host_config(body.get("HostConfig") or {})
+        validate_healthcheck(body.get("Healthcheck"))
         user_cfg = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = merge_config(user_cfg, image.container_config)
         config["Image"] = image_ref
@@ -100,45 +109,102 @@ class Lifecycle:
             self.snapshots.remove_rw(rw)
             shutil.rmtree(cdir, ignore_errors=True)
             raise
-        if self.volumes is not None:
-            try:
-                self.volumes.on_create(c, image)
-            except BaseException:
-                self._destroy(c)
-                raise
+        for hook in (self.network, self.volumes):
+            if hook is not None:
+                try:
+                    hook.on_create(c, image)
+                except BaseException:
+                    self._destroy(c)
+                    raise
         self.events.publish("container", "create", c.id, self.attributes(c))
         return c, warnings
 
     def attributes(self, c: Container, **extra: Any) -> dict[str, str]:
-        """Event attributes: name, image and labels (as docker sends them)."""
-        attrs = {k: str(v) for k, v in (c.config.get("Labels") or {}).items()}
-        attrs.update(name=c.name.lstrip("/"), image=c.config.get("Image", ""))
-        attrs.update({k: str(v) for k, v in extra.items()})
+        """Event attributes as docker sends them (LogContainerEventWithAttributes): the
+        extra ones, then the labels, then image and name (which win over both)."""
+        attrs = {k: str(v) for k, v in extra.items()}
+        attrs.update({k: str(v) for k, v in (c.config.get("Labels") or {}).items()})
+        attrs.update(image=c.config.get("Image", ""), name=c.name.lstrip("/"))
         return attrs
 
     # -- start ------------------------------------------------------------------
 
     async def start(self, c: Container) -> None:
-        """Start a created or exited container; NotModified if already running."""
-        async with c.lock:
-            await self._start_locked(c)
+        """Start a created or exited container by hand (``POST /containers/{id}/start``).
 
-    async def _start_locked(self, c: Container) -> None:
+        A manual start resets ``RestartCount``, the restart backoff and the "stopped by
+        hand" mark, as docker's does. Raises NotModified if it is already running (or
+        restarting), Conflict if paused, being removed or dead; an error of the runtime
+        if the process cannot start — and then a container with AutoRemove is removed.
+        """
+        failed: EngineError | None = None
+        async with c.lock:
+            self._check_startable(c)
+            try:
+                await self._start_locked(c, reset=True)
+            except EngineError as exc:
+                failed = exc
+        if failed is not None:
+            if c.host_config.get("AutoRemove") and c.id in self.containers.by_id:
+                await self._auto_remove(c)
+            raise failed
+
+    def _check_startable(self, c: Container) -> None:
+        """moby's ``validateState`` for a manual start."""
+        # Paused first: a paused container is also running, and must be thawed, not started.
+        if c.paused:
+            raise Conflict("cannot start a paused container, try unpause instead")
         if c.running:
             raise NotModified(f"container {c.id} is already running")
-        if c.status == "removing":
-            raise Conflict(f"container {c.id} is marked for removal and cannot be started")
-        if c.status == "dead":
-            raise Conflict(f"container {c.id} is marked as dead and cannot be started")
+        if c.status in ("removing", "dead"):
+            raise Conflict("container is marked for removal and cannot be started")
+
+    async def _start_locked(self, c: Container, reset: bool) -> None:
+        """Launch the process (``c.lock`` held). ``reset``: a manual start (see ``start``),
+        not the restart policy's."""
         paths = self.runtime.monitor_dir(c.key)
+        await self._wait_monitor_gone(paths)
+        if reset:
+            self.reset_restart_manager(c, reset_count=True)
+            c.private["manual_stop"] = False
         try:
             await self._launch(c, paths)
         except BaseException as exc:
             await self._cleanup_failed_start(c, paths, exc)
             raise
+        # A `docker restart` is over once its start succeeded (AutoRemove applies again).
+        c.private.pop("manual_restart", None)
+        self.containers.save(c)
         self.events.publish("container", "start", c.id, self.attributes(c))
         for hook in self.on_started:
             hook(c)
+
+    def restart_manager(self, c: Container) -> RestartManager:
+        """The container's restart manager, created on first use from its policy and
+        ``RestartCount`` (moby's ``Container.RestartManager``)."""
+        rm = self.restart_managers.get(c.id)
+        if rm is None:
+            rm = RestartManager(c.host_config.get("RestartPolicy") or {}, int(c.doc.get("RestartCount") or 0))
+            self.restart_managers[c.id] = rm
+        # The policy may have been changed (docker update --restart) since.
+        rm.policy = c.host_config.get("RestartPolicy") or {}
+        return rm
+
+    def reset_restart_manager(self, c: Container, reset_count: bool) -> None:
+        """Drop the restart manager (cancelling it), optionally zeroing ``RestartCount``."""
+        rm = self.restart_managers.pop(c.id, None)
+        if rm is not None:
+            rm.cancel()
+        if reset_count:
+            c.doc["RestartCount"] = 0
+
+    @staticmethod
+    async def _wait_monitor_gone(paths: MonitorPaths, timeout: float = 10) -> None:
+        """Wait for the monitor of a previous run to finish (it deletes the runtime's
+        state of the container after reporting the exit)."""
+        deadline = time.monotonic() + timeout
+        while paths.monitor_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
 
     async def _launch(self, c: Container, paths: MonitorPaths) -> None:
         rootfs = await asyncio.to_thread(self.snapshots.mount_rw, c.private["rw"], c.private.get("top", ""))
@@ -154,7 +220,10 @@ class Lifecycle:
         etcfiles.write_all(cdir, c.config.get("Hostname", ""), c.config.get("Domainname", ""),
                            etcfiles.hosts_text(c.config.get("Hostname", ""), c.config.get("Domainname", ""),
                                                c.private.get("ip"), hc.get("ExtraHosts"), host_net),
-                           etcfiles.resolv_text(hc.get("Dns"), hc.get("DnsSearch"), hc.get("DnsOptions"),
+                           # The network hook may choose the servers (127.0.0.11 on user networks).
+                           etcfiles.resolv_text((c.private.get("resolv") or {}).get("Dns", hc.get("Dns")),
+                                                hc.get("DnsSearch"),
+                                                (c.private.get("resolv") or {}).get("DnsOptions", hc.get("DnsOptions")),
                                                 host_net))
         mounts = [ocispec.Mount("/etc/resolv.conf", c.doc["ResolvConfPath"], "bind", ["rbind", "rprivate"]),
                   ocispec.Mount("/etc/hostname", c.doc["HostnamePath"], "bind", ["rbind", "rprivate"]),
@@ -200,7 +269,6 @@ class Lifecycle:
         st.update(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False, Dead=False,
                   Pid=int(state.get("pid") or 0), ExitCode=0, Error="", StartedAt=now_rfc3339nano(),
                   FinishedAt=ZERO_TIME if not st.get("FinishedAt") else st["FinishedAt"])
-        c.private["manual_stop"] = False
         c.private["started_mono"] = time.monotonic()
         self.containers.save(c)
         if state.get("state") == "exited":
@@ -244,10 +312,20 @@ class Lifecycle:
         await self._handle_exit(c, state)
 
     async def _handle_exit(self, c: Container, state: dict[str, Any]) -> None:
+        """Record an exit reported by the monitor and apply the restart policy (moby's
+        ``handleContainerExit``).
+
+        The container becomes "restarting" (still ``Running``, as docker has it, with
+        ``RestartCount`` counted now) when its policy restarts it, else "exited". Then:
+        the die event (exitCode, execDuration), exit waiters, ``on_exited`` hooks, and
+        the delayed restart — or the removal of an AutoRemove container (not when the
+        exit is the stop of a ``docker restart``).
+        """
         code = state.get("status")
         if code is None or code < 0:
             code = 255 if code is None else 128
         oom = bool(state.get("oom"))
+        finished = state.get("time") or now_rfc3339nano()
         async with c.lock:
             c.link = None
             if c.health_task is not None:
@@ -256,67 +334,93 @@ class Lifecycle:
             await asyncio.to_thread(self.snapshots.unmount_rw, c.private["rw"])
             if self.network is not None:
                 await self.network.release(c)
-            c.state.update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0,
-                           ExitCode=code, OOMKilled=oom, FinishedAt=state.get("time") or now_rfc3339nano(),
+            execution = _elapsed(c.state.get("StartedAt"), finished)
+            manually = self.shutting_down or bool(c.private.get("manual_stop"))
+            restart, delay = self.restart_manager(c).should_restart(code, manually, execution)
+            c.state.update(Status="restarting" if restart else "exited", Running=restart, Paused=False,
+                           Restarting=restart, Pid=0, ExitCode=code, OOMKilled=oom, FinishedAt=finished,
                            Error=state.get("error", ""))
+            if restart:
+                c.doc["RestartCount"] = int(c.doc.get("RestartCount") or 0) + 1
             self.containers.save(c)
         if oom:
             self.events.publish("container", "oom", c.id, self.attributes(c))
-        self.events.publish("container", "die", c.id, self.attributes(c, exitCode=code))
+        self.events.publish("container", "die", c.id,
+                            self.attributes(c, exitCode=code, execDuration=int(execution)))
+        self._notify_exit(c, code)
+        for hook in self.on_exited:
+            hook(c)
+        if restart:
+            c.restart_task = asyncio.create_task(self._restart_later(c, delay, code))
+        elif c.host_config.get("AutoRemove") and not c.private.get("manual_restart"):
+            await self._auto_remove(c)
+
+    def _notify_exit(self, c: Container, code: int) -> None:
+        """Wake the exit waiters (``wait``, ``stop``...) with the exit status."""
         result = {"StatusCode": code, "Error": None}
         waiters, c.exit_waiters = c.exit_waiters, []
         for fut in waiters:
             if not fut.done():
                 fut.set_result(result)
-        for hook in self.on_exited:
-            hook(c)
-        if self._should_restart(c, code):
-            c.restart_task = asyncio.create_task(self._restart_later(c))
-        elif c.host_config.get("AutoRemove"):
-            try:
-                await self.remove(c, force=True, volumes=True)
-            except NotFound:
-                pass
 
-    def _should_restart(self, c: Container, code: int) -> bool:
-        if self.shutting_down or c.private.get("manual_stop") or c.stopping:
-            return False
-        policy = c.host_config.get("RestartPolicy") or {}
-        name = policy.get("Name") or "no"
-        if name in ("always", "unless-stopped"):
-            return True
-        if name == "on-failure" and code != 0:
-            limit = int(policy.get("MaximumRetryCount") or 0)
-            return limit == 0 or c.doc.get("RestartCount", 0) < limit
-        return False
+    async def _auto_remove(self, c: Container) -> None:
+        """Remove an AutoRemove container that is done (errors are only logged)."""
+        if c.id in self.removals:
+            return  # a removal request is already on it
+        try:
+            await self.remove(c, force=True, volumes=True)
+        except NotFound:
+            pass
+        except EngineError as exc:
+            log.warning("could not remove %s: %s", c.id[:12], exc)
 
-    async def _restart_later(self, c: Container) -> None:
-        """Restart after docker's backoff: 100 ms doubling, reset after 10 s of running."""
-        ran = time.monotonic() - c.private.get("started_mono", 0)
-        delay = c.private.get("backoff", 0.1)
-        delay = 0.1 if ran > 10 else min(delay * 2, 60.0) if c.doc.get("RestartCount", 0) else 0.1
-        c.private["backoff"] = delay
-        c.state.update(Status="restarting", Restarting=True)
-        self.containers.save(c)
+    async def _restart_later(self, c: Container, delay: float, code: int) -> None:
+        """The restart policy's restart, after the backoff ``delay`` (seconds).
+
+        If the restart is cancelled meanwhile (stop, kill, rm -f) or the start fails,
+        the container is stopped for good with its last exit status (``code``). At
+        daemon shutdown it is left "restarting", for ``adopt`` to apply the policy.
+        """
         try:
             await asyncio.sleep(delay)
-            if c.private.get("manual_stop") or c.id not in self.containers.by_id:
-                c.state.update(Status="exited", Restarting=False)
-                self.containers.save(c)
-                return
-            c.doc["RestartCount"] = c.doc.get("RestartCount", 0) + 1
-            await self.start(c)
-            self.events.publish("container", "restart", c.id, self.attributes(c))
+            async with c.lock:
+                if self.restart_manager(c).canceled or not c.state.get("Restarting") or \
+                        c.id not in self.containers.by_id:
+                    raise asyncio.CancelledError
+                await self._start_locked(c, reset=False)
         except asyncio.CancelledError:
-            c.state.update(Status="exited", Restarting=False)
-            self.containers.save(c)
-            raise
-        except EngineError as exc:
+            if not self.shutting_down:
+                self._restart_ended(c, code)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the container must not stay "restarting"
             log.warning("restart of %s failed: %s", c.id[:12], exc)
-            c.state.update(Status="exited", Restarting=False)
-            self.containers.save(c)
+            self._restart_ended(c, code)
         finally:
-            c.restart_task = None
+            # A quick exit of the restarted process may already have scheduled the next one.
+            if c.restart_task is asyncio.current_task():
+                c.restart_task = None
+
+    def _restart_ended(self, c: Container, code: int) -> None:
+        """A pending restart did not happen: the container is stopped (moby's SetStopped)."""
+        if c.id not in self.containers.by_id or not c.state.get("Restarting"):
+            return
+        c.state.update(Status="exited", Running=False, Restarting=False, Paused=False, Pid=0, ExitCode=code)
+        self.containers.save(c)
+        self._notify_exit(c, code)
+
+    async def _cancel_restart(self, c: Container) -> None:
+        """Cancel the restart manager and a pending restart, and wait until it is over.
+
+        When this returns the container is either stopped or (if the restart won the
+        race) running again; callers check which.
+        """
+        self.restart_manager(c).cancel()
+        task = c.restart_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if c.state.get("Restarting") and c.restart_task is None:
+            # No task to end it (the daemon restarted meanwhile): stop it here.
+            self._restart_ended(c, int(c.state.get("ExitCode") or 0))
 
     # -- stop, kill, restart, pause ---------------------------------------------------------
 
@@ -334,21 +438,23 @@ class Lifecycle:
     async def stop(self, c: Container, timeout: int | None = None, sig: str | None = None) -> None:
         """Signal the container (its stop signal), SIGKILL after ``timeout`` seconds.
 
-        NotModified if it is not running. A negative timeout waits forever.
+        NotModified if it is not running. A negative timeout waits forever. A container
+        waiting to be restarted by its policy is simply not restarted (no signal, no
+        kill event, as in docker). Events: kill, (die), stop.
         """
-        if c.restart_task is not None:
-            c.private["manual_stop"] = True
-            c.restart_task.cancel()
-            self.containers.save(c)
         if not c.running:
             raise NotModified(f"container {c.id} is already stopped")
         stop_sig = parse_signal(sig or c.config.get("StopSignal") or "SIGTERM")
         if timeout is None:
             timeout = c.config.get("StopTimeout")
             timeout = 10 if timeout is None else int(timeout)
-        c.private["manual_stop"] = True
+        self._stopped_by_hand(c, stop_sig)
+        if c.state.get("Restarting"):
+            await self._cancel_restart(c)
+        if not c.running:
+            self.events.publish("container", "stop", c.id, self.attributes(c))
+            return
         c.stopping = True
-        self.containers.save(c)
         try:
             try:
                 await self._signal(c, stop_sig)
@@ -358,6 +464,7 @@ class Lifecycle:
                 await self.runtime.resume(c.id)
             result = await self.wait_exit(c, None if timeout < 0 else timeout)
             if result is None:
+                self._stopped_by_hand(c, signal.SIGKILL)
                 try:
                     await self._signal(c, signal.SIGKILL)
                 except Conflict:
@@ -367,24 +474,55 @@ class Lifecycle:
             c.stopping = False
         self.events.publish("container", "stop", c.id, self.attributes(c))
 
+    def _stopped_by_hand(self, c: Container, sig: int) -> None:
+        """What signalling a container by hand means to its restart policy (moby's
+        ``killWithSignal``): it counts as a manual stop (for ``unless-stopped`` and
+        after a daemon restart), and the restart manager is cancelled — no more
+        restarts, even for ``always`` — when the signal is SIGKILL or the container's
+        stop signal (any signal if the container sets none)."""
+        stop_signal = c.config.get("StopSignal")
+        if sig == signal.SIGKILL or not stop_signal or parse_signal(stop_signal) == sig:
+            self.restart_manager(c).cancel()
+        if not self.shutting_down:
+            c.private["manual_stop"] = True
+            self.containers.save(c)
+
     async def _signal(self, c: Container, sig: int) -> None:
         self.events.publish("container", "kill", c.id, self.attributes(c, signal=sig))
         await self.runtime.kill(c.id, sig)
 
     async def kill(self, c: Container, sig: str | None = None) -> None:
-        """Send a signal (default SIGKILL); Conflict if the container is not running."""
+        """Send a signal (default SIGKILL, then wait up to 10 s for the exit).
+
+        Conflict if the container is not running. For a container waiting to be
+        restarted nothing is signalled: the restart is cancelled if the signal would
+        have stopped it (see ``_stopped_by_hand``).
+        """
         number = parse_signal(sig or "SIGKILL")
         if not c.running:
             raise Conflict(f"Cannot kill container: {c.id[:12]}: Container {c.id} is not running")
-        if number in (signal.SIGKILL, parse_signal(c.config.get("StopSignal") or "SIGTERM")):
-            c.private["manual_stop"] = True
-            self.containers.save(c)
+        self._stopped_by_hand(c, number)
+        if c.state.get("Restarting"):
+            if not self.restart_manager(c).canceled:
+                return
+            await self._cancel_restart(c)
+            if not c.running:
+                return
         await self._signal(c, number)
+        if c.paused and self.restart_manager(c).canceled:
+            # The signal is delivered once thawed (docker unpauses what it kills).
+            try:
+                await self.runtime.resume(c.id)
+            except EngineError:
+                pass
         if number == signal.SIGKILL:
             await self.wait_exit(c, 10)
 
     async def restart(self, c: Container, timeout: int | None = None, sig: str | None = None) -> None:
+        """``docker restart``: stop if running (without AutoRemove removing it), then a
+        manual start (RestartCount back to 0). Events: kill, die, stop, start, restart."""
         if c.running:
+            c.private["manual_restart"] = True
             await self.stop(c, timeout, sig)
         await self.start(c)
         self.events.publish("container", "restart", c.id, self.attributes(c))
@@ -394,6 +532,8 @@ class Lifecycle:
             raise Conflict(f"Container {c.id} is not running")
         if c.paused:
             raise Conflict(f"Container {c.id} is already paused")
+        if c.state.get("Restarting"):
+            raise Conflict(f"Container {c.id} is restarting, wait until the container is running")
         await self.runtime.pause(c.id)
         c.state.update(Paused=True, Status="paused")
         self.containers.save(c)
@@ -426,36 +566,46 @@ class Lifecycle:
     # -- remove ---------------------------------------------------------------------
 
     async def remove(self, c: Container, force: bool = False, volumes: bool = False) -> None:
-        """Remove a container (killing it first with ``force``)."""
-        if c.restart_task is not None:
-            c.private["manual_stop"] = True
-            c.restart_task.cancel()
+        """Remove a container (killing it first with ``force``; a pending restart is
+        cancelled). Conflict if it runs (or is restarting) and ``force`` is not set."""
         if c.running:
             if not force:
                 if c.paused:
                     raise Conflict(f"cannot remove container \"{c.name}\": container is paused and must be "
                                    "unpaused first")
-                raise Conflict(f"cannot remove container \"{c.name}\": container is running: stop the container "
+                word = "restarting" if c.state.get("Restarting") else "running"
+                raise Conflict(f"cannot remove container \"{c.name}\": container is {word}: stop the container "
                                "before removing or force remove")
-            c.private["manual_stop"] = True
-            try:
-                if c.paused:
-                    await self.runtime.resume(c.id)
-                await self._signal(c, signal.SIGKILL)
-            except Conflict:
-                pass
-            await self.wait_exit(c, 15)
-        if c.status == "removing":
+        if c.status == "removing" or c.id in self.removals:
             raise Conflict(f"removal of container {c.id[:12]} is already in progress")
-        if c.id not in self.containers.by_id:
-            raise NotFound(f"No such container: {c.id}")
-        async with c.lock:
-            c.state["Status"] = "removing"
-            if c.watcher is not None and not c.watcher.done() and c.link is not None:
-                c.link.close()
-            await asyncio.to_thread(self._destroy, c)
-            if self.volumes is not None:
-                await self.volumes.on_remove(c, volumes)
+        # Claimed before the kill: the exit it causes must not AutoRemove the container
+        # under our feet (moby's RemovalInProgress).
+        self.removals.add(c.id)
+        try:
+            if c.running:
+                self._stopped_by_hand(c, signal.SIGKILL)
+                if c.state.get("Restarting"):
+                    await self._cancel_restart(c)
+            if c.running:
+                try:
+                    if c.paused:
+                        await self.runtime.resume(c.id)
+                    await self._signal(c, signal.SIGKILL)
+                except Conflict:
+                    pass
+                await self.wait_exit(c, 15)
+            if c.id not in self.containers.by_id:
+                raise NotFound(f"No such container: {c.id}")
+            async with c.lock:
+                c.state["Status"] = "removing"
+                if c.watcher is not None and not c.watcher.done() and c.link is not None:
+                    c.link.close()
+                await asyncio.to_thread(self._destroy, c)
+                if self.volumes is not None:
+                    await self.volumes.on_remove(c, volumes)
+        finally:
+            self.removals.discard(c.id)
+        self.restart_managers.pop(c.id, None)
         self.events.publish("container", "destroy", c.id, self.attributes(c))
         result = {"StatusCode": c.state.get("ExitCode", 0), "Error": None}
         for fut in c.remove_waiters + c.exit_waiters:
@@ -477,8 +627,11 @@ class Lifecycle:
         """A monitor connection carrying the chosen streams of the container.
 
         For a container not started yet this waits for its start and connects before
-        the process runs, so no output is missed. Conflict if it has stopped.
+        the process runs, so no output is missed. Conflict if it has stopped, or is
+        waiting to be restarted.
         """
+        if c.state.get("Restarting"):
+            raise Conflict(f"container {c.id} is restarting, wait until the container is running")
         if not c.running:
             if c.status not in ("created", "exited", "restarting") and not c.restart_task:
                 raise Conflict("You cannot attach to a stopped container, start it first")
@@ -499,7 +652,16 @@ class Lifecycle:
     # -- recovery -------------------------------------------------------------------
 
     async def adopt(self) -> None:
-        """After a daemon start: reconnect to live monitors, record exits, apply policies."""
+        """After a daemon start (moby's ``restore``): reconnect to live monitors, record
+        the exits that happened meanwhile, then apply restart policies.
+
+        A container whose process ended while the daemon was away is marked exited
+        (no die event, as docker). Then any container that was started before and
+        whose policy says so is started again — ``always`` even if stopped by hand,
+        ``unless-stopped`` unless stopped by hand, ``on-failure`` after a failure with
+        retries left — as a manual start (RestartCount back to 0). AutoRemove
+        containers that are not running are removed.
+        """
         for c in list(self.containers.by_id.values()):
             c.stopping = False
             paths = self.runtime.monitor_dir(c.key)
@@ -508,6 +670,7 @@ class Lifecycle:
                 continue
             if c.running or c.status in ("running", "paused", "restarting"):
                 state = None
+                link = None
                 if paths.monitor_alive():
                     try:
                         link = await MonitorLink.connect(paths, events=True)
@@ -524,17 +687,33 @@ class Lifecycle:
                     state = paths.read_exit() or {"status": 255}
                 if "error" in state and "status" not in state:
                     state["status"] = 128
-                c.state["Running"] = True  # so that exit handling runs its course
-                await self._handle_exit(c, state)
-            elif (c.host_config.get("RestartPolicy") or {}).get("Name") == "always" or (
-                    (c.host_config.get("RestartPolicy") or {}).get("Name") == "unless-stopped"
-                    and not c.private.get("manual_stop") and c.status == "exited"
-                    and c.state.get("StartedAt") != ZERO_TIME):
-                if c.status == "exited" and not c.private.get("manual_stop"):
-                    try:
-                        await self.start(c)
-                    except EngineError as exc:
-                        log.warning("could not restart %s: %s", c.id[:12], exc)
+                await self._record_exit(c, state)
+            rm = RestartManager(c.host_config.get("RestartPolicy") or {}, int(c.doc.get("RestartCount") or 0))
+            restart, _ = rm.should_restart(int(c.state.get("ExitCode") or 0), bool(c.private.get("manual_stop")),
+                                           _elapsed(c.state.get("StartedAt"), c.state.get("FinishedAt") or ""))
+            if restart and c.state.get("StartedAt") not in (None, "", ZERO_TIME):
+                try:
+                    await self.start(c)
+                except EngineError as exc:
+                    log.warning("could not restart %s: %s", c.id[:12], exc)
+            elif c.host_config.get("AutoRemove"):
+                await self._auto_remove(c)
+
+    async def _record_exit(self, c: Container, state: dict[str, Any]) -> None:
+        """Mark a container whose process is gone as exited, quietly (for ``adopt``)."""
+        code = state.get("status")
+        if code is None or code < 0:
+            code = 255 if code is None else 128
+        async with c.lock:
+            await asyncio.to_thread(self.snapshots.unmount_rw, c.private["rw"])
+            if self.network is not None:
+                await self.network.release(c)
+            c.state.update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0, ExitCode=code,
+                           OOMKilled=bool(state.get("oom")), FinishedAt=state.get("time") or now_rfc3339nano(),
+                           Error=state.get("error", ""))
+            self.containers.save(c)
+        for hook in self.on_exited:
+            hook(c)
 
     async def shutdown(self) -> None:
         """Stop watching (containers keep running under their monitors)."""
@@ -545,6 +724,16 @@ class Lifecycle:
                     task.cancel()
             if c.link is not None:
                 c.link.close()
+
+
+def _elapsed(started: str | None, finished: str) -> float:
+    """Seconds between two RFC 3339 times (0 when either is unknown or zero)."""
+    if not started or started == ZERO_TIME:
+        return 0.0
+    try:
+        return max(0.0, parse_rfc3339(finished) - parse_rfc3339(started))
+    except ValueError:
+        return 0.0
 
 
 def oom_files(parent: str, cid: str) -> list[str]:
@@ -566,6 +755,24 @@ def _start_error(state: dict[str, Any] | None) -> EngineError:
     return EngineError(full)
 
 
+#: Every HostConfig field ``docker inspect`` shows, with docker's zero values.
+HOST_CONFIG_DEFAULTS: dict[str, Any] = {
+    "Binds": None, "ContainerIDFile": "", "PortBindings": {}, "AutoRemove": False, "VolumeDriver": "",
+    "VolumesFrom": None, "ConsoleSize": [0, 0], "CapAdd": None, "CapDrop": None, "Cgroup": "",
+    "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None, "IpcMode": "private",
+    "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False, "PublishAllPorts": False,
+    "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "", "UsernsMode": "", "ShmSize": 67108864,
+    "Runtime": "runc", "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "",
+    "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
+    "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0,
+    "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": [],
+    "DeviceCgroupRules": None, "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
+    "MemorySwappiness": None, "OomKillDisable": None, "PidsLimit": None, "Ulimits": [], "CpuCount": 0,
+    "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0, "MaskedPaths": None,
+    "ReadonlyPaths": None, "Init": None,
+}
+
+
 def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
     """Validate a HostConfig and fill docker's defaults (InvalidParameter if malformed)."""
     if not isinstance(hc, dict):
@@ -573,16 +780,14 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
     out = dict(hc)
     policy = out.get("RestartPolicy") or {}
     name = policy.get("Name") or ""
-    if name not in RESTART_POLICIES:
-        raise InvalidParameter(f"invalid restart policy: unknown policy '{name}'; use one of 'no', 'always', "
-                               "'on-failure', or 'unless-stopped'")
-    if name != "on-failure" and policy.get("MaximumRetryCount"):
-        raise InvalidParameter(f"invalid restart policy: maximum retry count can only be used with 'on-failure'")
-    if int(policy.get("MaximumRetryCount") or 0) < 0:
-        raise InvalidParameter("invalid restart policy: maximum retry count cannot be negative")
+    error = policy_error(policy)
+    if error:
+        raise InvalidParameter(error)
     if out.get("AutoRemove") and name not in ("", "no"):
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
-    out["RestartPolicy"] = {"Name": name or "no", "MaximumRetryCount": int(policy.get("MaximumRetryCount") or 0)}
+    # An empty name (clients before v25) means "no", whatever count came with it.
+    count = int(policy.get("MaximumRetryCount") or 0) if name else 0
+    out["RestartPolicy"] = {"Name": name or "no", "MaximumRetryCount": count}
     mode = out.get("NetworkMode") or "bridge"
     if mode == "default":
         mode = "bridge"
@@ -602,19 +807,18 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
             raise InvalidParameter(f"invalid {key}: must be an integer")
     if out.get("ShmSize") is None:
         out["ShmSize"] = 67108864
-    out.setdefault("PidsLimit", None)
-    out.setdefault("Privileged", False)
-    out.setdefault("ReadonlyRootfs", False)
-    out.setdefault("PortBindings", {})
-    out.setdefault("IpcMode", "private")
-    out.setdefault("PidMode", "")
-    out.setdefault("Cgroup", "")
-    out.setdefault("CgroupnsMode", "host" if not ocispec.cgroup2() else "private")
-    out.setdefault("Runtime", "runc")
-    out.setdefault("ConsoleSize", [0, 0])
-    out.setdefault("Isolation", "")
-    out.setdefault("MaskedPaths", None)
-    out.setdefault("ReadonlyPaths", None)
+    for key, default in HOST_CONFIG_DEFAULTS.items():
+        if out.get(key) is None and default is not None:
+            out[key] = copy.deepcopy(default)
+        out.setdefault(key, None)
+    if not out.get("IpcMode"):
+        out["IpcMode"] = "private"
+    if not out.get("CgroupnsMode"):
+        out["CgroupnsMode"] = "private" if ocispec.cgroup2() else "host"
+    if not out.get("Runtime"):
+        out["Runtime"] = "runc"
+    if out.get("Memory") and not out.get("MemorySwap") and ocispec.swap_accounting(ocispec.cgroup2()):
+        out["MemorySwap"] = 2 * out["Memory"]  # docker's default: as much swap as memory
     if out["ConsoleSize"] is None:
         out["ConsoleSize"] = [0, 0]
     for mount in out.get("Mounts") or []:

@@ -126,8 +126,12 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
                         yield entry
                 continue
             if _rotated(f, path):
+                # Several rotations may have happened since the last look: go on
+                # with the file that came right after this one, not the newest.
+                nxt = _successor(f, path)
                 f.close()
-                f = None
+                f = nxt
+                pending = b""
                 continue
         if not alive:
             break
@@ -141,6 +145,36 @@ def _open(path: str):
         return open(path, "rb")
     except FileNotFoundError:
         return None
+
+
+def _successor(f, path: str):
+    """The open log file written right after ``f`` (None: reopen the current one).
+
+    Files are matched by inode, since rotation renames them. When ``f`` was rotated
+    out of existence altogether, what came after it is the oldest file left.
+    """
+    try:
+        ino = os.fstat(f.fileno()).st_ino
+    except OSError:
+        return None
+    for _ in range(3):  # a rotation racing with the listing: try again
+        files = log_files(path)
+        inodes = []
+        for name in files:
+            try:
+                inodes.append(os.stat(name).st_ino)
+            except FileNotFoundError:
+                inodes.append(None)
+        nxt = files[inodes.index(ino) + 1] if ino in inodes and inodes.index(ino) + 1 < len(files) else (
+            files[0] if files and ino not in inodes else None)
+        if nxt is None:
+            return None
+        g = _open(nxt)
+        if g is not None and os.fstat(g.fileno()).st_ino == inodes[files.index(nxt)]:
+            return g
+        if g is not None:
+            g.close()
+    return None
 
 
 def _rotated(f, path: str) -> bool:

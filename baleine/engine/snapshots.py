@@ -90,7 +90,7 @@ class Snapshots:
         if existing is not None:
             shutil.rmtree(tmp, ignore_errors=True)
             return existing
-        dirname = secrets.token_hex(8)
+        dirname = "l" + secrets.token_hex(8)  # "c…" names are containers
         final = os.path.join(self.root, dirname)
         os.makedirs(final)
         os.rename(tmp, os.path.join(final, "diff"))

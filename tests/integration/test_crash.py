@@ -75,7 +75,7 @@ def _consistent(d: Daemon) -> None:
     finally:
         db.close()
     overlay = d.data_root / "overlay"
-    on_disk = {n for n in os.listdir(overlay) if not n.startswith("c")}
+    on_disk = {n for n in os.listdir(overlay) if n.startswith("l")}
     assert on_disk == dirs, (on_disk - dirs, dirs - on_disk)
     assert os.listdir(d.data_root / "content" / "ingest") == []
     for image in images:

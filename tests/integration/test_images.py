@@ -42,7 +42,7 @@ def test_layers_shared_between_images(fresh_daemon: Daemon) -> None:
     d.ok("load", "-i", str(BUSYBOX_TAR))
     d.ok("load", "-i", str(BUSYBOX_OCI))
     overlay = d.data_root / "overlay"
-    layer_dirs = [p for p in overlay.iterdir() if not p.name.startswith("c")]
+    layer_dirs = [p for p in overlay.iterdir() if p.name.startswith("l")]
     assert len(layer_dirs) == 1  # both archives carry the same layer: unpacked once
 
 

@@ -15,14 +15,20 @@ import pytest
 from ..conftest import BUSYBOX_TAR, DOCKER, Daemon, baleine_cmd
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], send: bytes = b"", timeout: float = 30) -> tuple[int, bytes]:
-    """Run a command on a pseudo-terminal, typing ``send``; return (exit code, output)."""
+def run_in_pty(argv: list[str], env: dict[str, str], send: bytes | list[bytes] = b"",
+               timeout: float = 30) -> tuple[int, bytes]:
+    """Run a command on a pseudo-terminal, typing ``send`` (once a prompt shows, or
+    after 1.5 s; a list is typed piece by piece, 0.7 s apart); return (exit code, output)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
     out = b""
-    sent = False
-    deadline = time.monotonic() + timeout
+    pieces = [send] if isinstance(send, bytes) else list(send)
+    pieces = [p for p in pieces if p]
+    start = time.monotonic()
+    next_at = start + 1.5
+    typed = False
+    deadline = start + timeout
     while time.monotonic() < deadline:
         r, _, _ = select.select([master], [], [], 0.1)
         if r:
@@ -33,9 +39,11 @@ def run_in_pty(argv: list[str], env: dict[str, str], send: bytes = b"", timeout:
             if not data:
                 break
             out += data
-        if send and not sent and (b"#" in out or time.monotonic() > deadline - timeout + 1.5):
-            os.write(master, send)
-            sent = True
+        now = time.monotonic()
+        if pieces and (now > next_at or (b"#" in out and not typed)):
+            os.write(master, pieces.pop(0))
+            typed = True
+            next_at = now + 0.7
         if proc.poll() is not None and not r:
             break
     proc.wait(timeout=10)

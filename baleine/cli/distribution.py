@@ -1,0 +1,252 @@
+"""Registry commands: pull, push, login, logout, and ``registry serve|gc|htpasswd``.
+
+Credentials come from docker's config.json (``baleine.distribution.credentials``)
+and travel to the daemon in the ``X-Registry-Auth`` header, as the docker CLI
+sends them. ``registry`` runs Baleine's own registry server in the foreground.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Any
+
+from ..distribution import credentials
+from ..distribution.auth import INDEX_SERVER, AuthConfig, config_key, encode_header
+from .context import CLIError, Context, Parser
+from .progress import Display, StreamError
+
+
+def _reference(name: str) -> Any:
+    from ..engine import references
+    from ..engine.errors import InvalidParameter
+
+    try:
+        return references.parse(name)
+    except InvalidParameter as exc:
+        raise CLIError(str(exc), 1) from None
+
+
+def _auth_header(domain: str) -> dict[str, str]:
+    try:
+        auth = credentials.get(domain)
+    except credentials.CredentialsError as exc:
+        raise CLIError(str(exc), 1) from None
+    return {"X-Registry-Auth": encode_header(auth)}
+
+
+def pull_headers(image: str) -> dict[str, str]:
+    """The ``X-Registry-Auth`` header for pulling ``image`` (run/create's implicit pull);
+    no credentials when the name does not parse (the daemon will say why)."""
+    from ..engine import references
+    from ..engine.errors import InvalidParameter
+
+    try:
+        domain = references.parse(image).domain
+    except InvalidParameter:
+        return {}
+    return _auth_header(domain)
+
+
+def pull(ctx: Context, argv: list[str]) -> int:
+    p = Parser("pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry")
+    p.add_argument("-a", "--all-tags", action="store_true", help="Download all tagged images in the repository")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
+    p.add_argument("--platform", help="Set platform if server is multi-platform capable")
+    p.add_argument("--disable-content-trust", action="store_true", help="Skip image verification (ignored)")
+    p.add_argument("name")
+    o = p.parse_args(argv)
+    ref = _reference(o.name)
+    if o.all_tags and not ref.is_name_only:
+        raise CLIError("tag can't be used with --all-tags/-a", 1)
+    params: dict[str, Any] = {"fromImage": ref.familiar_name}
+    if not o.all_tags:
+        params["tag"] = ref.digest or ref.tag or "latest"
+    if o.platform:
+        params["platform"] = o.platform
+    display = Display(quiet=o.quiet)
+    try:
+        with ctx.api():
+            display.run(ctx.client.json_stream("POST", "/images/create", params,
+                                               headers=_auth_header(ref.domain)))
+    except StreamError as exc:
+        raise CLIError(str(exc), 1) from None
+    if not o.all_tags:
+        final = ref if (ref.tag or ref.digest) else ref.with_default_tag()
+        print(str(final))
+    else:
+        print(ref.name)
+    return 0
+
+
+def push(ctx: Context, argv: list[str]) -> int:
+    p = Parser("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry")
+    p.add_argument("-a", "--all-tags", action="store_true", help="Push all tags of an image to the repository")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
+    p.add_argument("--disable-content-trust", action="store_true", help="Skip image signing (ignored)")
+    p.add_argument("name")
+    o = p.parse_args(argv)
+    ref = _reference(o.name)
+    if ref.digest:
+        raise CLIError("cannot push a digest reference", 1)
+    if o.all_tags and ref.tag:
+        raise CLIError("tag can't be used with --all-tags/-a", 1)
+    tag = "" if o.all_tags else (ref.tag or "latest")
+    display = Display(quiet=o.quiet)
+    try:
+        with ctx.api():
+            display.run(ctx.client.json_stream("POST", f"/images/{ref.familiar_name}/push", {"tag": tag},
+                                               headers=_auth_header(ref.domain)))
+    except StreamError as exc:
+        raise CLIError(str(exc), 1) from None
+    if o.quiet:
+        print(f"{ref.name}:{tag}" if tag else ref.name)
+    return 0
+
+
+def login(ctx: Context, argv: list[str]) -> int:
+    p = Parser("login", "[OPTIONS] [SERVER]", "Log in to a registry.\nIf no server is specified, the default is "
+               "defined by the daemon.")
+    p.add_argument("-u", "--username", help="Username")
+    p.add_argument("-p", "--password", help="Password or Personal Access Token (PAT)")
+    p.add_argument("--password-stdin", action="store_true", help="Take the Password or PAT from stdin")
+    p.add_argument("server", nargs="?")
+    o = p.parse_args(argv)
+    server = o.server or INDEX_SERVER
+    if o.password and o.password_stdin:
+        raise CLIError("--password and --password-stdin are mutually exclusive", 1)
+    password = o.password
+    if o.password_stdin:
+        if not o.username:
+            raise CLIError("Must provide --username with --password-stdin", 1)
+        password = sys.stdin.read().rstrip("\r\n")
+    elif o.password:
+        print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", file=sys.stderr)
+    username = o.username
+    if not username or password is None:
+        if not sys.stdin.isatty():
+            raise CLIError("Error: Cannot perform an interactive login from a non TTY device", 1)
+        if not username:
+            username = input("Username: ").strip()
+        if password is None:
+            password = getpass.getpass("Password: ")
+    if not username:
+        raise CLIError("Error: Non-null Username Required", 1)
+    if not password:
+        raise CLIError("Error: Password Required", 1)
+    key = config_key(server)
+    body = {"username": username, "password": password, "serveraddress": key}
+    with ctx.api():
+        result = ctx.client.call("POST", "/auth", body=body)
+    token = (result or {}).get("IdentityToken") or ""
+    auth = AuthConfig(username, "" if token else password, key, identity_token=token)
+    try:
+        where = credentials.store(auth)
+    except credentials.CredentialsError as exc:
+        raise CLIError(f"Error saving credentials: {exc}", 1) from None
+    if where == "file":
+        print(f"WARNING! Your password will be stored unencrypted in {credentials.config_path()}.\n"
+              "Configure a credential helper to remove this warning. See\n"
+              "https://docs.docker.com/go/credential-store/\n", file=sys.stderr)
+    print((result or {}).get("Status") or "Login Succeeded")
+    return 0
+
+
+def logout(ctx: Context, argv: list[str]) -> int:
+    p = Parser("logout", "[SERVER]", "Log out from a registry.\nIf no server is specified, the default is "
+               "defined by the daemon.")
+    p.add_argument("server", nargs="?")
+    o = p.parse_args(argv)
+    server = o.server or INDEX_SERVER
+    key = config_key(server)
+    try:
+        found = credentials.erase(server)
+    except credentials.CredentialsError as exc:
+        raise CLIError(str(exc), 1) from None
+    if not found:
+        print(f"Not logged in to {key}")
+        return 0
+    print(f"Removing login credentials for {key}")
+    return 0
+
+
+# -- registry server -------------------------------------------------------------------------
+
+
+def registry_serve(ctx: Context, argv: list[str]) -> int:
+    p = Parser("registry serve", "[OPTIONS]", "Run a registry (OCI Distribution) server in the foreground")
+    p.add_argument("--addr", default="127.0.0.1:5000", help="Address to listen on (port 0 picks a free one)")
+    p.add_argument("--root", required=True, help="Directory holding the registry's content")
+    p.add_argument("--htpasswd", help="htpasswd file of users (bcrypt) for Basic authentication")
+    p.add_argument("--token", action="store_true", help="Issue Bearer tokens at /token (scoped per repository)")
+    p.add_argument("--access", action="append", default=[], metavar="SUBJECT:REPOSITORY:ACTIONS",
+                   help="Access rule: SUBJECT is a user, '+' (authenticated) or '*' (anyone); "
+                        "ACTIONS among pull,push,delete")
+    p.add_argument("--anonymous-pull", action="store_true", help="Let anyone pull (pushes still need a user)")
+    p.add_argument("--tls-cert", help="TLS certificate (PEM)")
+    p.add_argument("--tls-key", help="TLS private key (PEM)")
+    p.add_argument("--no-delete", action="store_true", help="Refuse DELETE requests")
+    p.add_argument("--stats", action="store_true", help="Serve request counters at /_baleine/stats")
+    o = p.parse_args(argv)
+    from ..distribution.server.gc import RootInUse
+    from ..distribution.server.serve import Options, run
+
+    opts = Options(root=o.root, addr=o.addr, htpasswd=o.htpasswd, token=o.token, rules=o.access,
+                   anonymous_pull=o.anonymous_pull, tls_cert=o.tls_cert, tls_key=o.tls_key,
+                   delete_enabled=not o.no_delete, stats=o.stats)
+    try:
+        return run(opts)
+    except (RootInUse, ValueError, OSError) as exc:
+        raise CLIError(f"baleine registry: {exc}", 1) from None
+
+
+def registry_gc(ctx: Context, argv: list[str]) -> int:
+    p = Parser("registry gc", "[OPTIONS]", "Remove blobs no manifest references from a registry's storage")
+    p.add_argument("--root", required=True, help="Directory holding the registry's content")
+    p.add_argument("-n", "--dry-run", action="store_true", help="Only say what would be removed")
+    p.add_argument("-m", "--delete-untagged", action="store_true", help="Also remove manifests no tag reaches")
+    o = p.parse_args(argv)
+    from ..distribution.server.gc import RootInUse, collect
+    from .formatting import human_size
+
+    try:
+        report = collect(o.root, dry_run=o.dry_run, delete_untagged=o.delete_untagged)
+    except RootInUse as exc:
+        raise CLIError(str(exc), 1) from None
+    verb = "would be deleted" if o.dry_run else "deleted"
+    for m in report.manifests_deleted:
+        print(f"manifest {m} {verb}")
+    for d in report.deleted:
+        print(f"blob {d} {verb}")
+    print(f"{report.marked} blobs marked, {len(report.deleted)} blobs {verb}, "
+          f"{human_size(report.reclaimed)} reclaimed" + ("" if o.dry_run else f", {report.uploads} uploads cleared"))
+    return 0
+
+
+def registry_htpasswd(ctx: Context, argv: list[str]) -> int:
+    p = Parser("registry htpasswd", "FILE USER", "Add or update a user (bcrypt) in an htpasswd file")
+    p.add_argument("--password-stdin", action="store_true", help="Read the password from stdin")
+    p.add_argument("file")
+    p.add_argument("user")
+    o = p.parse_args(argv)
+    if ":" in o.user:
+        raise CLIError("a user name cannot contain ':'", 1)
+    if o.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.read().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+    if not password:
+        raise CLIError("Error: Password Required", 1)
+    from ..distribution.server.access import hash_password
+
+    lines: list[str] = []
+    try:
+        with open(o.file) as f:
+            lines = [l.rstrip("\n") for l in f if l.strip() and not l.startswith(f"{o.user}:")]
+    except FileNotFoundError:
+        pass
+    lines.append(f"{o.user}:{hash_password(password)}")
+    with open(o.file, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0
+

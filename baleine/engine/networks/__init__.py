@@ -1,0 +1,43 @@
+"""Container networking: bridge networks, published ports and name resolution.
+
+The package is the ``lifecycle.network`` hook of the engine (see ``manager``)
+and the pieces it is made of, each an idea of its own:
+
+``ipam``      subnets and addresses: validation, pools, an allocator that never
+              hands out an address twice (pure, but for reading host routes);
+``netns``     network namespaces as bind-mounted files, and running code in one;
+``bridge``    the Linux bridge driver over netlink (pyroute2): bridges, veth
+              pairs, addresses and routes inside a container's namespace;
+``iptables``  the daemon's firewall and NAT rules, rendered from state (pure)
+              and applied atomically with ``iptables-restore``;
+``ports``     ``PortBindings``: parsing, host port reservation, Docker's shapes;
+``dns``       the embedded DNS server (127.0.0.11 in each container on a
+              user-defined network);
+``reap``      removal of everything a daemon made in the kernel, for start-up
+              recovery and for tests;
+``manager``   ``Networks``: network records, endpoints, the lifecycle hooks.
+
+Everything a daemon makes in the kernel carries its *tag* (:func:`daemon_tag`),
+so that several daemons can share a host and each can find, and remove, what
+is its own even after a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+DEFAULT_DATA_ROOT = "/var/lib/baleine"
+
+
+def daemon_tag(data_root: str) -> str:
+    """Eight hex digits naming one daemon (its data root) in kernel objects."""
+    return hashlib.sha256(os.path.realpath(data_root).encode()).hexdigest()[:8]
+
+
+def default_bridge_name(data_root: str) -> str:
+    """The default bridge's interface name: ``baleine0`` for the default data root,
+    a name derived from the tag for any other (so test daemons never share one)."""
+    if os.path.realpath(data_root) == DEFAULT_DATA_ROOT:
+        return "baleine0"
+    return f"blb-{daemon_tag(data_root)}"
