@@ -31,39 +31,10 @@ from ..build.builder import BuildError, BuildOptions
 from ..build.context import extract, is_tar
 from ..engine.errors import EngineError, InvalidParameter
 from ..engine.units import parse_bytes
-from .server import Router, engine_of, qbool
+from .bodies import BodyReader
+from .server import Router, client_gone, engine_of, qbool
 
 _SENTINEL = object()
-
-
-class _BodyReader:
-    """A blocking reader over the request body, for the extraction thread."""
-
-    def __init__(self, content: Any, loop: asyncio.AbstractEventLoop, head: bytes) -> None:
-        self.content = content
-        self.loop = loop
-        self.buf = head
-        self.eof = False
-
-    def read(self, n: int = -1) -> bytes:
-        while (n < 0 or len(self.buf) < n) and not self.eof:
-            chunk = asyncio.run_coroutine_threadsafe(self.content.readany(), self.loop).result()
-            if not chunk:
-                self.eof = True
-            self.buf += chunk
-        if n < 0:
-            data, self.buf = self.buf, b""
-        else:
-            data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-    def readable(self) -> bool:
-        return True
 
 
 def _json_param(request: web.Request, name: str) -> dict[str, Any]:
@@ -203,7 +174,7 @@ async def build(request: web.Request) -> web.StreamResponse:
                     f.write(body)
             await asyncio.to_thread(write)
         elif head:
-            await asyncio.to_thread(extract, _BodyReader(request.content, loop, head), ctx_dir)
+            await asyncio.to_thread(extract, BodyReader(request, loop, head), ctx_dir)
         return await _run(request, engine, opts, ctx_dir, structured)
     finally:
         await asyncio.to_thread(shutil.rmtree, ctx_dir, True)
@@ -252,7 +223,7 @@ async def _run(request: web.Request, engine: Any, opts: BuildOptions, ctx_dir: s
             except asyncio.TimeoutError:
                 # A client that went away cancels the build (a long silent RUN
                 # would otherwise only notice at its next output).
-                if request.transport is None or request.transport.is_closing():
+                if client_gone(request):
                     raise ConnectionResetError("the client closed the connection") from None
                 continue
             if ev is _SENTINEL:

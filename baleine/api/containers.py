@@ -13,7 +13,7 @@ from aiohttp import web
 from ..engine import filters as filters_mod
 from ..engine import logs as logs_mod
 from ..engine.containers import Container
-from ..engine.errors import Conflict, InvalidParameter, NotFound
+from ..engine.errors import Conflict, InvalidParameter
 from ..engine.timestamps import parse_since
 from . import shapes
 from .hijack import STDERR, STDOUT, Hijacked

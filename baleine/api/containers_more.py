@@ -15,7 +15,8 @@ from ..engine import update as update_mod
 from ..engine.containers import Container
 from ..engine.errors import Conflict, EngineError, InvalidParameter
 from . import shapes
-from .server import Router, engine_of, qbool, read_json
+from .bodies import BodyReader, ResponseWriter
+from .server import Router, client_gone, engine_of, qbool, read_json
 
 
 log = logging.getLogger("baleine.api")
@@ -32,69 +33,9 @@ def _path(request: web.Request) -> str:
     return path
 
 
-class _BodyReader:
-    """A blocking file-like reader over the request body, for worker threads."""
-
-    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop) -> None:
-        self.content = request.content
-        self.loop = loop
-        self.buf = b""
-        self.eof = False
-
-    def _next(self) -> bytes:
-        chunk = asyncio.run_coroutine_threadsafe(self.content.readany(), self.loop).result()
-        if not chunk:
-            self.eof = True
-        return chunk
-
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            parts = [self.buf]
-            self.buf = b""
-            while not self.eof:
-                parts.append(self._next())
-            return b"".join(parts)
-        if not self.buf and not self.eof:
-            self.buf = self._next()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-    def readable(self) -> bool:
-        return True
-
-
-class _ResponseWriter:
-    """A blocking file-like writer feeding a streamed response from a thread."""
-
-    def __init__(self, resp: web.StreamResponse, loop: asyncio.AbstractEventLoop) -> None:
-        self.resp = resp
-        self.loop = loop
-        self.buf = bytearray()
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.buf += data
-        if len(self.buf) >= 1 << 20:
-            self.flush()
-        return len(data)
-
-    def flush(self) -> None:
-        if self.buf:
-            data, self.buf = bytes(self.buf), bytearray()
-            asyncio.run_coroutine_threadsafe(self.resp.write(data), self.loop).result()
-
-
 def _mountpoints(engine: Any) -> Any:
     """The lifecycle's volumes hook (mounts volumes into a stopped container's root)."""
     return engine.lifecycle.volumes
-
-
-def _client_gone(request: web.Request) -> bool:
-    return request.transport is None or request.transport.is_closing()
 
 
 # -- top -------------------------------------------------------------------------------
@@ -122,7 +63,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     frames = stats_mod.stats_stream(c, engine.lifecycle.settings.cgroup_parent, stream=stream, one_shot=one_shot,
                                     exists=lambda: c.id in engine.containers.by_id,
-                                    closed=lambda: _client_gone(request))
+                                    closed=lambda: client_gone(request))
     try:
         async for frame in frames:
             await resp.write(json.dumps(frame).encode() + b"\n")
@@ -156,7 +97,7 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "application/x-tar",
                                            "X-Docker-Container-Path-Stat": files.encode_path_stat(info.stat)})
         await resp.prepare(request)
-        writer = _ResponseWriter(resp, asyncio.get_running_loop())
+        writer = ResponseWriter(resp, asyncio.get_running_loop())
 
         def run() -> None:
             files.write_archive(root, info, writer)
@@ -179,7 +120,7 @@ async def archive_put(request: web.Request) -> web.Response:
     engine = engine_of(request)
     c = _container(request)
     path = _path(request)
-    reader = _BodyReader(request, asyncio.get_running_loop())
+    reader = BodyReader(request, asyncio.get_running_loop())
     async with files.container_root(engine.snapshots, c, mountpoints=_mountpoints(engine)) as root:
         await asyncio.to_thread(files.extract, root, c, path, reader, request.match_info["id"],
                                 no_overwrite_dir_non_dir=qbool(request, "noOverwriteDirNonDir"),
@@ -201,7 +142,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     async with files.container_root(engine.snapshots, c, processes_view=False) as rootfs:
         resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
         await resp.prepare(request)
-        writer = _ResponseWriter(resp, asyncio.get_running_loop())
+        writer = ResponseWriter(resp, asyncio.get_running_loop())
 
         def run() -> None:
             files.export(rootfs, writer)

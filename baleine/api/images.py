@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from typing import Any
 
 from aiohttp import web
 
 from ..engine import archive, commit as commit_mod, filters as filters_mod, references
-from ..engine.errors import EngineError, InvalidParameter, NotFound
+from ..engine.errors import EngineError, InvalidParameter
 from . import shapes
+from .bodies import BodyReader, ResponseWriter
 from .server import Router, engine_of, qbool, read_json
 
 IMAGE_FILTERS = {"before", "dangling", "label", "reference", "since", "until"}
@@ -167,49 +167,11 @@ async def prune(request: web.Request) -> web.Response:
     return web.json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
 
-class _BodyReader:
-    """A blocking file-like reader over an aiohttp request body, for worker threads."""
-
-    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop) -> None:
-        self.content = request.content
-        self.loop = loop
-        self.buf = b""
-        self.eof = False
-
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            chunks = [self.buf]
-            self.buf = b""
-            while not self.eof:
-                chunk = self._next()
-                chunks.append(chunk)
-            return b"".join(chunks)
-        while len(self.buf) < n and not self.eof:
-            self.buf += self._next()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-    def _next(self) -> bytes:
-        fut = asyncio.run_coroutine_threadsafe(self.content.readany(), self.loop)
-        chunk = fut.result()
-        if not chunk:
-            self.eof = True
-        return chunk
-
-    def readable(self) -> bool:
-        return True
-
-
 async def load(request: web.Request) -> web.StreamResponse:
     engine = engine_of(request)
     quiet = qbool(request, "quiet")
     loop = asyncio.get_running_loop()
-    reader = _BodyReader(request, loop)
+    reader = BodyReader(request, loop)
     messages: list[str] = []
     loader = archive.Loader(engine.images, engine.content, engine.snapshots, messages.append)
     lines = await asyncio.to_thread(loader.load, reader)
@@ -233,26 +195,6 @@ async def load(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-class _StreamWriter:
-    """A blocking file-like writer feeding an aiohttp streamed response from a thread."""
-
-    def __init__(self, resp: web.StreamResponse, loop: asyncio.AbstractEventLoop) -> None:
-        self.resp = resp
-        self.loop = loop
-        self.buf = bytearray()
-
-    def write(self, data: bytes) -> int:
-        self.buf += data
-        if len(self.buf) >= 1 << 20:
-            self.flush()
-        return len(data)
-
-    def flush(self) -> None:
-        if self.buf:
-            data, self.buf = bytes(self.buf), bytearray()
-            asyncio.run_coroutine_threadsafe(self.resp.write(data), self.loop).result()
-
-
 async def save(request: web.Request) -> web.StreamResponse:
     engine = engine_of(request)
     names = request.query.getall("names", []) if "name" not in request.match_info else [request.match_info["name"]]
@@ -262,7 +204,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         engine.images.get(name)  # 404 before any byte is sent
     resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
     await resp.prepare(request)
-    writer = _StreamWriter(resp, asyncio.get_running_loop())
+    writer = ResponseWriter(resp, asyncio.get_running_loop())
 
     def run() -> None:
         archive.save(engine.images, engine.content, engine.snapshots, names, writer, engine.tmp_dir)
@@ -300,7 +242,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     tag_ = request.query.get("tag", "")
     changes = request.query.getall("changes", [])
     message = request.query.get("message", "")
-    reader = _BodyReader(request, asyncio.get_running_loop())
+    reader = BodyReader(request, asyncio.get_running_loop())
     img = await asyncio.to_thread(commit_mod.import_tarball, engine.images, engine.content, engine.snapshots,
                                   reader, repo, tag_, message, changes)
     image_event(engine, "import", img.id, img.id, img)

@@ -91,6 +91,12 @@ async def read_json(request: web.Request, default: Any = None) -> Any:
         raise web.HTTPBadRequest(text=f"invalid JSON: {exc}") from None
 
 
+def client_gone(request: web.Request) -> bool:
+    """Whether the client has closed the connection (aiohttp does not cancel
+    handlers then: long-running ones poll this)."""
+    return request.transport is None or request.transport.is_closing()
+
+
 def qbool(request: web.Request, name: str, default: bool = False) -> bool:
     """A boolean query parameter as Docker reads them ("1", "true", "True"...)."""
     value = request.query.get(name)

@@ -15,7 +15,7 @@ from ..engine import filters as filters_mod
 from ..engine.errors import InvalidParameter
 from ..engine import references
 from ..engine.timestamps import get_timestamp, now_rfc3339nano, parse_timestamps
-from .server import Router, _api_headers, engine_of
+from .server import Router, _api_headers, client_gone, engine_of
 
 GIT_COMMIT = "baleine"
 
@@ -248,7 +248,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 # Wake up now and then: aiohttp does not cancel handlers whose client left.
                 msg = await asyncio.wait_for(queue.get(), 1.0 if timeout is None else min(timeout, 1.0))
             except asyncio.TimeoutError:
-                if request.transport is None or request.transport.is_closing():
+                if client_gone(request):
                     break
                 continue
             if until is not None and msg["timeNano"] > until:

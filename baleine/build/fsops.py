@@ -133,7 +133,7 @@ class Layers:
                 self.discard(area)
                 return None
             with self.content.writer() as w:
-                diff_id = layers.diff_tar(area.upper, [], _WriterIO(w))
+                diff_id = layers.diff_tar(area.upper, [], w)
                 blob = w.commit()
             chain = chain_of(area.parent, diff_id)
             self.pin([chain])
@@ -145,20 +145,6 @@ class Layers:
             raise
         self.discard(area)  # what remains: work dir, mount point, init layer
         return layer
-
-
-class _WriterIO:
-    """File-like adapter over a content Writer."""
-
-    def __init__(self, w) -> None:  # noqa: ANN001 - content.Writer
-        self.w = w
-
-    def write(self, data: bytes) -> int:
-        self.w.write(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 def _has_entries(path: str) -> bool:

@@ -537,38 +537,17 @@ class StatsCollector:
 
         def reader() -> None:
             try:
-                resp = self.ctx.client.stream("GET", f"/containers/{entry.container}/stats",
-                                              {"stream": self.stream})
+                for obj in self.ctx.client.json_stream("GET", f"/containers/{entry.container}/stats",
+                                                       {"stream": self.stream}):
+                    entry.set_from(obj)
+                    entry.set_error(None)
+                    updates.put(True)
+                    if not self.stream:
+                        return
+                entry.set_error("EOF")
             except APIError as exc:
                 entry.set_error(_api_message(exc))
-                updates.put(False)
-                return
             except Exception as exc:  # noqa: BLE001 - shown like docker's collection errors
-                entry.set_error(str(exc))
-                updates.put(False)
-                return
-            decoder = json.JSONDecoder()
-            buf = ""
-            try:
-                while True:
-                    chunk = resp.read1(65536)
-                    if not chunk:
-                        break
-                    buf += chunk.decode(errors="replace")
-                    while True:
-                        buf = buf.lstrip()
-                        try:
-                            obj, end = decoder.raw_decode(buf)
-                        except ValueError:
-                            break
-                        buf = buf[end:]
-                        entry.set_from(obj)
-                        entry.set_error(None)
-                        updates.put(True)
-                        if not self.stream:
-                            return
-                entry.set_error("EOF")
-            except OSError as exc:
                 entry.set_error(str(exc))
             updates.put(False)
 

@@ -309,7 +309,7 @@ def _restart(value: str) -> dict[str, Any]:
         try:
             policy["MaximumRetryCount"] = int(count)
         except ValueError:
-            raise CLIError(f"invalid restart policy format: maximum retry count must be an integer", 125) from None
+            raise CLIError("invalid restart policy format: maximum retry count must be an integer", 125) from None
     return policy
 
 

@@ -62,7 +62,7 @@ def commit(images: Images, content: ContentStore, snapshots: Snapshots, c: Conta
     top = c.private.get("top", "")
     lowers = snapshots.container_lowers(c.private["rw"], top)
     with content.writer() as w:
-        diff_id = layers.diff_tar(upper, lowers, _WriterIO(w))
+        diff_id = layers.diff_tar(upper, lowers, w)
         blob = w.commit()
     layer = unpack_blob(content, snapshots, blob, "application/vnd.oci.image.layer.v1.tar", top, diff_id)
     cfg = new_config(base.config if base else None)
@@ -85,20 +85,6 @@ def commit(images: Images, content: ContentStore, snapshots: Snapshots, c: Conta
     cfg.pop("container_config", None)
     cfg.pop("docker_version", None)
     return images.create(cfg, parent=c.doc["Image"] if base else "", tags=tags)
-
-
-class _WriterIO:
-    """File-like adapter over a content Writer."""
-
-    def __init__(self, w) -> None:  # noqa: ANN001 - content.Writer
-        self.w = w
-
-    def write(self, data: bytes) -> int:
-        self.w.write(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 def import_tarball(images: Images, content: ContentStore, snapshots: Snapshots, src: BinaryIO,

@@ -297,7 +297,7 @@ class Containers:
         old = c.name
         full = self.check_name(new_name, self_id=c.id)
         if full == old:
-            raise InvalidParameter(f"Renaming a container with the same name as its current name")
+            raise InvalidParameter("Renaming a container with the same name as its current name")
         c.doc["Name"] = full
         self.save(c)
         return old

@@ -48,10 +48,15 @@ class Writer:
         self.size = 0
         self._done = False
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Append bytes (file-like: returns how many)."""
         self._file.write(data)
         self._hash.update(data)
         self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """File-like no-op: ``commit`` is what makes the bytes durable."""
 
     @property
     def digest(self) -> str:

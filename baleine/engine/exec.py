@@ -131,7 +131,7 @@ class Execs:
         link = await MonitorLink.connect(paths, events=True, stdin=stdin,
                                          stdout=bool(cfg.get("AttachStdout")) and not detach,
                                          stderr=bool(cfg.get("AttachStderr")) and not detach)
-        state = await link.next_state()  # "created"
+        await link.next_state()  # "created": the monitor is ready for the go
         link.send(b"G")
         self.events.publish("container", "exec_start: " + _action_command(cfg["Cmd"]), c.id,
                             _attributes(c, execID=ex.id))

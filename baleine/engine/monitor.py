@@ -27,8 +27,6 @@ resize ("rows cols"), ``G`` go (start). Monitor to client: ``1`` stdout bytes,
 
 from __future__ import annotations
 
-import array
-import errno
 import fcntl
 import json
 import os
@@ -414,14 +412,11 @@ class Monitor:
             data = b""
         if not data:
             self.sel.unregister(fd)
-            name = self.outputs.pop(fd)
-            if fd != self.master:
-                os.close(fd)
-            else:
+            self.outputs.pop(fd)
+            if fd == self.master:
                 self.stdin_fd = None
-                os.close(fd)
                 self.master = None
-            del name
+            os.close(fd)
             return
         stream = self.outputs[fd]
         if self.log is not None:
