@@ -7,7 +7,11 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+
+# Annotations only (the CLI's start-up time matters: typing is not imported at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..client import APIError
 from . import formatting, templates

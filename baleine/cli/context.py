@@ -6,9 +6,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+
+# Annotations only (the CLI's start-up time matters: typing is not imported at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, NoReturn
 
 from ..client import DEFAULT_HOST, APIError, Client, ConnectionFailed
 

@@ -9,8 +9,11 @@ import signal
 import socket
 import struct
 import sys
-from collections.abc import Callable
-from typing import Any
+# Annotations only (the CLI's start-up time matters: typing is not imported at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 
 def terminal_size() -> tuple[int, int] | None:

@@ -9,9 +9,9 @@ Lifecycle
   1. Detach (fork; the parent exits once the control socket listens, so the
      spawner can connect as soon as it has reaped the parent).
   2. Become a child subreaper, so the container's init, orphaned when
-     ``runc create`` (or ``runc exec -d``) exits, is reparented to us.
-  3. Container mode: ``runc create`` at once; the process starts at the first
-     ``G`` frame (``runc start``). Exec mode: ``runc exec -d`` at the first ``G``.
+     ``runc run -d`` (or ``runc exec -d``) exits, is reparented to us.
+  3. At the first ``G`` frame (sent once the daemon has connected the attach
+     streams): ``runc run -d`` (container mode) or ``runc exec -d`` (exec mode).
   4. Relay output to the log (container mode) and to attached clients, input
      from clients to the process; resize the terminal on request.
   5. On exit: drain output, ``runc delete`` (container mode), write the exit file,
@@ -199,13 +199,18 @@ class Monitor:
         return stdin, out_w, err_w, None
 
     def spawn(self) -> None:
-        """runc create (container) or runc exec -d (exec); sets self.pid."""
+        """``runc run -d`` (container) or ``runc exec -d`` (exec); sets self.pid.
+
+        Runs at the first "go", once the daemon has connected the attach streams,
+        so no output is missed; one runtime invocation instead of create + start
+        is the cheapest way to start a container.
+        """
         stdin, out_w, err_w, console = self.setup_stdio()
         pid_file = self.cfg["pid_file"]
         if self.exec_mode:
             args = self.runc("exec", "--detach", "--pid-file", pid_file, "--process", self.cfg["process"])
         else:
-            args = self.runc("create", "--bundle", self.cfg["bundle"], "--pid-file", pid_file)
+            args = self.runc("run", "--detach", "--bundle", self.cfg["bundle"], "--pid-file", pid_file)
         if console:
             args += ["--console-socket", console]
         args.append(self.cfg["id"])
@@ -337,7 +342,9 @@ class Monitor:
                 if self.state.get("state") in ("exited", "error"):
                     self.served_final = True
         elif kind == b"I":
-            if self.stdin_fd is not None:
+            # Before the process runs (attach comes before start), keep the input
+            # for it; afterwards only while its stdin is open.
+            if self.stdin_fd is not None or (not self.started and self.cfg.get("stdin")):
                 self.stdin_buf += payload
                 self.write_stdin()
         elif kind == b"C":
@@ -353,16 +360,11 @@ class Monitor:
             return
         self.started = True
         try:
-            if self.exec_mode:
-                self.spawn()
-            else:
-                proc = subprocess.run(self.runc("start", self.cfg["id"]), stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                if proc.returncode != 0:
-                    raise RuntimeError(self.runc_error() or proc.stderr.decode().strip())
+            self.spawn()
         except Exception as exc:  # noqa: BLE001 - reported to the daemon
             self.fail(str(exc))
             return
+        self.write_stdin()  # what arrived before the start
         self.set_state(state="running", pid=self.pid, time=rfc3339nano(time.time_ns()))
         self.reap()
 
@@ -382,6 +384,8 @@ class Monitor:
 
     def close_stdin(self) -> None:
         if self.stdin_fd is None:
+            if not self.started and self.cfg.get("stdin"):
+                self.stdin_close_pending = True  # done once the process runs
             return
         if self.stdin_buf:
             self.stdin_close_pending = True
@@ -489,20 +493,12 @@ class Monitor:
         self.sel.register(r, selectors.EVENT_READ, "signal")
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_IGN)
-        if not self.exec_mode:
-            try:
-                self.spawn()
-            except Exception as exc:  # noqa: BLE001 - reported to the daemon
-                self.fail(str(exc))
-            else:
-                self.set_state(state="created", pid=self.pid)
-        else:
-            self.set_state(state="created", pid=0)
+        self.set_state(state="created", pid=0)
         give_up = None
         idle_since = time.monotonic()
         while True:
-            if self.exec_mode and not self.started:
-                # An exec nobody starts (its client went away) must not linger.
+            if not self.started:
+                # A process nobody starts (its daemon or client went away) must not linger.
                 if self.clients:
                     idle_since = time.monotonic()
                 elif time.monotonic() - idle_since > 60:
