@@ -395,7 +395,7 @@ def test_system_df(daemon: Daemon, name: str) -> None:
         line = next(x for x in verbose.splitlines() if x.split() and x.split()[-1] == name)
         assert "3kB" in line.split()
         data = daemon.api().df()
-        assert data["LayersSize"] > 0 and data["BuildCache"] == [] and isinstance(data["Volumes"], list)
+        assert data["LayersSize"] > 0 and isinstance(data["BuildCache"], list) and isinstance(data["Volumes"], list)
         mine = next(c for c in data["Containers"] if c["Names"] == ["/" + name])
         assert mine["SizeRw"] == 3000 and mine["SizeRootFs"] > 3000
         busybox = next(i for i in data["Images"] if any(t.startswith("busybox:") for t in i["RepoTags"]))

@@ -56,20 +56,29 @@ http.server.HTTPServer(("", 8000), Handler).serve_forever()
 
 
 def python_libs(dest: Path) -> None:
-    """Copy pg8000 and its pure-Python dependencies where the app container can import them."""
+    """Copy pg8000 and everything it requires (pure Python) where the app container can
+    import them: the installed files of each distribution in its dependency closure."""
+    import re
+
     dest.mkdir(parents=True, exist_ok=True)
-    for module, dist in (("pg8000", "pg8000"), ("scramp", "scramp"), ("asn1crypto", "asn1crypto"),
-                         ("dateutil", "python-dateutil"), ("six", "six")):
-        mod = importlib.import_module(module)
-        path = Path(mod.__file__)
-        if path.name == "__init__.py":
-            shutil.copytree(path.parent, dest / path.parent.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(path, dest / path.name)
-        # Their metadata too: scramp reads its own version through importlib.metadata.
-        meta = Path(str(importlib.metadata.distribution(dist).locate_file("")))
-        for info in meta.glob(f"{dist.replace('-', '_')}-*.dist-info"):
-            shutil.copytree(info, dest / info.name, dirs_exist_ok=True)
+    todo, seen = ["pg8000"], set()
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = importlib.metadata.distribution(name)
+        for f in dist.files or []:
+            src = Path(str(dist.locate_file(f)))
+            if src.is_file() and "__pycache__" not in f.parts and not str(f).startswith(".."):
+                target = dest / f
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, target)
+        for req in dist.requires or []:
+            if ";" in req and "extra" in req.split(";", 1)[1]:
+                continue  # optional extras are not needed
+            todo.append(re.split(r"[ <>=!~;\[(]", req, 1)[0])
 
 
 def get(url: str, timeout: float = 90) -> list[str]:
