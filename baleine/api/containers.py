@@ -17,7 +17,7 @@ from ..engine.errors import Conflict, InvalidParameter
 from ..engine.timestamps import parse_since
 from . import shapes
 from .hijack import STDERR, STDOUT, Hijacked
-from .server import Router, engine_of, qbool, qint, read_json
+from .server import Router, client_gone, engine_of, qbool, qint, read_json
 
 
 def _container(request: web.Request) -> Container:
@@ -132,7 +132,13 @@ async def wait(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "application/json"})
     await resp.prepare(request)
     try:
-        result = await task
+        # aiohttp does not cancel a handler whose client left: look now and then.
+        while not task.done():
+            await asyncio.wait({task}, timeout=1.0)
+            if client_gone(request):
+                task.cancel()
+                return resp
+        result = task.result()
     except asyncio.CancelledError:
         task.cancel()
         raise
@@ -185,7 +191,8 @@ async def logs(request: web.Request) -> web.StreamResponse:
         wanted.add("stderr")
 
     def running() -> bool:
-        return follow and c.running and c.id in engine.containers.by_id
+        # Following ends with the container, or when the client goes away.
+        return follow and c.running and c.id in engine.containers.by_id and not client_gone(request)
 
     path = c.doc["LogPath"]
     try:

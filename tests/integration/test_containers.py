@@ -220,3 +220,25 @@ def test_restart_and_rename_and_top_level_commands(daemon: Daemon, name: str) ->
         assert daemon.inspect(name + "-new")["Name"] == f"/{name}-new"
     finally:
         daemon.cli("rm", "-f", name, name + "-new")
+
+
+def test_disconnected_clients_release_their_handlers(daemon: Daemon, name: str) -> None:
+    """A client leaving `logs -f` or `wait` must not leave work behind in the daemon."""
+    from baleine.client import Client
+
+    api = Client(daemon.host)
+    daemon.ok("run", "-d", "--name", name, "busybox", "sleep", "60")
+    try:
+        baseline = api.call("GET", "/info")["NGoroutines"]
+        streams = [api.stream("GET", f"/containers/{name}/logs", {"follow": 1, "stdout": 1}),
+                   api.stream("POST", f"/containers/{name}/wait")]
+        time.sleep(0.3)
+        assert api.call("GET", "/info")["NGoroutines"] >= baseline + 2
+        for s in streams:
+            s.close()
+        deadline = time.monotonic() + 5
+        while api.call("GET", "/info")["NGoroutines"] > baseline and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert api.call("GET", "/info")["NGoroutines"] <= baseline
+    finally:
+        daemon.cli("rm", "-f", name)
