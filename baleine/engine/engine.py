@@ -75,6 +75,8 @@ class Engine:
         self.lifecycle.network = self.networks
         self.lifecycle.volumes = self.mountpoints
         self.lifecycle.on_exited.append(self.mountpoints.on_exited)
+        # Exec records live as long as their container (docker drops them with it).
+        self.lifecycle.on_removed.append(lambda c: self.execs.forget_container(c.id))
         # Pull, push and login (baleine.distribution), with --registry-mirror and
         # --insecure-registry from the daemon's options.
         from ..distribution.config import RegistryConfig

@@ -65,6 +65,7 @@ class Lifecycle:
         #: hooks other subsystems register: called with the container after start / exit
         self.on_started: list[Any] = []
         self.on_exited: list[Any] = []
+        self.on_removed: list[Any] = []
         #: network setup hook: returns (netns path or None or "host", extra SpecInput mounts)
         self.network = None
         self.volumes = None
@@ -606,6 +607,8 @@ class Lifecycle:
         finally:
             self.removals.discard(c.id)
         self.restart_managers.pop(c.id, None)
+        for hook in self.on_removed:
+            hook(c)
         self.events.publish("container", "destroy", c.id, self.attributes(c))
         result = {"StatusCode": c.state.get("ExitCode", 0), "Error": None}
         for fut in c.remove_waiters + c.exit_waiters:
