@@ -56,6 +56,12 @@ CREATE TABLE IF NOT EXISTS containers (
 """
 
 
+#: Version of SCHEMA; a database from an older Baleine is migrated at open.
+SCHEMA_VERSION = 1
+#: Statements taking version N to N+1 (index N-1). Add to the end, never change.
+MIGRATIONS: list[list[str]] = []
+
+
 class Store:
     """A thread-safe handle on the metadata database.
 
@@ -76,6 +82,28 @@ class Store:
         # executescript commits implicitly, so it runs outside tx().
         with self._lock:
             self._db.executescript(SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database made by an older Baleine up to ``SCHEMA_VERSION``.
+
+        ``MIGRATIONS[i]`` takes a database from version i+1 to i+2; each runs in its
+        own transaction with the new version number, so a crash leaves a database
+        at one version or the next, never in between.
+        """
+        version = self._db.execute("PRAGMA user_version").fetchone()[0] or 1
+        for i, statements in enumerate(MIGRATIONS[version - 1:], start=version):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql in statements:
+                    self._db.execute(sql)
+                self._db.execute(f"PRAGMA user_version={i + 1}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        if version == 1 and not MIGRATIONS:
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
