@@ -170,7 +170,12 @@ def new_daemon(prefix: str = "bt-", extra_args: list[str] | None = None) -> Daem
                # --registry-hub none: no test ever reaches for Docker Hub (only loopback traffic).
                extra_args=["--ip-forward=false", "--dns", "127.0.0.1", "--registry-hub", "none",
                            *(extra_args or [])])
-    d.start()
+    try:
+        d.start()
+    except BaseException:
+        d.stop()
+        reap_leftovers(d.root, d.cgroup_parent)
+        raise
     return d
 
 

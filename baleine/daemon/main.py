@@ -47,6 +47,12 @@ def parser() -> argparse.ArgumentParser:
                    help="Preferred Docker Hub mirror (http[s]://host[:port])")
     p.add_argument("--registry-hub", default="", metavar="URL",
                    help="Docker Hub's registry (default https://registry-1.docker.io); 'none': mirrors only")
+    p.add_argument("--registry-addr", default="", metavar="HOST:PORT",
+                   help="Also serve a registry (OCI distribution) on this address, no container needed")
+    p.add_argument("--registry-root", default="", metavar="DIR",
+                   help="Storage of the built-in registry (default <data-root>/registry)")
+    p.add_argument("--registry-htpasswd", default="", metavar="FILE",
+                   help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
     return p
 
 
@@ -92,6 +98,8 @@ async def serve(args: argparse.Namespace) -> None:
     config.extra.update(bridge=args.bridge, bip=args.bip, pools=args.pools, dns=args.dns, ip_forward=args.ip_forward,
                         iptables=args.iptables, ip_masq=args.ip_masq, icc=args.icc, mtu=args.mtu)
     engine = Engine(config)
+    # First: a registry that cannot start stops the daemon before it holds anything.
+    registry = await _start_registry(args, config.data_root)
     await engine.open()
     app = make_app(engine)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
@@ -110,12 +118,30 @@ async def serve(args: argparse.Namespace) -> None:
     await stop.wait()
     logging.getLogger("baleine").info("shutting down (containers keep running)")
     await engine.lifecycle.shutdown()
+    if registry is not None:
+        await registry.stop()
     await runner.cleanup()
     await engine.close()
     try:
         os.unlink(pidfile)
     except OSError:
         pass
+
+
+async def _start_registry(args: argparse.Namespace, data_root: str):  # noqa: ANN202 - server.Running | None
+    """The built-in registry server, when ``--registry-addr`` asks for it."""
+    if not args.registry_addr:
+        return None
+    from ..distribution.server.serve import Options, start
+
+    opts = Options(root=args.registry_root or os.path.join(data_root, "registry"), addr=args.registry_addr,
+                   htpasswd=args.registry_htpasswd or None)
+    try:
+        running = await start(opts)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot start the registry on {args.registry_addr}: {exc}") from None
+    logging.getLogger("baleine").info("registry listening on %s", running.url)
+    return running
 
 
 async def _listen(runner: web.AppRunner, host: str, group: str) -> None:

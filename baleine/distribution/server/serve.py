@@ -64,24 +64,58 @@ def build(opts: Options) -> tuple[web.Application, ssl.SSLContext | None]:
     return make_app(settings), ctx
 
 
-async def serve(opts: Options, ready: asyncio.Event | None = None) -> None:
-    """Serve until SIGTERM/SIGINT. Prints ``listening on <url>`` once bound (port 0
-    picks a free port, and the line says which)."""
+@dataclass
+class Running:
+    """A started registry server: ``stop()`` it to release the port and the root."""
+
+    runner: web.AppRunner
+    lock_fd: int
+    url: str
+
+    async def stop(self) -> None:
+        try:
+            await self.runner.cleanup()
+        finally:
+            os.close(self.lock_fd)
+
+
+async def start(opts: Options, access_log: bool = True) -> Running:
+    """Bind and start serving ``opts`` (port 0 picks a free port: see ``url``).
+
+    Used by ``baleine registry serve`` and by the daemon's built-in registry
+    (``baleine daemon --registry-addr``). Raises ValueError/OSError/SystemExit on
+    bad options or a port in use, holding nothing then.
+    """
     fd = lock(os.path.abspath(opts.root))
     try:
         app, ctx = build(opts)
-        runner = web.AppRunner(app, access_log=logging.getLogger("baleine.registry.access"),
+        runner = web.AppRunner(app, access_log=logging.getLogger("baleine.registry.access") if access_log else None,
                                access_log_format='%a "%r" %s %b "%{User-Agent}i"', handle_signals=False,
                                shutdown_timeout=2.0)
         await runner.setup()
         host, port = _split_addr(opts.addr)
         site = web.TCPSite(runner, host, port, ssl_context=ctx, reuse_address=True)
-        await site.start()
-        bound = site._server.sockets[0].getsockname() if site._server and site._server.sockets else (host, port)  # type: ignore[union-attr]
-        scheme = "https" if ctx else "http"
-        shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        print(f"listening on {scheme}://{shown}:{bound[1]}", flush=True)
-        log.info("registry at %s listening on %s://%s:%s", opts.root, scheme, shown, bound[1])
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+    except BaseException:
+        os.close(fd)
+        raise
+    bound = site._server.sockets[0].getsockname() if site._server and site._server.sockets else (host, port)  # type: ignore[union-attr]
+    scheme = "https" if ctx else "http"
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    log.info("registry at %s listening on %s://%s:%s", opts.root, scheme, shown, bound[1])
+    return Running(runner, fd, f"{scheme}://{shown}:{bound[1]}")
+
+
+async def serve(opts: Options, ready: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT. Prints ``listening on <url>`` once bound (port 0
+    picks a free port, and the line says which)."""
+    running = await start(opts)
+    try:
+        print(f"listening on {running.url}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,9 +123,8 @@ async def serve(opts: Options, ready: asyncio.Event | None = None) -> None:
         if ready is not None:
             ready.set()
         await stop.wait()
-        await runner.cleanup()
     finally:
-        os.close(fd)
+        await running.stop()
 
 
 def run(opts: Options) -> int:
