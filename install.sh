@@ -38,8 +38,10 @@ extra=""
 ln -sf "$prefix/bin/baleine" /usr/local/bin/baleine
 
 # A first image, made locally from Debian's static busybox.
-if ! baleine image inspect busybox >/dev/null 2>&1; then
-  "$here/scripts/busybox-rootfs.sh" | baleine import -c 'CMD ["sh"]' -m "busybox-static from Debian" - busybox:latest >/dev/null
+# Our own binary, whatever else PATH holds.
+bin="$prefix/bin/baleine"
+if ! "$bin" image inspect busybox >/dev/null 2>&1; then
+  "$here/scripts/busybox-rootfs.sh" | "$bin" import -c 'CMD ["sh"]' -m "busybox-static from Debian" - busybox:latest >/dev/null
   echo "Imported busybox:latest from Debian's busybox-static"
 fi
-echo "Baleine is installed: $(baleine version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"
+echo "Baleine is installed: $("$bin" version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"

@@ -50,8 +50,12 @@ def docker_engine_env() -> dict[str, str] | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=30)
-    n = ap.parse_args().n
-    d = new_daemon(prefix="bench-")
+    ap.add_argument("--root-parent", default="/var/lib/baleine-bench",
+                    help="where the daemon's temporary roots go (file creation cost differs a lot "
+                         "between directories of this machine's disk; /var/lib is where a daemon lives)")
+    args = ap.parse_args()
+    n = args.n
+    d = new_daemon(prefix="bench-", parent=args.root_parent)
     results: dict[str, float] = {}
     try:
         d.ok("load", "-i", str(BUSYBOX_TAR))

@@ -160,9 +160,10 @@ def _run(argv: list[str], env: dict[str, str], input, timeout: float, check: boo
     return r
 
 
-def new_daemon(prefix: str = "bt-", extra_args: list[str] | None = None) -> Daemon:
+def new_daemon(prefix: str = "bt-", extra_args: list[str] | None = None, parent: str = "/tmp") -> Daemon:
     # Short paths: Unix socket paths are limited to 108 bytes.
-    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.makedirs(parent, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     os.chmod(root, 0o755)
     # Test daemons leave the host's IP forwarding alone, and their containers' DNS
     # goes to 127.0.0.1, never to the host's resolvers beyond this machine.
