@@ -138,7 +138,7 @@ def start_daemon(client: Client) -> None:
     with open(log_path, "ab") as log:
         subprocess.Popen([sys.executable, "-m", "baleine.daemon.main", "-H", client.host],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                         close_fds=True)
+                         close_fds=True, cwd="/")  # `-m` would import a `baleine` folder in the cwd
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if client.ping(timeout=1):
