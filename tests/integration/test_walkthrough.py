@@ -3,7 +3,6 @@ real docker CLI."""
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import select
