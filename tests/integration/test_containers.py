@@ -242,3 +242,22 @@ def test_disconnected_clients_release_their_handlers(daemon: Daemon, name: str) 
         assert api.call("GET", "/info")["NGoroutines"] <= baseline
     finally:
         daemon.cli("rm", "-f", name)
+
+
+def test_exec_detached_and_options(daemon: Daemon, name: str) -> None:
+    daemon.ok("run", "-d", "--name", name, "busybox", "sleep", "60")
+    try:
+        assert daemon.ok("exec", "-d", name, "sh", "-c", "sleep 0.3; echo later > /tmp/done") == ""
+        deadline = time.monotonic() + 10
+        while daemon.cli("exec", name, "cat", "/tmp/done").out != "later" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert daemon.ok("exec", name, "cat", "/tmp/done") == "later"
+        out = daemon.ok("exec", "-u", "1000:1000", "-w", "/tmp", "-e", "V=x", name, "sh", "-c", "id -u; pwd; echo $V")
+        assert out.splitlines() == ["1000", "/tmp", "x"]
+        r = daemon.cli("exec", name, "no-such-binary")
+        assert r.returncode == 127 and "executable file not found" in r.out + r.stderr
+        daemon.ok("stop", "-t", "0", name)
+        r = daemon.cli("exec", name, "true")
+        assert r.returncode == 1 and "is not running" in r.stderr
+    finally:
+        daemon.cli("rm", "-f", name)
