@@ -222,7 +222,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     stream, logs_too = qbool(request, "stream"), qbool(request, "logs")
     if not (stream or logs_too):
         raise InvalidParameter("at least one of stream or logs must be set")
-    if stream and not c.running and c.status not in ("created", "restarting") and not logs_too:
+    if stream and not c.running and c.status not in ("created", "exited", "restarting") and not logs_too:
         raise Conflict("You cannot attach to a stopped container, start it first")
     # moby's ContainerAttach refuses these before hijacking the connection.
     if c.paused:
@@ -240,8 +240,17 @@ async def attach(request: web.Request) -> web.StreamResponse:
                     await hj.write(entry.data, STDERR if entry.stream == "stderr" else STDOUT)
         # Docker announces every attach, after the logs replay and before streaming.
         engine.events.publish("container", "attach", c.id, engine.lifecycle.attributes(c))
-        if stream and (c.running or c.status in ("created", "restarting")):
-            link = await engine.lifecycle.attach_link(c, stdin and bool(c.config.get("OpenStdin")), stdout, stderr)
+        if stream and (c.running or c.status in ("created", "exited", "restarting")):
+            # A stopped container is attached at its next start (`docker start -a`);
+            # until then, give up if the client leaves.
+            waiting = asyncio.ensure_future(
+                engine.lifecycle.attach_link(c, stdin and bool(c.config.get("OpenStdin")), stdout, stderr))
+            while not waiting.done():
+                await asyncio.wait({waiting}, timeout=1.0)
+                if hj.closed and not waiting.done():
+                    waiting.cancel()
+                    return hj.response()
+            link = waiting.result()
             await relay(hj, link, stdin=stdin and bool(c.config.get("OpenStdin")),
                         close_stdin_on_eof=bool(c.config.get("StdinOnce")), detach_keys=detach_keys)
     except Conflict as exc:

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -257,7 +258,7 @@ class Lifecycle:
                 fut.set_result(None)
         await asyncio.sleep(0)
         for _ in range(200):
-            if all(getattr(f, "connected", True) for f in waiting):
+            if all(f.cancelled() or getattr(f, "connected", True) for f in waiting):
                 break
             await asyncio.sleep(0.005)
         link.send(b"G")
@@ -617,12 +618,26 @@ class Lifecycle:
         c.remove_waiters, c.exit_waiters = [], []
 
     def _destroy(self, c: Container) -> None:
-        """Forget a container and delete its files (blocking)."""
+        """Forget a container and delete its files (blocking).
+
+        Its directories are moved into the data root's scratch space and deleted in
+        the background: removal (and ``run --rm``) need not wait for that, and
+        start-up recovery empties the scratch space after a crash.
+        """
         self.containers.forget(c)
-        self.snapshots.remove_rw(c.private["rw"])
-        shutil.rmtree(os.path.join(self.containers.root, c.id), ignore_errors=True)
+        self.snapshots.unmount_rw(c.private["rw"])
+        trash = os.path.join(self.settings.data_root, "tmp", "trash-" + c.id[:16])
+        os.makedirs(trash, exist_ok=True)
+        for path in (os.path.join(self.snapshots.root, c.private["rw"]), os.path.join(self.containers.root, c.id)):
+            try:
+                os.rename(path, os.path.join(trash, os.path.basename(path)))
+            except FileNotFoundError:
+                pass
+        threading.Thread(target=shutil.rmtree, args=(trash, True), name="baleine-trash", daemon=True).start()
         shutil.rmtree(self.runtime.monitor_dir(c.key).dir, ignore_errors=True)
-        self.images.collect_layers()
+        if not self.images.exists(c.doc.get("Image", "")):
+            # Its image was deleted while it lived (rmi -f): its layers may be unused now.
+            self.images.collect_layers()
 
     # -- attach ---------------------------------------------------------------------
 

@@ -56,11 +56,11 @@ def rfc3339nano(ns: int) -> str:
 
 
 def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path`` whole. Not fsynced: it must survive the daemon's death, which
+    keeps the page cache, and the exec root is a tmpfs that a reboot empties anyway."""
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     os.rename(tmp, path)
 
 

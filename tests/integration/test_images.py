@@ -166,3 +166,15 @@ def daemon_cli_words(daemon: Daemon) -> list[str]:
     from ..conftest import baleine_cmd
 
     return baleine_cmd()
+
+
+def test_forced_rmi_keeps_layers_until_the_container_goes(fresh_daemon: Daemon) -> None:
+    d = fresh_daemon
+    d.ok("load", "-i", str(BUSYBOX_TAR))
+    d.ok("run", "--name", "user", "busybox:1.35", "true")
+    d.ok("rmi", "-f", "busybox:1.35", "busybox:latest")
+    overlay = d.data_root / "overlay"
+    assert [p for p in overlay.iterdir() if p.name.startswith("l")]  # the container still needs it
+    assert d.ok("start", "-a", "user") == ""  # and still runs
+    d.ok("rm", "user")
+    assert [p for p in overlay.iterdir() if p.name.startswith("l")] == []
