@@ -463,11 +463,33 @@ class Monitor:
         write_atomic(self.cfg["exit_file"], json.dumps({"status": self.status, "time": now, "oom": oom}).encode())
         self.set_state(state="exited", status=self.status, time=now, oom=oom)
         if not self.exec_mode:
-            # After the report, so that `run --rm` does not wait for it; the daemon
-            # waits for this monitor to be gone before starting the container again.
+            # Streams end now, then the runtime's state goes: `run --rm` need not wait
+            # for that; the daemon waits for this monitor to be gone before starting
+            # the container again.
+            self.hand_over()
             subprocess.run([self.cfg["runtime"], "--root", self.cfg["runtime_root"], "delete", "--force",
                             self.cfg["id"]], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
+
+    def hand_over(self) -> None:
+        """Send what each client still has to receive, then close its connection."""
+        for c in list(self.clients):
+            if c.hello is not None and c.outbuf:
+                try:
+                    c.sock.setblocking(True)
+                    c.sock.settimeout(1)
+                    c.sock.sendall(c.outbuf)
+                    c.outbuf.clear()
+                except OSError:
+                    pass
+            if c.outbuf:
+                continue  # an unfinished writer: the main loop keeps trying
+            self.clients.remove(c)
+            try:
+                self.sel.unregister(c.sock)
+            except (KeyError, ValueError):
+                pass
+            c.sock.close()
 
     def oom_killed(self) -> bool:
         """Whether the kernel's OOM killer acted in the container's cgroup (read
