@@ -79,6 +79,10 @@ class Daemon:
         env["BALEINE_HOST"] = self.host
         env["DOCKER_HOST"] = self.host
         env.pop("DOCKER_CONTEXT", None)
+        if not Path(sys.executable).with_name("baleine").exists():
+            # Not installed in this interpreter: `-m baleine…` must find the checkout
+            # whatever directory a test runs the CLI from.
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
         env["DOCKER_CONFIG"] = str(self.root / "docker-config")
         return env
 

@@ -87,7 +87,7 @@ async def push(request: web.Request) -> web.StreamResponse:
     auth = _auth(request)
     if not request.headers.get("X-Registry-Auth"):
         # API < 1.? clients sent the auth config as the body.
-        body = await read_json(request, None)
+        body = await read_json(request, None, expect=None)
         if isinstance(body, dict):
             auth = AuthConfig.from_dict(body)
     return await _stream(request, lambda sink: engine.distribution.push(name, tag, auth, sink))

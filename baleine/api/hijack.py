@@ -19,6 +19,7 @@ import struct
 from aiohttp import web
 
 from .. import API_VERSION
+from .server import NoResponse
 
 RAW = "application/vnd.docker.raw-stream"
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
@@ -126,17 +127,4 @@ class Hijacked:
 
     def response(self) -> web.StreamResponse:
         """What the handler returns to aiohttp once the stream is over."""
-        return _Done()
-
-
-class _Done(web.StreamResponse):
-    """A response aiohttp must not write: the connection was hijacked and closed."""
-
-    def __init__(self) -> None:
-        super().__init__(status=200)
-
-    async def prepare(self, request):  # type: ignore[override]
-        return None
-
-    async def write_eof(self, data: bytes = b"") -> None:
-        return None
+        return NoResponse()

@@ -70,7 +70,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             log.error("%s %s: %s", request.method, request.path, exc)
         return error_response(exc.status, str(exc))
     except ConnectionError:
-        raise
+        # The client went away mid-stream: nothing to answer, nothing to log.
+        return NoResponse()
     except Exception as exc:  # noqa: BLE001 - the daemon must survive anything
         log.exception("%s %s failed", request.method, request.path)
         return error_response(500, f"internal error: {exc}")
@@ -80,15 +81,33 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     return resp
 
 
-async def read_json(request: web.Request, default: Any = None) -> Any:
-    """The request body as JSON (``default`` when empty); 400 if malformed."""
+class NoResponse(web.StreamResponse):
+    """What a handler returns when nothing can be written: the connection was
+    hijacked, or the client is gone. aiohttp must not try to send it."""
+
+    def __init__(self) -> None:
+        super().__init__(status=200)
+
+    async def prepare(self, request):  # type: ignore[override]
+        return None
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
+
+
+async def read_json(request: web.Request, default: Any = None, expect: type | None = dict) -> Any:
+    """The request body as JSON (``default`` when empty); 400 if malformed, or if it is
+    not an ``expect`` (an object, for every endpoint of the Engine API that takes one)."""
     raw = await request.read()
     if not raw.strip():
         return default
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f"invalid JSON: {exc}") from None
+    if expect is not None and not isinstance(value, expect):
+        raise web.HTTPBadRequest(text=f"invalid JSON: expected an {'object' if expect is dict else expect.__name__}")
+    return value
 
 
 def client_gone(request: web.Request) -> bool:

@@ -13,6 +13,7 @@ from aiohttp import web
 from ..engine import filters as filters_mod
 from ..engine.errors import InvalidParameter
 from ..engine.volumes import Volume
+from ..engine.fieldtypes import DICT, STR, check_fields
 from .server import Router, engine_of, qbool, read_json
 
 
@@ -31,8 +32,7 @@ async def list_(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     engine = engine_of(request)
     body = await read_json(request, {})
-    if not isinstance(body, dict):
-        raise InvalidParameter("invalid JSON: expected an object")
+    check_fields(body, {"Name": STR, "Driver": STR, "DriverOpts": DICT, "Labels": DICT}, "CreateOptions")
     v = await asyncio.to_thread(engine.volumes.create, body.get("Name") or None, body.get("Driver") or "",
                                 body.get("DriverOpts"), body.get("Labels"))
     return web.json_response(volume_doc(v), status=201)

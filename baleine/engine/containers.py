@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from .fieldtypes import BOOL, DICT, INT, LIST, STR, check_fields
 from .errors import Conflict, InvalidParameter, NotFound
 from .images import Image
 from .store import Store, dumps
@@ -146,6 +147,34 @@ def merge_env(base: list[str], override: list[str]) -> list[str]:
             index[key] = len(out)
             out.append(e)
     return [e for e in out if e is not None]
+
+
+#: Field types of a create request's Config and HostConfig (what Go's decoder enforces).
+_CONFIG_TYPES = {
+    "Hostname": STR, "Domainname": STR, "User": STR, "WorkingDir": STR, "Image": STR,
+    "StopSignal": STR, "MacAddress": STR, "AttachStdin": BOOL, "AttachStdout": BOOL,
+    "AttachStderr": BOOL, "Tty": BOOL, "OpenStdin": BOOL, "StdinOnce": BOOL, "NetworkDisabled": BOOL,
+    "ArgsEscaped": BOOL, "StopTimeout": INT, "Env": LIST, "OnBuild": LIST, "Shell": LIST,
+    "Cmd": LIST, "Entrypoint": LIST, "Labels": DICT, "ExposedPorts": DICT, "Volumes": DICT,
+    "Healthcheck": DICT, "HostConfig": DICT, "NetworkingConfig": DICT,
+}
+_HOST_CONFIG_TYPES = {
+    "Binds": LIST, "CapAdd": LIST, "CapDrop": LIST, "Dns": LIST, "DnsOptions": LIST, "DnsSearch": LIST,
+    "ExtraHosts": LIST, "GroupAdd": LIST, "SecurityOpt": LIST, "VolumesFrom": LIST, "Links": LIST,
+    "NetworkMode": STR, "IpcMode": STR, "PidMode": STR, "UTSMode": STR, "CgroupParent": STR,
+    "Runtime": STR, "CpusetCpus": STR, "CpusetMems": STR, "VolumeDriver": STR, "ContainerIDFile": STR,
+    "AutoRemove": BOOL, "Privileged": BOOL, "PublishAllPorts": BOOL, "ReadonlyRootfs": BOOL,
+    "Memory": INT, "MemorySwap": INT, "MemoryReservation": INT, "NanoCpus": INT, "CpuShares": INT,
+    "CpuPeriod": INT, "CpuQuota": INT, "PidsLimit": INT, "ShmSize": INT, "OomScoreAdj": INT,
+    "PortBindings": DICT, "RestartPolicy": DICT, "LogConfig": DICT, "Tmpfs": DICT, "Sysctls": DICT,
+}
+
+
+
+def check_types(body: dict[str, Any]) -> None:
+    """Refuse a create request whose fields have the wrong JSON types (InvalidParameter)."""
+    check_fields(body, _CONFIG_TYPES, "ContainerConfigWrapper", list_or_string=("Cmd", "Entrypoint"))
+    check_fields(body.get("HostConfig") or {}, _HOST_CONFIG_TYPES, "HostConfig")
 
 
 def merge_config(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:

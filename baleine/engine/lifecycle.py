@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import bundle, etcfiles, spec as ocispec
-from .containers import Container, Containers, build_document, merge_config
+from .containers import Container, Containers, build_document, check_types, merge_config
 from .errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
 from .events import Events
 from .health import validate_healthcheck
 from .images import Images
 from .restarts import RestartManager, policy_error
 from .runtime import MonitorLink, MonitorPaths, Runtime
-from .signals import parse_signal
+from .signals import parse_signal, validate_signal
 from .snapshots import Snapshots
 from .timestamps import ZERO_TIME, now_rfc3339nano, parse_rfc3339
 from .units import parse_bytes
@@ -82,6 +82,7 @@ class Lifecycle:
         """Create a container from a ``POST /containers/create`` body; return it and warnings."""
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: expected an object")
+        check_types(body)
         image_ref = body.get("Image") or ""
         if not image_ref:
             raise InvalidParameter("No image was specified: config.Image must not be empty")
@@ -446,7 +447,7 @@ class Lifecycle:
         """
         if not c.running:
             raise NotModified(f"container {c.id} is already stopped")
-        stop_sig = parse_signal(sig or c.config.get("StopSignal") or "SIGTERM")
+        stop_sig = validate_signal(sig or c.config.get("StopSignal") or "SIGTERM")
         if timeout is None:
             timeout = c.config.get("StopTimeout")
             timeout = 10 if timeout is None else int(timeout)
@@ -500,7 +501,7 @@ class Lifecycle:
         restarted nothing is signalled: the restart is cancelled if the signal would
         have stopped it (see ``_stopped_by_hand``).
         """
-        number = parse_signal(sig or "SIGKILL")
+        number = validate_signal(sig or "SIGKILL")
         if not c.running:
             raise Conflict(f"Cannot kill container: {c.id[:12]}: Container {c.id} is not running")
         self._stopped_by_hand(c, number)

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from .containers import Container
-from .errors import Conflict, EngineError
+from .errors import Conflict, EngineError, InvalidParameter
 from .runtime import Runtime
 
 # moby's check: "pid=PID" reorders columns harmlessly, any other "x=PID..." would
@@ -108,5 +108,11 @@ async def top(runtime: Runtime, c: Container, ps_args: str = "") -> dict[str, An
         rc, out, err = await _ps(args)
         if rc != 0:
             first = err.split("\n", 1)[0].strip()
-            raise EngineError(f"ps: {first or f'exit status {rc}'}")
-    return parse_ps_output(out, pids)
+            # ps refusing the caller's arguments is their mistake (400), not ours.
+            raise (InvalidParameter if ps_args else EngineError)(f"ps: {first or f'exit status {rc}'}")
+    try:
+        return parse_ps_output(out, pids)
+    except EngineError as exc:
+        if ps_args and not isinstance(exc, InvalidParameter):
+            raise InvalidParameter(str(exc)) from None
+        raise

@@ -40,6 +40,7 @@ from typing import Any
 
 from .. import etcfiles, filters as filters_mod
 from ..containers import Container, Containers
+from ..fieldtypes import BOOL, DICT, STR, check_fields
 from ..errors import Conflict, EngineError, Forbidden, InvalidParameter, NotFound
 from ..events import Events
 from ..store import Store, dumps
@@ -438,8 +439,12 @@ class Networks:
     async def create(self, body: dict[str, Any]) -> Network:
         """``POST /networks/create``. Errors in dockerd's words: 409 name taken, 404
         unknown driver, 400 bad config, 403 subnet overlapping another network."""
-        if not isinstance(body, dict):
-            raise InvalidParameter("invalid JSON: expected an object")
+        check_fields(body, {"Name": STR, "Driver": STR, "Internal": BOOL, "Attachable": BOOL,
+                            "EnableIPv6": BOOL, "IPAM": DICT, "Options": DICT, "Labels": DICT}, "CreateRequest")
+        check_fields(body.get("IPAM") or {}, {"Driver": STR, "Options": DICT}, "IPAM")
+        for cfg in (body.get("IPAM") or {}).get("Config") or []:
+            check_fields(cfg, {"Subnet": STR, "IPRange": STR, "Gateway": STR, "AuxiliaryAddresses": DICT},
+                         "IPAMConfig")
         name = (body.get("Name") or "").strip()
         if not name:
             raise InvalidParameter("network name must not be empty")
