@@ -73,7 +73,34 @@ class Parser(argparse.ArgumentParser):
         raise CLIError((message or "").rstrip(), status)
 
     def print_help(self, file: Any = None) -> None:  # noqa: ANN401
-        super().print_help(sys.stdout)
+        sys.stdout.write(self.format_help())
+
+    def format_help(self) -> str:
+        """Help laid out as docker's (Usage, description, Options with value types)."""
+        rows = []
+        for action in self._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS:
+                continue
+            shorts = [o for o in action.option_strings if not o.startswith("--")]
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            flag = (f"{shorts[0]}, " if shorts else "    ") + (longs[0] if longs else "")
+            if action.nargs == 0:
+                kind = ""
+            elif isinstance(action, argparse._AppendAction):
+                kind = "list"
+            elif action.type is int:
+                kind = "int"
+            else:
+                kind = "string"
+            rows.append((f"  {flag} {kind}".rstrip(), action.help or ""))
+        width = max((len(left) for left, _ in rows), default=0) + 3
+        out = [f"\nUsage:  {self.usage}\n"]
+        if self.description:
+            out.append(f"\n{self.description}\n")
+        if rows:
+            out.append("\nOptions:\n")
+            out.extend(f"{left.ljust(width)}{text}\n" for left, text in rows)
+        return "".join(out)
 
 
 class Context:
