@@ -41,6 +41,7 @@ import time
 
 PR_SET_CHILD_SUBREAPER = 36
 PARTIAL = 16 * 1024  # docker splits log messages longer than this
+CLIENT_BACKLOG = 64 * 1024 * 1024  # unread output an attached client may leave behind
 
 
 def frame(kind: bytes, payload: bytes) -> bytes:
@@ -276,6 +277,10 @@ class Monitor:
     def send(self, c: Client, kind: bytes, payload: bytes) -> None:
         c.outbuf += frame(kind, payload)
         self.flush(c)
+        if len(c.outbuf) > CLIENT_BACKLOG and c in self.clients:
+            # A client that stopped reading must not make us hold the container's
+            # output in memory without end: it is let go (the log keeps everything).
+            self.drop(c)
 
     def flush(self, c: Client) -> None:
         try:
