@@ -318,3 +318,34 @@ def test_two_daemons_side_by_side(daemon: Daemon) -> None:
     assert bridge.link_exists(a)
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     assert f"BALEINE-{tag}" not in rules
+
+
+@pytest.mark.skipif(open("/proc/sys/net/ipv4/ip_forward").read().strip() != "1",
+                    reason="the host does not forward IPv4 (tests leave that setting alone)")
+def test_published_port_reachable_from_another_host(daemon: Daemon, name: str, cleanup) -> None:
+    """A "machine" of the test's own (a network namespace wired to the host by a veth)
+    reaches a published port through the host's address, as another machine would."""
+    port = free_port()
+    cleanup["containers"].append(name)
+    cid = web(daemon, name, "-p", f"{port}:80")
+    peer, host_if, host_ip = f"bpeer{os.getpid() % 10000}", f"vbp{os.getpid() % 10000}", "10.250.77.1"
+
+    def run(cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30)
+
+    try:
+        for cmd in (f"ip netns add {peer}", f"ip link add {host_if} type veth peer name eth0 netns {peer}",
+                    f"ip addr add {host_ip}/30 dev {host_if}", f"ip link set {host_if} up",
+                    f"ip -n {peer} addr add 10.250.77.2/30 dev eth0", f"ip -n {peer} link set eth0 up",
+                    f"ip -n {peer} link set lo up", f"ip -n {peer} route add default via {host_ip}"):
+            assert run(cmd).returncode == 0, cmd
+        client = ("import socket; s = socket.create_connection(('%s', %d), timeout=5); "
+                  "s.sendall(b'GET /hostname HTTP/1.0\\r\\n\\r\\n'); data = b''\n"
+                  "while True:\n    chunk = s.recv(4096)\n    if not chunk: break\n    data += chunk\n"
+                  "print(data.decode().strip().splitlines()[-1])") % (host_ip, port)
+        r = subprocess.run(["ip", "netns", "exec", peer, "python3", "-c", client], capture_output=True, text=True,
+                           timeout=30)
+        assert r.stdout.strip() == cid[:12], r.stderr
+    finally:
+        run(f"ip netns del {peer}")
+        run(f"ip link del {host_if}")
