@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
@@ -180,32 +179,59 @@ def df(ctx: Context, argv: list[str]) -> int:
 
 
 def prune(ctx: Context, argv: list[str]) -> int:
+    """docker system prune: stopped containers, unused networks, dangling (or all unused)
+    images, build cache, and with --volumes anonymous volumes; one report per kind."""
     p = Parser("system prune", "[OPTIONS]", "Remove unused data")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images not just dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
+    p.add_argument("--filter", action="append", default=[], help='Provide filter values (e.g. "label=<key>=<value>")')
     o = p.parse_args(argv)
+    from ..engine.filters import from_cli
     from .containers import confirm
 
-    if not o.force and not confirm("WARNING! This will remove:\n  - all stopped containers\n"
-                                   "  - all dangling images\n\nAre you sure you want to continue? [y/N] "):
+    warning = ["all stopped containers", "all networks not used by at least one container"]
+    if o.volumes:
+        warning.append("all anonymous volumes not used by at least one container")
+    warning.append("all images without at least one container associated to them" if o.all
+                   else "all dangling images")
+    warning.append("unused build cache" if o.all else "unused build cache")
+    if not o.force and not confirm("WARNING! This will remove:\n" + "".join(f"  - {w}\n" for w in warning)
+                                   + "\nAre you sure you want to continue? [y/N] "):
         return 0
-    result = ctx.call("POST", "/containers/prune")
-    total = result.get("SpaceReclaimed") or 0
-    deleted = result.get("ContainersDeleted") or []
-    if deleted:
-        print("Deleted Containers:")
-        print("\n".join(deleted))
-        print()
-    f = json.dumps({"dangling": {"false" if o.all else "true": True}})
-    result = ctx.call("POST", "/images/prune", {"filters": f})
+    try:
+        from_cli(o.filter)  # refuse bad filters before anything is removed
+    except Exception as exc:  # noqa: BLE001 - docker's message
+        raise CLIError(str(exc), 125) from None
+
+    def filters(**extra: str) -> dict[str, str]:
+        f = from_cli(o.filter)
+        for k, v in extra.items():
+            f.add(k, v)
+        return {"filters": f.to_json()} if len(f) else {}
+
+    total = 0
+    report: list[tuple[str, list[str]]] = []
+    result = ctx.call("POST", "/containers/prune", filters())
     total += result.get("SpaceReclaimed") or 0
-    images = result.get("ImagesDeleted") or []
-    if images:
-        print("Deleted Images:")
-        for item in images:
-            for k, v in item.items():
-                print(f"{k.lower()}: {v}")
-        print()
-    print(f"Total reclaimed space: {formatting.human_size(total)}")
+    report.append(("Deleted Containers:", result.get("ContainersDeleted") or []))
+    result = ctx.call("POST", "/networks/prune", filters())
+    report.append(("Deleted Networks:", result.get("NetworksDeleted") or []))
+    if o.volumes:
+        result = ctx.call("POST", "/volumes/prune", filters())
+        total += result.get("SpaceReclaimed") or 0
+        report.append(("Deleted Volumes:", result.get("VolumesDeleted") or []))
+    result = ctx.call("POST", "/images/prune", filters(dangling="false" if o.all else "true"))
+    total += result.get("SpaceReclaimed") or 0
+    report.append(("Deleted Images:", [f"{k.lower()}: {v}" for item in result.get("ImagesDeleted") or []
+                                       for k, v in item.items()]))
+    result = ctx.call("POST", "/build/prune", dict(filters(), all=o.all))
+    total += result.get("SpaceReclaimed") or 0
+    report.append(("Deleted build cache objects:", result.get("CachesDeleted") or []))
+    for title, items in report:
+        if items:
+            print(title)
+            print("\n".join(items))
+            print()
+    print(f"Total reclaimed space: {formatting.human_size(total, 4)}")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import DOCKER, Daemon, baleine_cmd
+from ..conftest import BUSYBOX_TAR, DOCKER, Daemon, baleine_cmd
 from .test_walkthrough import run_in_pty
 
 needs_docker = pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI not installed")
@@ -418,3 +418,27 @@ def test_system_df(daemon: Daemon, name: str) -> None:
                     daemon.ok("system", "df", "-v"))
     finally:
         daemon.cli("rm", "-f", name)
+
+
+def test_system_prune(fresh_daemon: Daemon, tmp_path) -> None:
+    d = fresh_daemon
+    d.ok("load", "-i", str(BUSYBOX_TAR))
+    d.ok("run", "--name", "stopped", "busybox", "true")
+    d.ok("network", "create", "unused-net")
+    d.ok("run", "-v", "/anon", "--name", "anon", "busybox", "true")
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo built > /x\n")
+    d.ok("build", "-q", str(tmp_path))  # a dangling image and build cache
+    d.ok("run", "-d", "--name", "alive", "busybox", "sleep", "60")
+    out = d.ok("system", "prune", "-f", "--volumes")
+    assert "Deleted Containers:" in out and "Deleted Networks:\nunused-net" in out
+    assert "Deleted Volumes:" in out and "Deleted build cache objects:" in out
+    assert "Total reclaimed space:" in out.splitlines()[-1]
+    assert d.ok("ps", "-aq", "--no-trunc") == d.inspect("alive")["Id"]
+    assert "unused-net" not in d.ok("network", "ls")
+    assert d.ok("volume", "ls", "-q") == ""
+    assert d.ok("images", "-q", "--filter", "dangling=true") == ""
+    if os.path.exists(DOCKER):  # the docker CLI's system prune drives the same endpoints
+        d.ok("network", "create", "unused-2")
+        r = d.docker("system", "prune", "-f")
+        assert r.returncode == 0 and "unused-2" in r.out, r.stderr
+    d.ok("rm", "-f", "alive")
