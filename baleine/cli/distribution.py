@@ -250,3 +250,32 @@ def registry_htpasswd(ctx: Context, argv: list[str]) -> int:
         f.write("\n".join(lines) + "\n")
     return 0
 
+
+
+def search(ctx: Context, argv: list[str]) -> int:
+    """``baleine search TERM``: docker's table, from registries that support searching
+    (Baleine's daemon answers that none does, clearly)."""
+    p = Parser("search", "[OPTIONS] TERM", "Search Docker Hub for images")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    p.add_argument("--limit", type=int, default=0, help="Max number of search results")
+    p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+    p.add_argument("--format", help="Pretty-print search using a Go template")
+    p.add_argument("term")
+    o = p.parse_args(argv)
+    from ..engine.filters import from_cli
+    from . import formatting
+
+    params: dict[str, Any] = {"term": o.term}
+    if o.limit:
+        params["limit"] = o.limit
+    if o.filter:
+        params["filters"] = from_cli(o.filter).to_json()
+    results = ctx.call("GET", "/images/search", params) or []
+    rows = [{"Name": r.get("name", ""), "Description": r.get("description", "") if o.no_trunc
+             else formatting.ellipsis(r.get("description", ""), 45),
+             "StarCount": str(r.get("star_count", 0)), "IsOfficial": "[OK]" if r.get("is_official") else ""}
+            for r in results]
+    sys.stdout.write(formatting.format_list(
+        o.format, rows, {"Name": "NAME", "Description": "DESCRIPTION", "StarCount": "STARS", "IsOfficial": "OFFICIAL"},
+        "{{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"))
+    return 0

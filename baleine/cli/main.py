@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("distribution", "pull"),
     "push": ("distribution", "push"),
     "login": ("distribution", "login"),
+    "search": ("distribution", "search"),
     "logout": ("distribution", "logout"),
     "inspect": ("system", "inspect"),
     "version": ("system", "version"),

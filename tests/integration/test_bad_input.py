@@ -169,3 +169,10 @@ def test_version_checks(daemon: Daemon) -> None:
     with pytest.raises(APIError) as exc:
         too_old.call("GET", "/version")
     assert "too old" in exc.value.message
+
+
+def test_search_is_refused_clearly(daemon: Daemon) -> None:
+    r = daemon.cli("search", "postgres")
+    assert r.returncode == 1 and "search is not supported by this registry" in r.stderr
+    r = daemon.docker("search", "postgres")
+    assert r.returncode == 1 and "not supported" in r.stderr
