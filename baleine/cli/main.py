@@ -124,7 +124,7 @@ Management Commands:
 Commands:
   attach  commit  cp  create  diff  events  export  history  import  inspect  kill
   logs  pause  port  rename  restart  rm  rmi  save  start  stats  stop  tag  top
-  unpause  update  version  wait  daemon
+  unpause  update  version  wait  search  daemon
 
 Global Options:
   -H, --host string   Daemon socket to connect to (env BALEINE_HOST)
