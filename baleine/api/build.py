@@ -32,7 +32,7 @@ from ..build.context import extract, is_tar
 from ..engine.errors import EngineError, InvalidParameter
 from ..engine.units import parse_bytes
 from .bodies import BodyReader
-from .server import Router, client_gone, engine_of, qbool
+from .server import Router, client_gone, engine_of, json_response, qbool
 
 _SENTINEL = object()
 
@@ -292,7 +292,7 @@ async def prune(request: web.Request) -> web.Response:
     except ValueError:
         keep_bytes = parse_bytes(keep)
     deleted, freed = await engine.builder.prune(qbool(request, "all"), keep_bytes, until)
-    return web.json_response({"CachesDeleted": [d[7:] for d in deleted] or None, "SpaceReclaimed": freed})
+    return json_response({"CachesDeleted": [d[7:] for d in deleted] or None, "SpaceReclaimed": freed})
 
 
 def register(router: Router) -> None:

@@ -17,7 +17,7 @@ from ..engine.errors import Conflict, InvalidParameter
 from ..engine.timestamps import parse_since
 from . import shapes
 from .hijack import STDERR, STDOUT, Hijacked
-from .server import Router, client_gone, engine_of, qbool, qint, read_json
+from .server import Router, client_gone, engine_of, json_response, qbool, qint, read_json
 
 
 def _container(request: web.Request) -> Container:
@@ -29,7 +29,7 @@ async def create(request: web.Request) -> web.Response:
     body = await read_json(request, {})
     name = request.query.get("name") or None
     c, warnings = engine.lifecycle.create(body, name)
-    return web.json_response({"Id": c.id, "Warnings": warnings}, status=201)
+    return json_response({"Id": c.id, "Warnings": warnings}, status=201)
 
 
 LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isolation", "is-task", "label",
@@ -48,13 +48,13 @@ async def list_(request: web.Request) -> web.Response:
         out.append(shapes.container_summary(engine, c, size))
         if limit > 0 and len(out) >= limit:
             break
-    return web.json_response(out)
+    return json_response(out)
 
 
 async def inspect(request: web.Request) -> web.Response:
     engine = engine_of(request)
     c = _container(request)
-    return web.json_response(shapes.container_inspect(engine, c, qbool(request, "size")))
+    return json_response(shapes.container_inspect(engine, c, qbool(request, "size")))
 
 
 async def start(request: web.Request) -> web.Response:
@@ -348,7 +348,7 @@ async def changes(request: web.Request) -> web.Response:
     engine = engine_of(request)
     c = _container(request)
     result = await asyncio.to_thread(shapes.container_changes, engine, c)
-    return web.json_response(result)
+    return json_response(result)
 
 
 def register(router: Router) -> None:

@@ -16,7 +16,7 @@ from ..engine.containers import Container
 from ..engine.errors import Conflict, EngineError, InvalidParameter
 from . import shapes
 from .bodies import BodyReader, ResponseWriter
-from .server import Router, client_gone, engine_of, qbool, read_json
+from .server import Router, client_gone, engine_of, json_response, qbool, read_json
 
 
 log = logging.getLogger("baleine.api")
@@ -46,7 +46,7 @@ async def top(request: web.Request) -> web.Response:
     c = _container(request)
     result = await top_mod.top(engine.runtime, c, request.query.get("ps_args", ""))
     engine.events.publish("container", "top", c.id, engine.lifecycle.attributes(c))
-    return web.json_response(result)
+    return json_response(result)
 
 
 # -- stats -----------------------------------------------------------------------------
@@ -169,7 +169,7 @@ async def update(request: web.Request) -> web.Response:
     c = _container(request)
     body = await read_json(request, {})
     warnings = await update_mod.update(engine.lifecycle, c, body or {})
-    return web.json_response({"Warnings": warnings})
+    return json_response({"Warnings": warnings})
 
 
 # -- prune and disk usage ----------------------------------------------------------------
@@ -179,7 +179,7 @@ async def prune(request: web.Request) -> web.Response:
     engine = engine_of(request)
     f = filters_mod.parse(request.query.get("filters"))
     f.validate(disk_usage.PRUNE_FILTERS)
-    return web.json_response(await disk_usage.prune_containers(engine, f))
+    return json_response(await disk_usage.prune_containers(engine, f))
 
 
 DF_TYPES = {"container", "image", "volume", "build-cache"}
@@ -235,7 +235,7 @@ async def system_df(request: web.Request) -> web.Response:
         out["BuildCache"] = await asyncio.to_thread(builder.disk_usage) if builder is not None else []
     else:
         out["BuildCache"] = None
-    return web.json_response(out)
+    return json_response(out)
 
 
 def register(router: Router) -> None:

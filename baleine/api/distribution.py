@@ -14,7 +14,7 @@ from aiohttp import web
 from ..distribution.auth import AuthConfig, decode_header
 from ..distribution.progress import Sink, error
 from ..engine.errors import InvalidParameter, Unavailable
-from .server import Router, engine_of, read_json
+from .server import Router, engine_of, json_response, read_json
 
 
 def _auth(request: web.Request) -> AuthConfig:
@@ -97,7 +97,7 @@ async def inspect(request: web.Request) -> web.Response:
     """``GET /distribution/{name}/json``."""
     engine = engine_of(request)
     result = await engine.distribution.inspect(request.match_info["name"], _auth(request))
-    return web.json_response(result)
+    return json_response(result)
 
 
 async def auth(request: web.Request) -> web.Response:
@@ -107,7 +107,7 @@ async def auth(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise InvalidParameter("invalid auth configuration")
     result = await engine.distribution.login(AuthConfig.from_dict(body))
-    return web.json_response(result)
+    return json_response(result)
 
 
 async def search(request: web.Request) -> web.Response:

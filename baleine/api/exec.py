@@ -7,7 +7,7 @@ from aiohttp import web
 from ..engine.errors import InvalidParameter
 from .containers import _detach_keys, relay
 from .hijack import STDOUT, Hijacked
-from .server import Router, engine_of, qint, read_json
+from .server import Router, engine_of, json_response, qint, read_json
 
 
 async def create(request: web.Request) -> web.Response:
@@ -17,7 +17,7 @@ async def create(request: web.Request) -> web.Response:
     if body.get("DetachKeys"):
         _detach_keys(body["DetachKeys"])
     ex = engine.execs.create(c, body)
-    return web.json_response({"Id": ex.id}, status=201)
+    return json_response({"Id": ex.id}, status=201)
 
 
 async def start(request: web.Request) -> web.StreamResponse:
@@ -64,7 +64,7 @@ async def resize(request: web.Request) -> web.Response:
 
 async def inspect(request: web.Request) -> web.Response:
     engine = engine_of(request)
-    return web.json_response(engine.execs.get(request.match_info["id"]).inspect())
+    return json_response(engine.execs.get(request.match_info["id"]).inspect())
 
 
 def register(router: Router) -> None:

@@ -12,7 +12,7 @@ from ..engine import archive, commit as commit_mod, filters as filters_mod, refe
 from ..engine.errors import EngineError, InvalidParameter
 from . import shapes
 from .bodies import BodyReader, ResponseWriter
-from .server import Router, engine_of, qbool, read_json
+from .server import Router, engine_of, json_response, qbool, read_json
 
 IMAGE_FILTERS = {"before", "dangling", "label", "reference", "since", "until"}
 
@@ -73,19 +73,19 @@ async def list_(request: web.Request) -> web.Response:
         counts[c.doc["Image"]] = counts.get(c.doc["Image"], 0) + 1
     # Docker fills Containers only when asked (it costs a walk of all containers there).
     with_counts = qbool(request, "shared-size")
-    return web.json_response([shapes.image_summary(img, counts.get(img.id, 0) if with_counts else -1)
+    return json_response([shapes.image_summary(img, counts.get(img.id, 0) if with_counts else -1)
                               for img in images])
 
 
 async def inspect(request: web.Request) -> web.Response:
     engine = engine_of(request)
     img = engine.images.get(request.match_info["name"])
-    return web.json_response(shapes.image_inspect(img))
+    return json_response(shapes.image_inspect(img))
 
 
 async def history(request: web.Request) -> web.Response:
     engine = engine_of(request)
-    return web.json_response(engine.images.history(request.match_info["name"]))
+    return json_response(engine.images.history(request.match_info["name"]))
 
 
 async def tag(request: web.Request) -> web.Response:
@@ -135,7 +135,7 @@ async def remove(request: web.Request) -> web.Response:
             image_event(engine, "untag", image_id, image_id, img if image_id == img.id else None)
         elif "Deleted" in item:
             engine.events.publish("image", "delete", image_id, {"name": image_id})
-    return web.json_response(report)
+    return json_response(report)
 
 
 async def prune(request: web.Request) -> web.Response:
@@ -164,7 +164,7 @@ async def prune(request: web.Request) -> web.Response:
             continue
         reclaimed += img.size if engine.store.one("SELECT COUNT(*) AS n FROM layers")["n"] < before else 0
     engine.events.publish("image", "prune", "", {"reclaimed": str(reclaimed)})
-    return web.json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+    return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
 
 async def load(request: web.Request) -> web.StreamResponse:
@@ -273,7 +273,7 @@ async def commit(request: web.Request) -> web.Response:
     engine.events.publish("container", "commit", c.id,
                           engine.lifecycle.attributes(c, comment=request.query.get("comment", ""), imageID=img.id,
                                                       imageRef=_commit_ref(request)))
-    return web.json_response({"Id": img.id}, status=201)
+    return json_response({"Id": img.id}, status=201)
 
 
 def register(router: Router) -> None:

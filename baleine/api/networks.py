@@ -7,13 +7,13 @@ from aiohttp import web
 
 from ..engine import filters as filters_mod
 from ..engine.errors import InvalidParameter, NotFound
-from .server import Router, engine_of, read_json
+from .server import Router, engine_of, json_response, read_json
 
 
 async def list_(request: web.Request) -> web.Response:
     nets = engine_of(request).networks
     f = filters_mod.parse(request.query.get("filters"))
-    return web.json_response([nets.summary(n) for n in nets.filter(f)])
+    return json_response([nets.summary(n) for n in nets.filter(f)])
 
 
 async def inspect(request: web.Request) -> web.Response:
@@ -22,13 +22,13 @@ async def inspect(request: web.Request) -> web.Response:
     net = nets.get(request.match_info["id"])
     if scope and scope != "local":
         raise NotFound(f"network {request.match_info['id']} not found")
-    return web.json_response(nets.inspect(net))
+    return json_response(nets.inspect(net))
 
 
 async def create(request: web.Request) -> web.Response:
     body = await read_json(request, {})
     net = await engine_of(request).networks.create(body)
-    return web.json_response({"Id": net.id, "Warning": ""}, status=201)
+    return json_response({"Id": net.id, "Warning": ""}, status=201)
 
 
 async def remove(request: web.Request) -> web.Response:
@@ -62,7 +62,7 @@ async def disconnect(request: web.Request) -> web.Response:
 async def prune(request: web.Request) -> web.Response:
     f = filters_mod.parse(request.query.get("filters"))
     removed = await engine_of(request).networks.prune(f)
-    return web.json_response({"NetworksDeleted": removed or None})
+    return json_response({"NetworksDeleted": removed or None})
 
 
 def register(router: Router) -> None:

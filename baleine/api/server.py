@@ -30,11 +30,25 @@ def _version_tuple(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.split("."))
 
 
+def _go_dumps(value: Any) -> str:
+    """JSON as dockerd writes it: compact, UTF-8 as is, no HTML escaping."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response encoded like dockerd's (see ``_go_dumps``), newline-terminated.
+
+    The Content-Type is exactly "application/json", without "; charset=utf-8": the
+    docker client only decodes error bodies with that exact type (and prints the raw
+    JSON otherwise).
+    """
+    hdrs = {"Content-Type": "application/json"}
+    hdrs.update(headers or {})
+    return web.Response(body=(_go_dumps(data) + "\n").encode(), status=status, headers=hdrs)
+
+
 def error_response(status: int, message: str) -> web.Response:
-    # Exactly "application/json", without "; charset=utf-8": the docker client only
-    # decodes error bodies with that exact Content-Type and prints the raw JSON otherwise.
-    return web.Response(body=json.dumps({"message": message}).encode(), status=status,
-                        content_type="application/json", headers=_api_headers())
+    return json_response({"message": message}, status=status, headers=_api_headers())
 
 
 def _api_headers() -> dict[str, str]:

@@ -15,7 +15,7 @@ from ..engine import filters as filters_mod
 from ..engine.errors import InvalidParameter
 from ..engine import references
 from ..engine.timestamps import get_timestamp, now_rfc3339nano, parse_timestamps
-from .server import Router, _api_headers, client_gone, engine_of
+from .server import Router, _api_headers, client_gone, engine_of, json_response
 
 GIT_COMMIT = "baleine"
 
@@ -35,7 +35,7 @@ def _kernel() -> str:
 
 async def version(request: web.Request) -> web.Response:
     engine = engine_of(request)
-    return web.json_response({
+    return json_response({
         "Platform": {"Name": "Baleine Engine"},
         "Components": [{"Name": "Engine", "Version": __version__,
                         "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
@@ -78,7 +78,7 @@ async def info(request: web.Request) -> web.Response:
     paused = sum(1 for c in containers if c.paused)
     cgroup_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     images = engine.store.one("SELECT COUNT(*) AS n FROM images")["n"]
-    return web.json_response({
+    return json_response({
         "ID": engine.config.extra.get("id", ""),
         "Containers": len(containers),
         "ContainersRunning": running,

@@ -14,7 +14,7 @@ from ..engine import filters as filters_mod
 from ..engine.errors import InvalidParameter
 from ..engine.volumes import Volume
 from ..engine.fieldtypes import DICT, STR, check_fields
-from .server import Router, engine_of, qbool, read_json
+from .server import Router, engine_of, json_response, qbool, read_json
 
 
 def volume_doc(v: Volume) -> dict[str, Any]:
@@ -26,7 +26,7 @@ async def list_(request: web.Request) -> web.Response:
     engine = engine_of(request)
     f = filters_mod.parse(request.query.get("filters"))
     vols = engine.volumes.filter(f, engine.mountpoints.referenced())
-    return web.json_response({"Volumes": [volume_doc(v) for v in vols], "Warnings": []})
+    return json_response({"Volumes": [volume_doc(v) for v in vols], "Warnings": []})
 
 
 async def create(request: web.Request) -> web.Response:
@@ -35,11 +35,11 @@ async def create(request: web.Request) -> web.Response:
     check_fields(body, {"Name": STR, "Driver": STR, "DriverOpts": DICT, "Labels": DICT}, "CreateOptions")
     v = await asyncio.to_thread(engine.volumes.create, body.get("Name") or None, body.get("Driver") or "",
                                 body.get("DriverOpts"), body.get("Labels"))
-    return web.json_response(volume_doc(v), status=201)
+    return json_response(volume_doc(v), status=201)
 
 
 async def inspect(request: web.Request) -> web.Response:
-    return web.json_response(volume_doc(engine_of(request).volumes.get(request.match_info["name"])))
+    return json_response(volume_doc(engine_of(request).volumes.get(request.match_info["name"])))
 
 
 async def update(request: web.Request) -> web.Response:
@@ -72,7 +72,7 @@ async def prune(request: web.Request) -> web.Response:
         await asyncio.to_thread(engine.volumes.remove, v.name, engine.mountpoints.users_of(v.name))
         deleted.append(v.name)
         space += size
-    return web.json_response({"VolumesDeleted": deleted or None, "SpaceReclaimed": space})
+    return json_response({"VolumesDeleted": deleted or None, "SpaceReclaimed": space})
 
 
 def register(router: Router) -> None:
