@@ -585,14 +585,14 @@ def serve(cfg: dict, monitor: Monitor) -> None:
             pass
 
 
-def standby(path: str, idle: float) -> None:
+def standby(path: str, idle: float, daemon_pid: int = 0) -> None:
     """Wait, already started and detached, for the daemon to hand over a config.
 
     Starting a Python interpreter costs more than everything else in starting a
     container, so the daemon keeps one monitor waiting. The daemon connects to
     ``path`` and sends the config's path; we answer "ok" once our own socket
-    listens. Leaving after ``idle`` seconds keeps a dead daemon's standby from
-    lingering for ever.
+    listens. A standby has no container to look after: it leaves when the daemon
+    that made it is gone, or after ``idle`` seconds.
     """
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -604,11 +604,18 @@ def standby(path: str, idle: float) -> None:
     detach()
     with open(path + ".pid", "w") as f:
         f.write(str(os.getpid()))
-    server.settimeout(idle)
-    try:
-        conn, _ = server.accept()
-    except (socket.timeout, OSError):
-        conn = None
+    server.settimeout(2)
+    deadline = time.monotonic() + idle
+    conn = None
+    while time.monotonic() < deadline:
+        try:
+            conn, _ = server.accept()
+            break
+        except socket.timeout:
+            if daemon_pid and not os.path.exists(f"/proc/{daemon_pid}"):
+                break
+        except OSError:
+            break
     server.close()
     for leftover in (path, path + ".pid"):
         try:
@@ -639,7 +646,8 @@ def standby(path: str, idle: float) -> None:
 
 def main() -> None:
     if sys.argv[1] == "--standby":
-        standby(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 3600)
+        standby(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 3600,
+                int(sys.argv[4]) if len(sys.argv) > 4 else 0)
         return
     with open(sys.argv[1]) as f:
         cfg = json.load(f)

@@ -179,7 +179,7 @@ class Runtime:
         path = os.path.join(self.standby_dir, os.urandom(6).hex() + ".sock")
         try:
             proc = await asyncio.create_subprocess_exec(
-                self.python, "-I", "-S", MONITOR, "--standby", path,
+                self.python, "-I", "-S", MONITOR, "--standby", path, "3600", str(os.getpid()),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
             await proc.wait()
