@@ -32,10 +32,18 @@ BOOKWORM = IMAGES / "bookworm.tar.xz"
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
 
 
+# BALEINE_FROM_SOURCE=1 runs the daemon, the CLI and the monitors from this checkout
+# rather than from the package installed in the interpreter (several checkouts, one
+# /opt/baleine).
+FROM_SOURCE = os.environ.get("BALEINE_FROM_SOURCE") == "1"
+if FROM_SOURCE:
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+
+
 def baleine_cmd() -> list[str]:
     """The baleine CLI of the interpreter running the tests (the installed one)."""
     script = Path(sys.executable).with_name("baleine")
-    if script.exists():
+    if script.exists() and not FROM_SOURCE:
         return [str(script)]
     return [sys.executable, "-m", "baleine.cli.main"]
 
@@ -79,7 +87,7 @@ class Daemon:
         env["BALEINE_HOST"] = self.host
         env["DOCKER_HOST"] = self.host
         env.pop("DOCKER_CONTEXT", None)
-        if not Path(sys.executable).with_name("baleine").exists():
+        if FROM_SOURCE or not Path(sys.executable).with_name("baleine").exists():
             # Not installed in this interpreter: `-m baleine…` must find the checkout
             # whatever directory a test runs the CLI from.
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)

@@ -29,8 +29,8 @@ from aiohttp import web
 
 from ..build.builder import BuildError, BuildOptions
 from ..build.context import extract, is_tar
-from ..engine.errors import EngineError, InvalidParameter
-from ..engine.units import parse_bytes
+from ..rules.errors import EngineError, InvalidParameter
+from ..rules.units import parse_bytes
 from .bodies import BodyReader
 from .server import Router, client_gone, engine_of, json_response, qbool
 
@@ -146,7 +146,7 @@ def classic_text(ev: dict[str, Any]) -> str:
 
 
 def _familiar(ref: str) -> str:
-    from ..engine import references
+    from ..rules import references
 
     try:
         return references.parse(ref).familiar()
@@ -279,8 +279,8 @@ async def _run(request: web.Request, engine: Any, opts: BuildOptions, ctx_dir: s
 async def prune(request: web.Request) -> web.Response:
     """``POST /build/prune``: ``all``, ``keep-storage`` (``reserved-space``), ``filters`` (``until``)."""
     engine = engine_of(request)
-    from ..engine import filters as filters_mod
-    from ..engine.units import parse_duration
+    from ..rules import filters as filters_mod
+    from ..rules.units import parse_duration
 
     f = filters_mod.parse(request.query.get("filters"))
     until = None

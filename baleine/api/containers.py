@@ -10,11 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ..engine import filters as filters_mod
-from ..engine import logs as logs_mod
-from ..engine.containers import Container
-from ..engine.errors import Conflict, InvalidParameter
-from ..engine.timestamps import parse_since
+from ..rules import filters as filters_mod
+from ..engine.containers import logs as logs_mod
+from ..engine.containers.records import Container
+from ..rules.errors import Conflict, InvalidParameter
+from ..rules.timestamps import parse_since
 from . import shapes
 from .hijack import STDERR, STDOUT, Hijacked
 from .server import Router, client_gone, engine_of, json_response, qbool, qint, read_json

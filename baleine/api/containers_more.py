@@ -10,10 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ..engine import disk_usage, files, filters as filters_mod, stats as stats_mod, top as top_mod
-from ..engine import update as update_mod
-from ..engine.containers import Container
-from ..engine.errors import Conflict, EngineError, InvalidParameter
+from ..engine.containers import disk_usage, files, stats as stats_mod, top as top_mod
+from ..rules import filters as filters_mod
+from ..engine.containers import update as update_mod
+from ..engine.containers.records import Container
+from ..rules.errors import Conflict, EngineError, InvalidParameter
 from . import shapes
 from .bodies import BodyReader, ResponseWriter
 from .server import Router, client_gone, engine_of, json_response, qbool, read_json

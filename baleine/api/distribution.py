@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..distribution.auth import AuthConfig, decode_header
 from ..distribution.progress import Sink, error
-from ..engine.errors import InvalidParameter, Unavailable
+from ..rules.errors import InvalidParameter, Unavailable
 from .server import Router, engine_of, json_response, read_json
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..engine.errors import InvalidParameter
+from ..rules.errors import InvalidParameter
 from .containers import _detach_keys, relay
 from .hijack import STDOUT, Hijacked
 from .server import Router, engine_of, json_response, qint, read_json

@@ -8,8 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..engine import archive, commit as commit_mod, filters as filters_mod, references
-from ..engine.errors import EngineError, InvalidParameter
+from ..engine.images import archive, commit as commit_mod
+from ..rules import filters as filters_mod, references
+from ..rules.errors import EngineError, InvalidParameter
 from . import shapes
 from .bodies import BodyReader, ResponseWriter
 from .server import Router, engine_of, json_response, qbool, read_json

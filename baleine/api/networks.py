@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..engine import filters as filters_mod
-from ..engine.errors import InvalidParameter, NotFound
+from ..rules import filters as filters_mod
+from ..rules.errors import InvalidParameter, NotFound
 from .server import Router, engine_of, json_response, read_json
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from .. import API_VERSION, MIN_API_VERSION, __version__
 from ..engine.engine import Engine
-from ..engine.errors import EngineError
+from ..rules.errors import EngineError
 
 log = logging.getLogger("baleine.api")
 

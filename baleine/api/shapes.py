@@ -7,13 +7,13 @@ import copy
 import time
 from typing import Any
 
-from ..engine import filters as filters_mod
-from ..engine import layers
-from ..engine.containers import Container
-from ..engine.errors import InvalidParameter
-from ..engine.images import Image
-from ..engine.timestamps import ZERO_TIME, parse_rfc3339
-from ..engine.units import human_duration
+from ..rules import filters as filters_mod
+from ..engine.images import layers
+from ..engine.containers.records import Container
+from ..rules.errors import InvalidParameter
+from ..engine.images.records import Image
+from ..rules.timestamps import ZERO_TIME, parse_rfc3339
+from ..rules.units import human_duration
 
 
 def _ago(ts: str) -> str:
@@ -89,7 +89,7 @@ def container_summary(engine: Any, c: Container, size: bool = False) -> dict[str
 def container_sizes(engine: Any, c: Container) -> tuple[int, int]:
     """(size of the writable layer, total size including the image), as ``system df``
     and ``container prune`` count them (engine.disk_usage)."""
-    from ..engine.disk_usage import container_sizes as sizes
+    from ..engine.containers.disk_usage import container_sizes as sizes
 
     return sizes(engine, c)
 
@@ -206,7 +206,7 @@ def filter_containers(engine: Any, items: list[Container], f: filters_mod.Filter
 
 
 def _familiar(ref: str) -> str:
-    from ..engine import references
+    from ..rules import references
 
     try:
         return references.parse(ref).familiar()

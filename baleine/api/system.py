@@ -11,10 +11,10 @@ import time
 from aiohttp import web
 
 from .. import API_VERSION, MIN_API_VERSION, __version__
-from ..engine import filters as filters_mod
-from ..engine.errors import InvalidParameter
-from ..engine import references
-from ..engine.timestamps import get_timestamp, now_rfc3339nano, parse_timestamps
+from ..rules import filters as filters_mod
+from ..rules.errors import InvalidParameter
+from ..rules import references
+from ..rules.timestamps import get_timestamp, now_rfc3339nano, parse_timestamps
 from .server import Router, _api_headers, client_gone, engine_of, json_response
 
 GIT_COMMIT = "baleine"

@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..engine import filters as filters_mod
-from ..engine.errors import InvalidParameter
-from ..engine.volumes import Volume
+from ..rules import filters as filters_mod
+from ..rules.errors import InvalidParameter
+from ..engine.volumes.local import Volume
 from ..engine.fieldtypes import DICT, STR, check_fields
 from .server import Router, engine_of, json_response, qbool, read_json
 

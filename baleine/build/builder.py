@@ -55,12 +55,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import mounts as mounts_mod
-from ..engine import references, spec as ocispec, users
-from ..engine.errors import EngineError, InvalidParameter, NotFound
-from ..engine.images import Image
-from ..engine.snapshots import Layer, chain_ids
-from ..engine.timestamps import now_rfc3339nano
+from ..engine.runtime import mounts as mounts_mod
+from ..rules import references
+from ..engine.runtime import spec as ocispec, users
+from ..rules.errors import EngineError, InvalidParameter, NotFound
+from ..engine.images.records import Image
+from ..engine.images.snapshots import Layer, chain_ids
+from ..rules.timestamps import now_rfc3339nano
 from . import fsops, metadata
 from .cache import BuildCache, digest
 from .context import Context, ContextError, Source, apply_dockerignore, file_digest, tree_digest
@@ -394,7 +395,7 @@ class Builder:
         nets = getattr(self.engine, "networks", None)
         if nets is None:
             return "host", None
-        from ..engine.containers import Container
+        from ..engine.containers.records import Container
 
         doc = {"Id": cid, "Name": "/build-" + cid[:12], "Config": {"Hostname": cid[:12], "ExposedPorts": None},
                "HostConfig": {"NetworkMode": "bridge", "Dns": [], "PortBindings": {}},
@@ -415,7 +416,7 @@ class Builder:
 
 
 def _rfc3339(t: float) -> str:
-    from ..engine.timestamps import format_rfc3339nano_ns
+    from ..rules.timestamps import format_rfc3339nano_ns
 
     return format_rfc3339nano_ns(int(t * 1e9))
 
@@ -1327,7 +1328,7 @@ class _Build:
                 if m.type == "tmpfs":
                     opts = ["nosuid", "nodev"]
                     if m.size:
-                        from ..engine.units import parse_bytes
+                        from ..rules.units import parse_bytes
 
                         opts.append(f"size={parse_bytes(m.size)}")
                     out.append(ocispec.Mount(dest, "tmpfs", "tmpfs", opts))

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.snapshots import chain_ids
+from ..engine.images.snapshots import chain_ids
 from ..engine.store import Store
 
 SCHEMA = """

@@ -33,8 +33,8 @@ import stat
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..engine import compression, layers
-from ..engine.errors import InvalidParameter, NotFound
+from ..engine.images import compression, layers
+from ..rules.errors import InvalidParameter, NotFound
 from .dockerignore import PatternMatcher, clean, read_patterns
 
 _MAX_SYMLINKS = 40

@@ -21,9 +21,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..engine import etcfiles
-from ..engine import spec as ocispec
-from ..engine.runtime import Runtime
+from ..engine.containers import etcfiles
+from ..engine.runtime import spec as ocispec
+from ..engine.runtime.runc import Runtime
 
 
 @dataclass

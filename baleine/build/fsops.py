@@ -28,11 +28,12 @@ import stat
 import threading
 from dataclasses import dataclass
 
-from ..engine import compression, layers, mounts
-from ..engine.content import ContentStore
-from ..engine.errors import EngineError, InvalidParameter
-from ..engine.snapshots import Layer, Snapshots
-from ..engine.unpack import chain_of
+from ..engine.images import compression, layers
+from ..engine.runtime import mounts
+from ..engine.images.content import ContentStore
+from ..rules.errors import EngineError, InvalidParameter
+from ..engine.images.snapshots import Layer, Snapshots
+from ..engine.images.unpack import chain_of
 from .context import Source
 from .dockerignore import PatternMatcher
 

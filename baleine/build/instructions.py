@@ -16,8 +16,8 @@ import csv
 import re
 from dataclasses import dataclass, field
 
-from ..engine.errors import InvalidParameter
-from ..engine.units import parse_duration_ns
+from ..rules.errors import InvalidParameter
+from ..rules.units import parse_duration_ns
 from .parser import Dockerfile, DockerfileError, Heredoc, Node, chomp_heredoc, parse, parse_heredoc
 
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")

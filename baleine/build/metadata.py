@@ -17,8 +17,8 @@ import json
 import posixpath
 from typing import Any
 
-from ..engine import signals
-from ..engine.errors import InvalidParameter
+from ..rules import signals
+from ..rules.errors import InvalidParameter
 from .instructions import (CmdInstr, EnvInstr, ExposeInstr, HealthcheckInstr, Instruction, LabelInstr,
                            OnbuildInstr, ShellInstr, ValueInstr, VolumeInstr, parse_node)
 from .parser import DockerfileError, parse

@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ..engine.errors import InvalidParameter
+from ..rules.errors import InvalidParameter
 from .shell import Lex, ShellError
 
 

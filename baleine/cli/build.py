@@ -152,7 +152,7 @@ def _labels(values: list[str]) -> dict[str, str]:
 
 
 def _bytes(value: str, name: str) -> int:
-    from ..engine.units import parse_bytes
+    from ..rules.units import parse_bytes
 
     try:
         return parse_bytes(value)

@@ -610,7 +610,7 @@ def logs(ctx: Context, g: Globals, argv: list[str]) -> int:
                            "Tty": bool((info.get("Config") or {}).get("Tty"))})
     params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": int(o.follow), "tail": o.tail,
                               "timestamps": int(o.timestamps)}
-    from ..engine.timestamps import get_timestamp
+    from ..rules.timestamps import get_timestamp
 
     now = time.time()
     try:

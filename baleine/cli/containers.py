@@ -91,7 +91,7 @@ def ps(ctx: Context, argv: list[str]) -> int:
     if o.last > 0 or o.latest:
         params["limit"] = 1 if o.latest else o.last
     if o.filter:
-        from ..engine.filters import from_cli
+        from ..rules.filters import from_cli
 
         try:
             params["filters"] = from_cli(o.filter).to_json()
@@ -289,7 +289,7 @@ def logs(ctx: Context, argv: list[str]) -> int:
     now = time.time()
     params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": o.follow, "tail": o.tail,
                               "timestamps": o.timestamps}
-    from ..engine.timestamps import get_timestamp
+    from ..rules.timestamps import get_timestamp
 
     try:
         if o.since:
@@ -413,7 +413,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
         return 0
     params = {}
     if o.filter:
-        from ..engine.filters import from_cli
+        from ..rules.filters import from_cli
 
         params["filters"] = from_cli(o.filter).to_json()
     result = ctx.call("POST", "/containers/prune", params)

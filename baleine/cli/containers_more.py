@@ -172,7 +172,7 @@ def port(ctx: Context, argv: list[str]) -> int:
 def validate_output_path(path: str) -> None:
     """docker/cli ``ValidateOutputPath``: the directory must exist, and the path,
     if it exists, must be a directory or a regular file. Raises CLIError."""
-    from ..engine.copypaths import go_clean, go_dir
+    from ..rules.copypaths import go_clean, go_dir
 
     directory = go_dir(go_clean(path))
     if directory not in ("", ".") and not os.path.exists(directory):
@@ -313,8 +313,8 @@ def update(ctx: Context, argv: list[str]) -> int:
     o = p.parse_args(argv)
     if not o.containers:
         raise _args_error("update", UPDATE_USAGE, "at least 1 argument", "See")
-    from ..engine.errors import InvalidParameter
-    from ..engine.units import parse_bytes, parse_cpus
+    from ..rules.errors import InvalidParameter
+    from ..rules.units import parse_bytes, parse_cpus
 
     def integer(flag: str, value: str | None, bits: int = 64, unsigned: bool = False) -> int:
         if value is None:
@@ -663,7 +663,7 @@ def split_cp_arg(arg: str) -> tuple[str, str]:
 
 def resolve_local_path(path: str) -> str:
     """Absolute, cleaned, with the trailing ``/`` or ``/.`` of ``path`` kept."""
-    from ..engine.copypaths import go_clean, preserve_trailing_dot_or_separator
+    from ..rules.copypaths import go_clean, preserve_trailing_dot_or_separator
 
     return preserve_trailing_dot_or_separator(go_clean(os.path.join(os.getcwd(), path)), path)
 
@@ -671,7 +671,7 @@ def resolve_local_path(path: str) -> str:
 def eval_symlinks(path: str) -> str:
     """Go's ``filepath.EvalSymlinks``: every link resolved; CLIError like Go's
     ``lstat <path>: no such file or directory`` for a missing component."""
-    from ..engine.copypaths import go_clean
+    from ..rules.copypaths import go_clean
 
     parts = [p for p in go_clean(path).split("/") if p]
     current = "/"
@@ -687,7 +687,7 @@ def eval_symlinks(path: str) -> str:
 
 def copy_info_source_path(path: str, follow_link: bool) -> Any:
     """moby ``CopyInfoSourcePath`` (with ``ResolveHostSourcePath``)."""
-    from ..engine.copypaths import CopyInfo, go_base, go_split, get_rebase_name, has_trailing_separator
+    from ..rules.copypaths import CopyInfo, go_base, go_split, get_rebase_name, has_trailing_separator
 
     if follow_link:
         resolved, rebase = get_rebase_name(path, eval_symlinks(path))
@@ -706,7 +706,7 @@ def copy_info_source_path(path: str, follow_link: bool) -> Any:
 def copy_info_destination_path(path: str) -> Any:
     """moby ``CopyInfoDestinationPath``: the destination with symlinks followed
     (its parent must exist)."""
-    from ..engine.copypaths import CopyInfo, go_join, split_path_dir_entry
+    from ..rules.copypaths import CopyInfo, go_join, split_path_dir_entry
 
     original = path
     try:
@@ -784,7 +784,7 @@ def rebase_archive(src: Any, renames: list[tuple[str, str]]) -> BinaryIO:
     names, and hard link targets, get their first ``old`` replaced by ``new``."""
     import tarfile
 
-    from ..engine.copypaths import rebase_name
+    from ..rules.copypaths import rebase_name
 
     def produce(out: BinaryIO) -> None:
         with tarfile.open(fileobj=src, mode="r|") as tin, \
@@ -828,8 +828,8 @@ def _untar_local(content: Any, dest_dir: str) -> None:
     """Extract into a local directory as docker's client does: no chown to the
     archive's owners (files belong to the caller), no directory/non-directory
     replacement."""
-    from ..engine import layers
-    from ..engine.errors import EngineError
+    from ..engine.images import layers
+    from ..rules.errors import EngineError
 
     try:
         layers.untar_into(content, dest_dir, owner=(os.getuid(), os.getgid()), no_overwrite_dir_non_dir=True)
@@ -839,7 +839,7 @@ def _untar_local(content: Any, dest_dir: str) -> None:
 
 def _copy_from_container(ctx: Context, container: str, src_path: str, dst_path: str, follow: bool,
                          quiet: bool) -> int:
-    from ..engine.copypaths import (CopyError, CopyInfo, go_join, get_rebase_name, prepare_archive_copy,
+    from ..rules.copypaths import (CopyError, CopyInfo, go_join, get_rebase_name, prepare_archive_copy,
                                     split_path_dir_entry)
 
     if dst_path != "-":
@@ -891,8 +891,8 @@ def _copy_from_container(ctx: Context, container: str, src_path: str, dst_path: 
 
 def _copy_to_container(ctx: Context, container: str, src_path: str, dst_path: str, follow: bool,
                        copy_uid_gid: bool, quiet: bool) -> int:
-    from ..engine import layers
-    from ..engine.copypaths import CopyError, CopyInfo, go_join, prepare_archive_copy, split_path_dir_entry
+    from ..engine.images import layers
+    from ..rules.copypaths import CopyError, CopyInfo, go_join, prepare_archive_copy, split_path_dir_entry
 
     if src_path != "-":
         src_path = resolve_local_path(src_path)

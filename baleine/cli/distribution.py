@@ -18,8 +18,8 @@ from .progress import Display, StreamError
 
 
 def _reference(name: str) -> Any:
-    from ..engine import references
-    from ..engine.errors import InvalidParameter
+    from ..rules import references
+    from ..rules.errors import InvalidParameter
 
     try:
         return references.parse(name)
@@ -38,8 +38,8 @@ def _auth_header(domain: str) -> dict[str, str]:
 def pull_headers(image: str) -> dict[str, str]:
     """The ``X-Registry-Auth`` header for pulling ``image`` (run/create's implicit pull);
     no credentials when the name does not parse (the daemon will say why)."""
-    from ..engine import references
-    from ..engine.errors import InvalidParameter
+    from ..rules import references
+    from ..rules.errors import InvalidParameter
 
     try:
         domain = references.parse(image).domain
@@ -262,7 +262,7 @@ def search(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--format", help="Pretty-print search using a Go template")
     p.add_argument("term")
     o = p.parse_args(argv)
-    from ..engine.filters import from_cli
+    from ..rules.filters import from_cli
     from . import formatting
 
     params: dict[str, Any] = {"term": o.term}

@@ -33,7 +33,7 @@ def images(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--format", help="Format output using a custom template")
     p.add_argument("repository", nargs="?")
     o = p.parse_args(argv)
-    from ..engine.filters import from_cli
+    from ..rules.filters import from_cli
 
     try:
         f = from_cli(o.filter)
@@ -110,7 +110,7 @@ def tag(ctx: Context, argv: list[str]) -> int:
     p.add_argument("source")
     p.add_argument("target")
     o = p.parse_args(argv)
-    from ..engine import references
+    from ..rules import references
 
     try:
         ref = references.parse(o.target)
@@ -267,7 +267,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
                if o.all else "WARNING! This will remove all dangling images.")
     if not o.force and not confirm(warning + "\nAre you sure you want to continue? [y/N] "):
         return 0
-    from ..engine.filters import from_cli
+    from ..rules.filters import from_cli
 
     f = from_cli(o.filter)
     f.add("dangling", "false" if o.all else "true")

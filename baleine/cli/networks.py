@@ -14,7 +14,7 @@ from .context import CLIError, Context, Parser
 def _filters(values: list[str]) -> str | None:
     if not values:
         return None
-    from ..engine.filters import from_cli
+    from ..rules.filters import from_cli
 
     try:
         return from_cli(values).to_json()

@@ -118,7 +118,7 @@ def _parser(command: str) -> Parser:
 def _duration_ns(value: str | None, flag: str) -> int:
     if not value:
         return 0
-    from ..engine.units import parse_duration_ns
+    from ..rules.units import parse_duration_ns
 
     try:
         return parse_duration_ns(value)
@@ -131,7 +131,7 @@ def _bytes(value: str | None, flag: str) -> int | None:
         return None
     if value == "-1":
         return -1
-    from ..engine.units import parse_bytes
+    from ..rules.units import parse_bytes
 
     try:
         return parse_bytes(value)
@@ -278,7 +278,7 @@ def parse_mount(spec: str) -> dict[str, Any]:
             k, _, v = value.partition("=")
             m.setdefault("VolumeOptions", {}).setdefault("DriverConfig", {}).setdefault("Options", {})[k] = v
         elif key == "tmpfs-size":
-            from ..engine.units import parse_bytes
+            from ..rules.units import parse_bytes
 
             m.setdefault("TmpfsOptions", {})["SizeBytes"] = parse_bytes(value)
         elif key == "tmpfs-mode":
@@ -429,7 +429,7 @@ def build_request(o: argparse.Namespace, command: str) -> tuple[dict[str, Any], 
         if value is not None:
             host[key] = value
     if o.cpus:
-        from ..engine.units import parse_cpus
+        from ..rules.units import parse_cpus
 
         try:
             host["NanoCpus"] = parse_cpus(o.cpus)

@@ -103,8 +103,8 @@ def events(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--since", default="", help="Show all events created since timestamp")
     p.add_argument("--until", default="", help="Stream events until this timestamp")
     o = p.parse_args(argv)
-    from ..engine.filters import from_cli
-    from ..engine.timestamps import get_timestamp
+    from ..rules.filters import from_cli
+    from ..rules.timestamps import get_timestamp
 
     params: dict[str, Any] = {}
     now = time.time()
@@ -187,7 +187,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
     p.add_argument("--filter", action="append", default=[], help='Provide filter values (e.g. "label=<key>=<value>")')
     o = p.parse_args(argv)
-    from ..engine.filters import from_cli
+    from ..rules.filters import from_cli
     from .containers import confirm
 
     warning = ["all stopped containers", "all networks not used by at least one container"]

@@ -139,7 +139,7 @@ def _str(value: Any) -> str:
 def duration(value: Any, where: str) -> str:
     """A duration (``"1m30s"``, ``"90s"``) as Go prints it (``1m30s``); a bare number
     (only reachable through interpolation casts) counts seconds."""
-    from ..engine.units import format_duration_ns, parse_duration_ns
+    from ..rules.units import format_duration_ns, parse_duration_ns
 
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # compose-go reads a bare number as seconds
@@ -154,7 +154,7 @@ def duration_ns(value: str | None) -> int:
     """A normalised duration in nanoseconds (0 for None)."""
     if not value:
         return 0
-    from ..engine.units import parse_duration_ns
+    from ..rules.units import parse_duration_ns
 
     return parse_duration_ns(value)
 
@@ -167,7 +167,7 @@ def size(value: Any, where: str) -> int:
         return value
     if isinstance(value, float):
         return int(value)
-    from ..engine.units import parse_bytes
+    from ..rules.units import parse_bytes
 
     try:
         return parse_bytes(str(value))

@@ -12,7 +12,7 @@ import sys
 
 from aiohttp import web
 
-from ..engine.units import parse_bytes
+from ..rules.units import parse_bytes
 
 DEFAULT_HOST = "unix:///run/baleine/baleine.sock"
 
@@ -87,7 +87,7 @@ async def serve(args: argparse.Namespace) -> None:
                           runtime=args.runtime, cgroup_parent=args.cgroup_parent, log_max_size=size,
                           log_max_file=files)
     from ..distribution.config import RegistryConfig
-    from ..engine.errors import InvalidParameter
+    from ..rules.errors import InvalidParameter
 
     try:
         RegistryConfig.from_options(args.registry_mirror, args.insecure_registry, args.registry_hub or None)

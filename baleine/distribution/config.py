@@ -15,7 +15,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.errors import InvalidParameter
+from ..rules.errors import InvalidParameter
 
 HUB_DOMAIN = "docker.io"
 HUB_REGISTRY = "https://registry-1.docker.io"

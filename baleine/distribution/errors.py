@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..engine.errors import EngineError, InvalidParameter, NotFound
+from ..rules.errors import EngineError, InvalidParameter, NotFound
 
 
 class Unauthorized(EngineError):

@@ -21,9 +21,9 @@ import json
 import logging
 from typing import Any, BinaryIO
 
-from ..engine import references
-from ..engine.errors import EngineError, InvalidParameter, NotFound
-from ..engine.unpack import chain_of, unpack_blob
+from ..rules import references
+from ..rules.errors import EngineError, InvalidParameter, NotFound
+from ..engine.images.unpack import chain_of, unpack_blob
 from . import progress
 from .auth import AuthConfig, scope
 from .client import Registry

@@ -19,9 +19,10 @@ import os
 import secrets
 from typing import Any
 
-from ..engine import compression, references
-from ..engine.errors import InvalidParameter, NotFound
-from ..engine.images import Image
+from ..engine.images import compression
+from ..rules import references
+from ..rules.errors import InvalidParameter, NotFound
+from ..engine.images.records import Image
 from . import progress
 from .auth import AuthConfig, scope
 from .client import Registry

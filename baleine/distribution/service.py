@@ -17,8 +17,8 @@ from typing import Any
 
 import aiohttp
 
-from ..engine import references
-from ..engine.errors import InvalidParameter, Unavailable
+from ..rules import references
+from ..rules.errors import InvalidParameter, Unavailable
 from .auth import AuthConfig, registry_host, scope
 from .client import Registry, TokenCache, new_session
 from .config import Endpoint, RegistryConfig

@@ -13,19 +13,19 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from .containers import Containers
-from .content import ContentStore
+from .containers.records import Containers
+from .images.content import ContentStore
 from .events import Events
-from .exec import Execs
-from .health import Health
-from .images import Images
-from .lifecycle import Lifecycle, Settings
-from .mountpoints import MountPoints
+from .containers.exec import Execs
+from .containers.health import Health
+from .images.records import Images
+from .containers.lifecycle import Lifecycle, Settings
+from .containers.mountpoints import MountPoints
 from .networks.manager import NetSettings, Networks
-from .runtime import Runtime
-from .snapshots import Snapshots
+from .runtime.runc import Runtime
+from .images.snapshots import Snapshots
 from .store import Store
-from .volumes import Volumes
+from .volumes.local import Volumes
 
 log = logging.getLogger("baleine.engine")
 

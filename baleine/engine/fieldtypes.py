@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import InvalidParameter
+from ..rules.errors import InvalidParameter
 
 STR, BOOL, INT, LIST, DICT = "string", "bool", "int64", "[]string", "map"
 _JSON_NAMES = {bool: "bool", int: "number", float: "number", str: "string", list: "array", dict: "object"}

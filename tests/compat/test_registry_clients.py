@@ -10,7 +10,7 @@ import os
 import pytest
 
 from ..conftest import BUSYBOX_TAR, DOCKER
-from ..registries import any_registry, htpasswd, skopeo_push_archive, start_baleine, start_cncf  # noqa: F401
+from ..registries import any_registry, htpasswd, skopeo_push_archive, start_baleine, start_cncf# noqa: F401
 
 needs_docker = pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI not installed")
 

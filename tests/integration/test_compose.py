@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import Daemon, Result, _run, baleine_cmd
-from ..registries import baleine_registry  # noqa: F401 - a fixture
+from ..registries import baleine_registry# noqa: F401 - a fixture
 from .test_founding_case import python_libs
 from .test_networks import kernel_state
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from ..conftest import BUSYBOX_OCI, BUSYBOX_TAR, baleine_cmd
-from ..registries import baleine_registry, htpasswd, self_signed, skopeo, start_baleine  # noqa: F401
+from ..registries import baleine_registry, htpasswd, self_signed, skopeo, start_baleine# noqa: F401
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 

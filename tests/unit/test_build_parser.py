@@ -456,8 +456,8 @@ def test_shared_src_dockerfiles_parse() -> None:
 
 
 def test_commit_changes_use_the_dockerfile_parser() -> None:
-    from baleine.engine.commit import apply_changes
-    from baleine.engine.errors import InvalidParameter
+    from baleine.engine.images.commit import apply_changes
+    from baleine.rules.errors import InvalidParameter
 
     cfg = {"Env": ["PATH=/bin", "HOME=/root"], "Cmd": ["sh"], "WorkingDir": "/srv"}
     apply_changes(cfg, ["ENV A=1 B=$HOME", 'CMD ["cat", "/file"]', "EXPOSE 80 53/udp", 'LABEL "a b"=c',

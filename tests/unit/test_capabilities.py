@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from baleine.engine import capabilities as caps
-from baleine.engine.errors import InvalidParameter
+from baleine.engine.runtime import capabilities as caps
+from baleine.rules.errors import InvalidParameter
 
 
 def test_default_set_is_dockers():

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from baleine.engine import cgroups, stats
+from baleine.engine.runtime import cgroups
+from baleine.engine.containers import stats
 
 
 def test_paths_v1_and_v2() -> None:

@@ -1,4 +1,4 @@
-"""Tests of baleine.engine.compression: detection, streaming decompression, compression."""
+"""Tests of baleine.engine.images.compression: detection, streaming decompression, compression."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import tarfile
 import pytest
 import zstandard
 
-from baleine.engine import compression
-from baleine.engine.compression import compress_stream, detect, open_decompressed
-from baleine.engine.errors import InvalidParameter
+from baleine.engine.images import compression
+from baleine.engine.images.compression import compress_stream, detect, open_decompressed
+from baleine.rules.errors import InvalidParameter
 
 KINDS = ["gzip", "xz", "zstd", "bzip2", "none"]
 BUSYBOX_OCI = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "images", "busybox.oci.tar")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from baleine.cli import containers_more as cli
-from baleine.engine import disk_usage, top, update
-from baleine.engine.containers import Container
-from baleine.engine.errors import Conflict, EngineError, InvalidParameter
-from baleine.engine.filters import Filters
+from baleine.engine.containers import disk_usage, top, update
+from baleine.engine.containers.records import Container
+from baleine.rules.errors import Conflict, EngineError, InvalidParameter
+from baleine.rules.filters import Filters
 
 PS = """UID          PID    PPID  C STIME TTY          TIME CMD
 root           1       0  0 10:00 ?        00:00:01 /sbin/init

@@ -11,10 +11,10 @@ import tarfile
 
 import pytest
 
-from baleine.engine import copypaths as cp
-from baleine.engine import files
-from baleine.engine.containers import Container
-from baleine.engine.errors import EngineError, Forbidden, InvalidParameter, NotFound
+from baleine.rules import copypaths as cp
+from baleine.engine.containers import files
+from baleine.engine.containers.records import Container
+from baleine.rules.errors import EngineError, Forbidden, InvalidParameter, NotFound
 
 
 @pytest.mark.parametrize("path,clean", [("", "."), ("/", "/"), ("//a//b/", "/a/b"), ("a/./b/..", "a"),

@@ -15,7 +15,7 @@ from baleine.distribution.manifest import (ManifestError, Platform, host_platfor
                                            select, sha256)
 from baleine.distribution.server.access import Access, Rule, Tokens
 from baleine.distribution.service import _pull_reference
-from baleine.engine.errors import InvalidParameter, NotFound
+from baleine.rules.errors import InvalidParameter, NotFound
 
 
 def test_challenges():

@@ -1,4 +1,4 @@
-"""Unit tests for baleine.engine.filters (moby api/types/filters semantics)."""
+"""Unit tests for baleine.rules.filters (moby api/types/filters semantics)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.filters import Filters, from_cli, parse
+from baleine.rules.errors import InvalidParameter
+from baleine.rules.filters import Filters, from_cli, parse
 
 # fmt: off
 # Observed from moby's filters.FromJSON (re-encoded with encoding/json).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from baleine.engine.containers import Container
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.health import LimitedBuffer, probe_command, validate_healthcheck
+from baleine.engine.containers.records import Container
+from baleine.rules.errors import InvalidParameter
+from baleine.engine.containers.health import LimitedBuffer, probe_command, validate_healthcheck
 
 
 def _container(hc: dict | None, shell: list[str] | None = None) -> Container:

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.mountpoints import MountPoints, copy_up, parse_bind, parse_mount
-from baleine.engine.volumes import validate_name
+from baleine.rules.errors import InvalidParameter
+from baleine.engine.containers.mountpoints import MountPoints, copy_up, parse_bind, parse_mount
+from baleine.engine.volumes.local import validate_name
 
 
 def test_bind_and_volume_specs() -> None:

@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from baleine.engine.errors import Forbidden, InvalidParameter, Unavailable
+from baleine.rules.errors import Forbidden, InvalidParameter, Unavailable
 from baleine.engine.networks import daemon_tag, default_bridge_name, dns, ipam, iptables, ports
 
 

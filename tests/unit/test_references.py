@@ -1,4 +1,4 @@
-"""Unit tests for baleine.engine.references.
+"""Unit tests for baleine.rules.references.
 
 PARSE_REFERENCE was observed from distribution/reference's ParseNormalizedNamed
 (with go-digest validation) run under Go's regexp engine: domain, path, tag,
@@ -11,9 +11,9 @@ import dataclasses
 
 import pytest
 
-from baleine.engine import references
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.references import (
+from baleine.rules import references
+from baleine.rules.errors import InvalidParameter
+from baleine.rules.references import (
     Reference,
     is_digest,
     is_identifier,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from baleine.engine.restarts import RestartManager, policy_error
+from baleine.engine.containers.restarts import RestartManager, policy_error
 
 
 def test_backoff_doubles_and_caps() -> None:

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from baleine.engine import capabilities as caps
-from baleine.engine import seccomp
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.spec import SpecInput
+from baleine.engine.runtime import capabilities as caps
+from baleine.engine.runtime import seccomp
+from baleine.rules.errors import InvalidParameter
+from baleine.engine.runtime.spec import SpecInput
 from tests.unit.test_spec import _sh, busybox_layer, needs_runc, runner  # noqa: F401
 
 DEFAULT_CAPS = list(caps.DEFAULT_CAPABILITIES)

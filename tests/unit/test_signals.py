@@ -1,4 +1,4 @@
-"""Unit tests for baleine.engine.signals (moby/sys/signal semantics, Linux numbers)."""
+"""Unit tests for baleine.rules.signals (moby/sys/signal semantics, Linux numbers)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.signals import (
+from baleine.rules.errors import InvalidParameter
+from baleine.rules.signals import (
     SIGNAL_MAP,
     SIGRTMAX,
     SIGRTMIN,

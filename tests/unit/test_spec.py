@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from baleine.engine import capabilities as caps
-from baleine.engine import spec as spec_mod
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.spec import Mount, SpecInput, build_spec, merge_tmpfs_options, write_config
+from baleine.engine.runtime import capabilities as caps
+from baleine.engine.runtime import spec as spec_mod
+from baleine.rules.errors import InvalidParameter
+from baleine.engine.runtime.spec import Mount, SpecInput, build_spec, merge_tmpfs_options, write_config
 
 RUNC = shutil.which("runc")
 SHARED = Path(__file__).resolve().parents[3] / "shared"

@@ -1,4 +1,4 @@
-"""Unit tests for baleine.engine.timestamps.
+"""Unit tests for baleine.rules.timestamps.
 
 Tables marked "observed from Go" hold the output of Go's time package and of
 moby's timetypes.GetTimestamp / ParseTimestamps on each input.
@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from baleine.engine import timestamps
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.timestamps import (
+from baleine.rules import timestamps
+from baleine.rules.errors import InvalidParameter
+from baleine.rules.timestamps import (
     ZERO_TIME,
     ZERO_TIME_UNIX,
     format_rfc3339nano,

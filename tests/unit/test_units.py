@@ -1,4 +1,4 @@
-"""Unit tests for baleine.engine.units.
+"""Unit tests for baleine.rules.units.
 
 The tables marked "observed from Go" were produced by running the Go code
 Docker uses (time.ParseDuration, Duration.String, go-units, docker/cli
@@ -12,9 +12,9 @@ import random
 
 import pytest
 
-from baleine.engine import units
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.units import (
+from baleine.rules import units
+from baleine.rules.errors import InvalidParameter
+from baleine.rules.units import (
     GiB,
     KiB,
     MiB,

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from baleine.engine.errors import InvalidParameter
-from baleine.engine.users import (
+from baleine.rules.errors import InvalidParameter
+from baleine.engine.runtime.users import (
     get_additional_groups,
     get_exec_user,
     open_in_root,

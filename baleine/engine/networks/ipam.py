@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from ..errors import Forbidden, InvalidParameter, Unavailable
+from ...rules.errors import Forbidden, InvalidParameter, Unavailable
 
 #: Where networks without an explicit subnet come from, as dockerd's
 #: ``--default-address-pool base=…,size=…``. Docker uses 172.17.0.0/16 and up;

@@ -29,7 +29,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from ..errors import EngineError
+from ...rules.errors import EngineError
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,14 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
-from .. import etcfiles, filters as filters_mod
-from ..containers import Container, Containers
+from ..containers import etcfiles
+from ...rules import filters as filters_mod
+from ..containers.records import Container, Containers
 from ..fieldtypes import BOOL, DICT, STR, check_fields
-from ..errors import Conflict, EngineError, Forbidden, InvalidParameter, NotFound
+from ...rules.errors import Conflict, EngineError, Forbidden, InvalidParameter, NotFound
 from ..events import Events
 from ..store import Store, dumps
-from ..timestamps import now_rfc3339nano, parse_rfc3339, parse_since
+from ...rules.timestamps import now_rfc3339nano, parse_rfc3339, parse_since
 from . import bridge, daemon_tag, default_bridge_name, dns, ipam, netns
 from .iptables import Firewall, NetRules, PortRule
 from .ports import PortTable, ports_doc, ports_list, wanted_bindings

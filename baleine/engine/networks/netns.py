@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..errors import EngineError
+from ...rules.errors import EngineError
 
 T = TypeVar("T")
 

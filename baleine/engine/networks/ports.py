@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import EngineError, InvalidParameter
+from ...rules.errors import EngineError, InvalidParameter
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 

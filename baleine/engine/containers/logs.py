@@ -1,0 +1,184 @@
+"""Reading containers' json-file logs (the monitor writes them; see monitor.JSONLog).
+
+Files: ``<log>`` is the current file, ``<log>.1`` … ``<log>.N`` older ones. A reader
+returns entries oldest first, filtered by time and tail, and when following keeps
+reading across rotations until the container stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from ...rules.timestamps import parse_rfc3339
+
+POLL = 0.1
+
+
+@dataclass
+class LogEntry:
+    """One message: ``data`` includes its trailing newline unless it was partial."""
+
+    stream: str
+    data: bytes
+    time: str
+
+
+def log_files(path: str) -> list[str]:
+    """Existing log files of a container, oldest first."""
+    rotated = []
+    i = 1
+    while os.path.exists(f"{path}.{i}"):
+        rotated.append(f"{path}.{i}")
+        i += 1
+    files = list(reversed(rotated))
+    if os.path.exists(path):
+        files.append(path)
+    return files
+
+
+def _parse(line: bytes) -> LogEntry | None:
+    try:
+        d = json.loads(line)
+        return LogEntry(d.get("stream", "stdout"), d.get("log", "").encode("utf-8", "surrogateescape"), d.get("time", ""))
+    except (ValueError, AttributeError):
+        return None  # a torn last line during a crash: skip it
+
+
+def _keep(entry: LogEntry, since: float | None, until: float | None) -> bool:
+    if since is None and until is None:
+        return True
+    try:
+        t = parse_rfc3339(entry.time)
+    except ValueError:
+        return True
+    if since is not None and t < since:
+        return False
+    if until is not None and t > until:
+        return False
+    return True
+
+
+def _read_file(name: str, since: float | None, until: float | None) -> list[LogEntry]:
+    out = []
+    try:
+        with open(name, "rb") as f:
+            for line in f:
+                entry = _parse(line)
+                if entry is not None and _keep(entry, since, until):
+                    out.append(entry)
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def read_existing(path: str, since: float | None = None, until: float | None = None,
+                  tail: int | None = None) -> list[LogEntry]:
+    """Entries already written, oldest first; ``tail`` keeps only the last N."""
+    out: deque[LogEntry] | list[LogEntry] = deque(maxlen=tail) if tail is not None else []
+    if tail == 0:
+        return []
+    for name in log_files(path):
+        out.extend(_read_file(name, since, until))
+    return list(out)
+
+
+async def follow(path: str, running: Callable[[], bool], since: float | None = None,
+                 until: float | None = None, tail: int | None = None) -> AsyncIterator[LogEntry]:
+    """Existing entries, then new ones as they are written, until ``running()`` is false."""
+    # History and live follow share one open file, so that nothing written in
+    # between is lost or repeated: older files are read by name, the current one
+    # through ``f`` up to where following starts.
+    f = _open(path)
+    history: deque[LogEntry] | list[LogEntry] = deque(maxlen=tail) if tail is not None else []
+    if f is not None:
+        rotated = [p for p in log_files(path) if p != path]
+        for name in rotated:
+            history.extend(await asyncio.to_thread(_read_file, name, since, until))
+        data = f.read()
+        cut = data.rfind(b"\n") + 1
+        f.seek(cut)
+        for line in data[:cut].split(b"\n"):
+            entry = _parse(line) if line else None
+            if entry is not None and _keep(entry, since, until):
+                history.append(entry)
+    if tail != 0:
+        for entry in history:
+            yield entry
+    pending = b""
+    while True:
+        alive = running()
+        if f is None:
+            f = _open(path)
+            pending = b""
+        if f is not None:
+            chunk = f.read()
+            if chunk:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    entry = _parse(line)
+                    if entry is not None and _keep(entry, since, until):
+                        yield entry
+                continue
+            if _rotated(f, path):
+                # Several rotations may have happened since the last look: go on
+                # with the file that came right after this one, not the newest.
+                nxt = _successor(f, path)
+                f.close()
+                f = nxt
+                pending = b""
+                continue
+        if not alive:
+            break
+        await asyncio.sleep(POLL)
+    if f is not None:
+        f.close()
+
+
+def _open(path: str):
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        return None
+
+
+def _successor(f, path: str):
+    """The open log file written right after ``f`` (None: reopen the current one).
+
+    Files are matched by inode, since rotation renames them. When ``f`` was rotated
+    out of existence altogether, what came after it is the oldest file left.
+    """
+    try:
+        ino = os.fstat(f.fileno()).st_ino
+    except OSError:
+        return None
+    for _ in range(3):  # a rotation racing with the listing: try again
+        files = log_files(path)
+        inodes = []
+        for name in files:
+            try:
+                inodes.append(os.stat(name).st_ino)
+            except FileNotFoundError:
+                inodes.append(None)
+        nxt = files[inodes.index(ino) + 1] if ino in inodes and inodes.index(ino) + 1 < len(files) else (
+            files[0] if files and ino not in inodes else None)
+        if nxt is None:
+            return None
+        g = _open(nxt)
+        if g is not None and os.fstat(g.fileno()).st_ino == inodes[files.index(nxt)]:
+            return g
+        if g is not None:
+            g.close()
+    return None
+
+
+def _rotated(f, path: str) -> bool:
+    try:
+        return os.fstat(f.fileno()).st_ino != os.stat(path).st_ino
+    except FileNotFoundError:
+        return True

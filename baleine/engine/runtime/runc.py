@@ -1,0 +1,298 @@
+"""The OCI runtime (runc) and the monitors that run containers and execs.
+
+``Runtime.spawn`` writes a monitor config next to the bundle and starts a monitor
+process (``monitor.py``), which detaches; ``MonitorLink`` is an asyncio connection
+to a monitor's socket speaking the frame protocol documented in ``monitor.py``.
+Other runtime operations (kill, pause, resume, ps) call the runtime binary directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import struct
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound
+
+MONITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "monitor.py")
+
+
+@dataclass
+class MonitorPaths:
+    """Files of one monitor in its runtime directory."""
+
+    dir: str
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.dir, "m.sock")
+
+    @property
+    def exit_file(self) -> str:
+        return os.path.join(self.dir, "exit.json")
+
+    @property
+    def pid_file(self) -> str:
+        return os.path.join(self.dir, "pid")
+
+    @property
+    def monitor_pid_file(self) -> str:
+        return os.path.join(self.dir, "monitor.pid")
+
+    @property
+    def config(self) -> str:
+        return os.path.join(self.dir, "monitor.json")
+
+    def read_exit(self) -> dict[str, Any] | None:
+        try:
+            with open(self.exit_file) as f:
+                return json.load(f)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def monitor_alive(self) -> bool:
+        try:
+            with open(self.monitor_pid_file) as f:
+                pid = int(f.read())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return False
+        # A recycled pid would not hold our socket.
+        return os.path.exists(self.socket)
+
+
+class MonitorLink:
+    """One connection to a monitor. ``read()`` yields frames until the monitor closes."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, paths: MonitorPaths, **hello: bool) -> "MonitorLink":
+        reader, writer = await asyncio.open_unix_connection(paths.socket, limit=1 << 20)
+        link = cls(reader, writer)
+        link.send(b"H", json.dumps(hello).encode())
+        return link
+
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
+        if not self.writer.is_closing():
+            self.writer.write(kind + struct.pack(">I", len(payload)) + payload)
+
+    async def drain(self) -> None:
+        try:
+            await self.writer.drain()
+        except (ConnectionError, RuntimeError):
+            pass
+
+    async def read(self) -> tuple[bytes, bytes] | None:
+        """The next frame, or None when the monitor has closed the connection."""
+        try:
+            head = await self.reader.readexactly(5)
+            (n,) = struct.unpack(">I", head[1:])
+            payload = await self.reader.readexactly(n) if n else b""
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        return head[:1], payload
+
+    async def next_state(self) -> dict[str, Any] | None:
+        """Skip output frames until a status frame; None at end of stream."""
+        while True:
+            item = await self.read()
+            if item is None:
+                return None
+            if item[0] == b"S":
+                return json.loads(item[1])
+
+    def close(self) -> None:
+        if not self.writer.is_closing():
+            self.writer.close()
+
+
+class Runtime:
+    """The runtime binary and where its state and the monitors live."""
+
+    def __init__(self, name: str, exec_root: str) -> None:
+        path = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+        if path is None:
+            raise EngineError(f"runtime {name!r} not found in PATH")
+        self.name = name
+        self.path = path
+        self.exec_root = exec_root
+        self.root = os.path.join(exec_root, "runc")
+        os.makedirs(self.root, exist_ok=True)
+        self.python = sys.executable
+        self.standby_dir = os.path.join(exec_root, "standby")
+        os.makedirs(self.standby_dir, exist_ok=True)
+        self._standby: asyncio.Task[str | None] | None = None
+
+    def monitor_dir(self, key: str) -> MonitorPaths:
+        """Runtime directory for a container or exec ``key`` (kept short: socket paths are limited)."""
+        return MonitorPaths(os.path.join(self.exec_root, key))
+
+    async def spawn(self, paths: MonitorPaths, cid: str, *, mode: str, bundle: str = "", process: str = "",
+                    tty: bool = False, stdin: bool = False, stdin_once: bool = False,
+                    log_path: str | None = None, log_max_size: int = 0, log_max_file: int = 1,
+                    rows: int = 0, cols: int = 0, oom_files: list[str] | None = None) -> None:
+        """Start a monitor; return once its socket listens."""
+        os.makedirs(paths.dir, exist_ok=True)
+        for stale in (paths.exit_file, paths.pid_file, paths.monitor_pid_file):
+            try:
+                os.unlink(stale)
+            except FileNotFoundError:
+                pass
+        cfg = {
+            "mode": mode, "id": cid, "dir": paths.dir, "runtime": self.path, "runtime_root": self.root,
+            "bundle": bundle, "process": process, "tty": tty, "stdin": stdin, "stdin_once": stdin_once,
+            "log_path": log_path, "log_max_size": log_max_size, "log_max_file": log_max_file,
+            "socket": paths.socket, "exit_file": paths.exit_file, "pid_file": paths.pid_file,
+            "monitor_pid_file": paths.monitor_pid_file, "rows": rows, "cols": cols,
+            "oom_files": oom_files or [],
+        }
+        with open(paths.config, "w") as f:
+            json.dump(cfg, f)
+        if await self._hand_to_standby(paths.config):
+            return
+        proc = await asyncio.create_subprocess_exec(
+            self.python, "-I", "-S", MONITOR, paths.config,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        _, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise EngineError(f"monitor failed to start: {err.decode().strip()}")
+
+    # -- standby monitor ---------------------------------------------------------------
+    # Starting a Python interpreter is the slowest part of starting a container, so one
+    # monitor is always started ahead of need and waits for its config (monitor.standby).
+
+    def prepare_standby(self) -> None:
+        """Start a standby monitor in the background unless one is ready or coming."""
+        if self._standby is None:
+            self._standby = asyncio.get_running_loop().create_task(self._start_standby())
+
+    async def _start_standby(self) -> str | None:
+        path = os.path.join(self.standby_dir, os.urandom(6).hex() + ".sock")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.python, "-I", "-S", MONITOR, "--standby", path, "3600", str(os.getpid()),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+            await proc.wait()
+        except OSError:
+            return None
+        return path if proc.returncode == 0 else None
+
+    async def _hand_to_standby(self, config_path: str) -> bool:
+        """Give the config to the standby monitor; False when there is none to take it."""
+        task, self._standby = self._standby, None
+        self.prepare_standby()  # the next one starts now, while this one works
+        if task is None or not task.done():
+            if task is not None:
+                task.add_done_callback(lambda t: t.result() and self._release(t.result()))
+            return False
+        path = task.result()
+        if path is None:
+            return False
+        try:
+            reader, writer = await asyncio.open_unix_connection(path)
+        except OSError:
+            return False
+        try:
+            writer.write(config_path.encode() + b"\n")
+            await writer.drain()
+            answer = (await asyncio.wait_for(reader.readline(), 10)).decode().strip()
+        except (OSError, asyncio.TimeoutError):
+            return False
+        finally:
+            writer.close()
+        if answer == "ok":
+            return True
+        raise EngineError(f"monitor failed to start: {answer[len('error '):]}")
+
+    def _release(self, path: str) -> None:
+        """Tell a standby monitor nobody needs it (it exits)."""
+        import socket
+
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1)
+                s.connect(path)
+                s.sendall(b"exit\n")
+        except OSError:
+            pass
+
+    def stop_standby(self) -> None:
+        """Dismiss every standby monitor (daemon shutdown and start-up)."""
+        if self._standby is not None:
+            task, self._standby = self._standby, None
+            if task.done() and not task.cancelled() and task.result():
+                self._release(task.result())
+            else:
+                task.cancel()
+        for name in os.listdir(self.standby_dir):
+            if name.endswith(".sock"):
+                self._release(os.path.join(self.standby_dir, name))
+
+    async def _run(self, *args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            self.path, "--root", self.root, *args, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        return proc.returncode or 0, out.decode(), err.decode()
+
+    async def kill(self, cid: str, sig: int, all_processes: bool = False) -> None:
+        """Send a signal to the container's init (or all its processes)."""
+        args = ["kill"] + (["--all"] if all_processes else []) + [cid, str(sig)]
+        rc, _, err = await self._run(*args)
+        if rc != 0:
+            if "not running" in err or "does not exist" in err or "process already finished" in err:
+                raise Conflict(f"Container {cid} is not running")
+            raise EngineError(f"cannot kill container {cid}: {_runc_msg(err)}")
+
+    async def pause(self, cid: str) -> None:
+        rc, _, err = await self._run("pause", cid)
+        if rc != 0:
+            raise EngineError(f"cannot pause container {cid}: {_runc_msg(err)}")
+
+    async def resume(self, cid: str) -> None:
+        rc, _, err = await self._run("resume", cid)
+        if rc != 0:
+            raise EngineError(f"cannot unpause container {cid}: {_runc_msg(err)}")
+
+    async def pids(self, cid: str) -> list[int]:
+        rc, out, err = await self._run("ps", "--format", "json", cid)
+        if rc != 0:
+            raise Conflict(f"Container {cid} is not running") if "not running" in err else \
+                EngineError(_runc_msg(err))
+        return json.loads(out or "[]") or []
+
+    async def delete(self, cid: str) -> None:
+        await self._run("delete", "--force", cid)
+
+    async def state(self, cid: str) -> dict[str, Any] | None:
+        rc, out, _ = await self._run("state", cid)
+        return json.loads(out) if rc == 0 else None
+
+    async def update(self, cid: str, resources: dict[str, Any]) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            self.path, "--root", self.root, "update", "--resources", "-", cid,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate(json.dumps(resources).encode())
+        if proc.returncode != 0:
+            raise InvalidParameter(f"cannot update container {cid}: {_runc_msg(err.decode())}")
+
+
+def _runc_msg(err: str) -> str:
+    """runc's error line without its log decorations."""
+    for line in reversed(err.strip().splitlines()):
+        if line.strip():
+            return line.strip()
+    return "runtime error"
+
+
+__all__ = ["MonitorLink", "MonitorPaths", "Runtime", "NotFound"]
