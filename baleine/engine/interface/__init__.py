@@ -1,0 +1,35 @@
+"""The engine's interface: one backend per resource, the only door into the engine.
+
+Each module here declares a resource's backend as a typed ``Protocol`` whose methods
+state their contracts (arguments, result, errors from :mod:`baleine.rules.errors`).
+Every method is async and does its own threading, event publication, filtering and
+pruning: a caller (the Docker Engine API, the Kubernetes API, the dashboard) decodes
+its request, calls one method and encodes the answer, nothing else.
+
+The implementations live in the engine's rooms (``engine/containers``,
+``engine/images``, ...), the distribution and build services; ``baleine.daemon``
+wires them into one :class:`Backends`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Backends:
+    """Every backend of one engine, as the daemon wired them.
+
+    Each field is typed by its resource's Protocol in this package (``Any`` until that
+    resource's Protocol exists).
+    """
+
+    containers: Any = None
+    exec: Any = None
+    images: Any = None
+    networks: Any = None
+    volumes: Any = None
+    system: Any = None
+    build: Any = None
+    distribution: Any = None
