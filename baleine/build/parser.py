@@ -4,12 +4,15 @@ A port of moby/buildkit's ``frontend/dockerfile/parser`` (which the classic
 builder shares): parser directives (``# syntax=``, ``# escape=``) at the top of
 the file; comments; line continuations with the escape character, skipping
 comment and empty lines inside a continuation (with Docker's warning for the
-latter); heredocs (``<<EOF``, ``<<-EOF`` stripping leading tabs, quoted
+latter); a continuation at the end of the file simply ends the instruction;
+heredocs (``<<EOF``, ``<< EOF``, ``<<-EOF`` stripping leading tabs, quoted
 delimiters meaning "no expansion", several per line) for RUN, COPY and ADD;
-per-instruction argument forms: JSON (exec) form with fallback to the shell form
-when the JSON is invalid, whitespace-separated words, ``key=value`` pairs (ENV,
-LABEL, with the legacy ``key value`` form), and ``--flag=value`` flags before the
-arguments. Keywords are case-insensitive.
+per-instruction argument forms: JSON (exec) form when the whole rest of the line
+is a JSON array of strings as Go's ``json.Unmarshal`` reads it, else the shell
+form; whitespace-separated words, ``key=value`` pairs (ENV, LABEL, with the
+legacy ``key value`` form), and ``--flag=value`` flags before the arguments
+(quotes and the Dockerfile's escape character processed). Keywords are
+case-insensitive.
 
 Pure: :func:`parse` is a function from text to a :class:`Dockerfile`; errors are
 :class:`DockerfileError` naming the file, the line and the problem.
@@ -19,6 +22,7 @@ Typed instructions and stages are built from the nodes by ``instructions.py``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -97,7 +101,9 @@ class Dockerfile:
 
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-_HEREDOC = re.compile(r"^(\d*)<<(-?)([^<]*)$")
+# reHeredoc, `^(\d*)<<(-?)\s*([^<]*)$`, with Go's meanings: \d is ASCII, \s is
+# [\t\n\f\r ] and $ is the end of the text (Python's $ also matches before "\n").
+_HEREDOC = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z")
 _LEADING_TABS = re.compile(r"^\t+", re.MULTILINE)
 _VALID_DIRECTIVES = ("escape", "syntax", "check")
 _HEREDOC_KEYWORDS = ("ADD", "COPY", "RUN")
@@ -191,8 +197,10 @@ def parse(text: str | bytes, filename: str = "Dockerfile") -> Dockerfile:
     """Parse Dockerfile text into nodes.
 
     Raises DockerfileError for: an invalid or repeated directive, a malformed
-    flag, a JSON array of non-strings, an unterminated heredoc, a line
-    continuation at the end of the file, or a file without instructions.
+    flag, a JSON array of non-strings, an unterminated heredoc, or a file
+    without instructions. A line continuation on the last line (possibly
+    followed by blank or comment lines only) ends its instruction, as in
+    BuildKit, whose scanner loop just stops.
     Unknown instructions are kept (``instructions.py`` rejects them with their
     line number).
     """
@@ -228,10 +236,7 @@ def parse(text: str | bytes, filename: str = "Dockerfile") -> Dockerfile:
         if complete and line == "":
             continue
         empty_continuation = False
-        while not complete:
-            if i >= n:
-                raise fail("unexpected end of file: the last instruction ends with a line continuation "
-                           f"('{d.escape}') and no line follows", start, current)
+        while not complete and i < n:
             raw = lines[i]
             i += 1
             token = _trim_newline(raw)
@@ -295,27 +300,34 @@ def parse(text: str | bytes, filename: str = "Dockerfile") -> Dockerfile:
 
 
 def _node_from_line(line: str, d: _Directives) -> Node:
-    keyword, flags, rest = split_command(line)
+    keyword, flags, rest = split_command(line, d.escape)
     upper = keyword.upper()
     parser = _DISPATCH.get(upper, _parse_ignore)
     args, is_json, sub = parser(rest, d)
     return Node(upper, args, line, flags, is_json, sub=sub)
 
 
-def split_command(line: str) -> tuple[str, list[str], str]:
-    """(keyword, flags, rest of the line) of a logical line."""
+def split_command(line: str, escape: str = "\\") -> tuple[str, list[str], str]:
+    """(keyword, flags, rest of the line) of a logical line.
+
+    ``escape`` is the Dockerfile's escape character (``# escape=``): flags are
+    unescaped with it, as BuildKit's splitCommand does.
+    """
     parts = _WHITESPACE.split(line.strip(), maxsplit=1)
     keyword = parts[0]
     flags: list[str] = []
     rest = ""
     if len(parts) == 2:
-        rest, flags = extract_flags(parts[1])
+        rest, flags = extract_flags(parts[1], escape)
     return keyword, flags, rest.strip()
 
 
-def extract_flags(line: str) -> tuple[str, list[str]]:
-    """Leading ``--name[=value]`` words (quotes and backslashes processed) and the rest.
+def extract_flags(line: str, escape: str = "\\") -> tuple[str, list[str]]:
+    """Leading ``--name[=value]`` words and the rest of the line (extractBuilderFlags).
 
+    Quotes are removed; the escape character (backslash, or backtick under
+    ``# escape=```) escapes the next character, in and out of quotes, and any
+    other character, a backslash under the backtick escape included, is kept.
     ``--`` alone ends the flags.
     """
     words: list[str] = []
@@ -360,10 +372,10 @@ def extract_flags(line: str) -> tuple[str, list[str]]:
                 phase = in_quote
                 pos += 1
                 continue
-            if ch == "\\":
+            if ch == escape:
                 if pos + 1 == n:
                     pos += 1
-                    continue  # a trailing backslash is dropped
+                    continue  # a trailing escape character is dropped
                 pos += 1
                 ch = line[pos]
             word.append(ch)
@@ -374,7 +386,7 @@ def extract_flags(line: str) -> tuple[str, list[str]]:
             phase = in_word
             pos += 1
             continue
-        if ch == "\\":
+        if ch == escape:
             if pos + 1 == n:
                 phase = in_word
                 pos += 1
@@ -463,24 +475,49 @@ def _parse_ignore(rest: str, d: _Directives) -> _ParseResult:
     return [], False, None
 
 
-def _parse_json(rest: str) -> list[str] | None:
-    """The strings of a JSON array at the start of ``rest``, or None if it is not one.
+def _go_number(text: str) -> float:
+    """A JSON number as Go decodes it into ``any``: a float64, or an error when out of range."""
+    value = float(text)
+    if math.isinf(value):
+        # strconv.ParseFloat's ErrRange: json.Unmarshal fails, so the shell form is used.
+        raise ValueError(f"json: cannot unmarshal number {text} into Go value of type float64")
+    return value
 
-    Like Go's json.Decoder, text after the array is ignored. Raises _NotStrings
-    for an array holding anything but strings.
+
+def _go_constant(name: str) -> float:
+    # NaN, Infinity and -Infinity are not JSON: Go's scanner refuses them.
+    raise ValueError(f"invalid character in JSON: {name}")
+
+
+#: Python's decoder, made as strict as Go's json.Unmarshal into ``[]any``.
+_GO_JSON = json.JSONDecoder(parse_float=_go_number, parse_int=_go_number, parse_constant=_go_constant)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _parse_json(rest: str) -> list[str] | None:
+    """The strings of ``rest`` read as a JSON array (parseJSON), or None if it is not one.
+
+    Like BuildKit's ``json.Unmarshal``, the whole text must be one JSON value
+    (trailing whitespace aside): ``["echo"] tail`` is not JSON. Values Go's
+    decoder refuses (NaN, Infinity, numbers beyond float64) make it not JSON
+    either. Escaped lone surrogates decode to U+FFFD, as in Go. Raises
+    _NotStrings for a valid array holding anything but strings.
     """
     rest = _lstrip(rest)
     if not rest.startswith("["):
         return None
     try:
-        value, _ = json.JSONDecoder().raw_decode(rest)
-    except ValueError:
+        value = _GO_JSON.decode(rest)
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deeper than Python's stack allows. Go would refuse
+        # such an array (if valid) as non-strings; reading it as the shell form
+        # instead keeps the parser from crashing on hostile input.
         return None
     if not isinstance(value, list):
         return None
     if not all(isinstance(v, str) for v in value):
         raise _NotStrings("when using JSON array syntax, arrays must be comprised of strings only")
-    return value
+    return [_SURROGATE.sub("\ufffd", v) for v in value]
 
 
 def _parse_maybe_json(rest: str, d: _Directives) -> _ParseResult:

@@ -4,11 +4,14 @@ A port of moby/buildkit's ``frontend/dockerfile/shell/lex.go`` (the lexer both t
 classic builder and BuildKit use): ``$var``, ``${var}``, ``${var:-word}``,
 ``${var-word}``, ``${var:+word}``, ``${var+word}``, ``${var:?msg}``,
 ``${var?msg}``, ``${var#pat}``, ``${var##pat}``, ``${var%pat}``, ``${var%%pat}``,
-``${var/pat/repl}``, ``${var//pat/repl}``; single quotes (literal), double quotes
-(``$`` expands, the escape character escapes ``"``, ``$`` and itself only),
-the escape character outside quotes (escapes anything). It is *not* a shell: no
-command substitution, arithmetic, globbing or field splitting beyond what the
-Go code does.
+``${var/pat/repl}``, ``${var//pat/repl}`` (``${var:#pat}`` and the other
+colon forms of the pattern modifiers are errors, as in BuildKit); single quotes
+(literal), double quotes (``$`` expands, the escape character escapes ``"``,
+``$`` and itself only), the escape character outside quotes (escapes anything);
+``<<`` keeps the blanks after it in its word, so ``<< EOF`` is one word (how
+BuildKit finds heredocs written with a space). It is *not* a shell: no command
+substitution, arithmetic, globbing or field splitting beyond what the Go code
+does.
 
 Pure: no I/O. Everything raises :class:`ShellError` with Docker's messages.
 """
@@ -57,6 +60,7 @@ def _is_digit(ch: str) -> bool:
 
 
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
+_HEREDOC_BLANKS = "\t\r "  # lex.go's isWhitespace
 
 
 class _Scanner:
@@ -200,6 +204,10 @@ class _ShellWord:
                     tmp = self.process_dollar()
                     result.append(tmp)
                     words.add_string(tmp)
+                elif ch == "<":
+                    tmp = self.process_possible_heredoc()
+                    result.append(tmp)
+                    words.add_raw_string(tmp)
                 elif ch in ("'", '"') and not self.lex.skip_quotes:
                     tmp = self.process_single_quote() if ch == "'" else self.process_double_quote()
                     result.append(tmp)
@@ -302,6 +310,9 @@ class _ShellWord:
             null_is_unset = True
             ch = sc.next()
             chs += ch
+            if ch in ("#", "%"):
+                # ${var:#pat}, ${var:%pat}: no such forms; rejected before the word is read.
+                raise ShellError(f"unsupported modifier ({chs}) in substitution")
             if ch not in ("+", "-", "?", "#", "%"):
                 # Go falls through to the modifier switch with any character,
                 # processes the word, and only then rejects the modifier.
@@ -373,6 +384,22 @@ class _ShellWord:
             if self.scanner.peek() == EOF:
                 raise ShellError("syntax error: missing '}'") from None
             raise
+
+    def process_possible_heredoc(self) -> str:
+        """``<``, or ``<<`` with the blanks (space, tab, CR) after it.
+
+        The blanks stay in the word so that ``<< EOF`` lexes as one word, which
+        the heredoc pattern then reads as ``EOF``; ``<<- EOF`` stays two words.
+        """
+        sc = self.scanner
+        sc.next()
+        if sc.peek() != "<":
+            return "<"
+        sc.next()
+        out = ["<<"]
+        while sc.peek() != EOF and sc.peek() in _HEREDOC_BLANKS:
+            out.append(sc.next())
+        return "".join(out)
 
     def process_name(self) -> str:
         """A variable name: letters, digits, _; or digits only; or one special parameter."""

@@ -57,12 +57,23 @@ def test_escaped_escape_is_not_a_continuation_only_when_alone() -> None:
     assert ns[2].keyword == "RUN"
 
 
-def test_continuation_at_end_of_file_is_an_error() -> None:
-    with pytest.raises(DockerfileError) as exc:
-        parse("FROM a\nRUN echo \\\n", "Dockerfile.dev")
-    assert exc.value.line == 2
-    assert str(exc.value).startswith("Dockerfile.dev:2: ")
-    assert "continuation" in str(exc.value)
+@pytest.mark.parametrize("text,end_line,warned", [
+    ("FROM a\nRUN echo hi \\\n", 2, False),
+    ("FROM a\nRUN echo hi \\", 2, False),
+    ("FROM a\nRUN echo hi \\\n# a comment\n", 3, False),
+    # BuildKit reads the blank lines as empty continuation lines, and says so.
+    ("FROM a\nRUN echo hi \\\n\n# a comment\n  \n", 5, True),
+    ("# escape=`\nFROM a\nRUN echo hi `\n", 3, False),
+])
+def test_continuation_at_end_of_file_ends_the_instruction(text: str, end_line: int, warned: bool) -> None:
+    # BuildKit's continuation loop stops with its scanner: the instruction ends there.
+    df = parse(text, "Dockerfile.dev")
+    run = df.nodes[-1]
+    assert (run.keyword, run.args, run.end_line) == ("RUN", ["echo hi"], end_line)
+    assert run.start_line == text[:text.index("RUN")].count("\n") + 1
+    assert bool(df.warnings) == warned
+    instr = load(text).stages[0].instructions[0]
+    assert isinstance(instr, RunInstr) and instr.cmd == ["echo hi"]
 
 
 def test_empty_file() -> None:
@@ -127,9 +138,60 @@ def test_json_form() -> None:
     assert n.json and n.args == ["echo", "hi there"]
 
 
-def test_json_trailing_text_is_ignored_like_docker() -> None:
-    n = nodes('FROM a\nCMD ["echo"] tail\n')[1]
+@pytest.mark.parametrize("text,args", [
+    ('CMD ["echo"] tail', ['["echo"] tail']),
+    ('ENTRYPOINT ["a", "b"]]', ['["a", "b"]]']),
+    ('RUN ["echo", "hi"] # not a comment', ['["echo", "hi"] # not a comment']),
+    ('RUN [1] x', ["[1] x"]),  # not JSON as a whole: no "strings only" error
+    ('VOLUME ["/a"] /b', ['["/a"]', "/b"]),
+    ('COPY ["a"] b', ['["a"]', "b"]),
+])
+def test_json_followed_by_text_is_the_shell_form(text: str, args: list[str]) -> None:
+    # BuildKit's parseJSON uses json.Unmarshal: the whole rest must be the array.
+    n = nodes("FROM a\n" + text + "\n")[1]
+    assert not n.json and n.args == args
+
+
+def test_json_then_trailing_blanks_is_still_json() -> None:
+    n = nodes('FROM a\nCMD ["echo"]  \t\n')[1]
     assert n.json and n.args == ["echo"]
+
+
+def test_json_followed_by_text_in_instructions() -> None:
+    c = one('CMD ["echo"] tail')
+    assert isinstance(c, CmdInstr) and c.cmd == ['["echo"] tail'] and c.prepend_shell
+    assert one('VOLUME ["/a"] /b').volumes == ['["/a"]', "/b"]
+
+
+def test_empty_json_array_then_heredoc_reads_the_heredoc() -> None:
+    df = parse("FROM a\nRUN [] <<EOF\necho hi\nEOF\nRUN b\n")
+    run = df.nodes[1]
+    assert not run.json and run.args == ["[] <<EOF"]
+    assert [(h.name, h.content) for h in run.heredocs] == [("EOF", "echo hi\n")]
+    assert [n.keyword for n in df.nodes] == ["FROM", "RUN", "RUN"]
+
+
+@pytest.mark.parametrize("array", ["[NaN]", '["a", Infinity]', "[-Infinity]", "[1e400]", '["a", -1e400]',
+                                   "[1" + "0" * 400 + "]"])
+def test_json_values_go_refuses_are_the_shell_form(array: str) -> None:
+    # Go's decoder has no NaN/Infinity and fails on numbers beyond float64:
+    # the text is then not JSON at all, rather than an array of non-strings.
+    n = nodes(f"FROM a\nCMD {array}\n")[1]
+    assert not n.json and n.args == [array]
+
+
+def test_json_numbers_go_accepts_are_non_strings() -> None:
+    for array in ("[1e-400]", "[1e308]", "[-0]"):
+        with pytest.raises(DockerfileError, match="arrays must be comprised of strings only"):
+            parse(f"FROM a\nCMD {array}\n")
+
+
+def test_json_lone_surrogates_become_replacement_characters() -> None:
+    n = nodes('FROM a\nCMD ["\\ud800", "a\\udc00b", "\\ud83d\\ude00", "\\udc00\\ud800x"]\n')[1]
+    assert n.json and n.args == ["\ufffd", "a\ufffdb", "\U0001f600", "\ufffd\ufffdx"]
+    r = one('RUN ["echo", "\\ud800"]')
+    assert r.cmd == ["echo", "\ufffd"]
+    r.cmd[1].encode("utf-8")  # a lone surrogate could not be encoded for the runtime
 
 
 def test_invalid_json_falls_back_to_shell_form() -> None:
@@ -185,6 +247,24 @@ def test_flags_quotes_and_double_dash() -> None:
     assert split_command("RUN -x") == ("RUN", [], "-x")
 
 
+def test_flags_use_the_backtick_escape() -> None:
+    # BuildKit's extractBuilderFlags unescapes with the directive's escape token.
+    df = parse("# escape=`\nFROM a\nRUN --mount=type=bind,source=C:\\src,target=/x true\n"
+               "COPY --chown=a`:b --chmod=\"7`\"55\" x y\nONBUILD COPY --chown=c`:d x y\n")
+    assert df.nodes[1].flags == ["--mount=type=bind,source=C:\\src,target=/x"]
+    assert df.nodes[2].flags == ["--chown=a:b", '--chmod=7"55']
+    assert df.nodes[3].sub is not None and df.nodes[3].sub.flags == ["--chown=c:d"]
+    assert split_command("COPY --chown=a`:b\\c x y", "`") == ("COPY", ["--chown=a:b\\c"], "x y")
+    assert split_command("COPY --chown=a`:b\\c x y") == ("COPY", ["--chown=a`:bc"], "x y")
+
+
+def test_flags_under_the_backtick_escape_reach_the_instructions() -> None:
+    bf = load("# escape=`\nFROM a\nRUN --mount=type=bind,source=C:\\src,target=/x true\nCOPY --chown=a`:b x y\n")
+    run, copy = bf.stages[0].instructions
+    assert isinstance(run, RunInstr) and run.mounts[0].raw["source"] == "C:\\src"
+    assert isinstance(copy, CopyInstr) and copy.chown == "a:b"
+
+
 def test_parse_words() -> None:
     assert parse_words('a "b c" \'d e\' f\\ g', "\\") == ["a", '"b c"', "'d e'", "f\\ g"]
     assert parse_words('x=""', "\\") == ['x=""']
@@ -229,6 +309,52 @@ def test_heredoc_chomp() -> None:
 def test_several_heredocs_on_one_line() -> None:
     n = nodes("FROM a\nCOPY <<A <<B /dest/\na\nA\nb\nB\n")[1]
     assert [(h.name, h.content) for h in n.heredocs] == [("A", "a\n"), ("B", "b\n")]
+
+
+@pytest.mark.parametrize("line,name,expand", [
+    ("RUN << EOF", "EOF", True),
+    ("RUN <<\t EOF", "EOF", True),
+    ("RUN cat <<  'EOF' > /f", "EOF", False),
+    ("RUN 3<< EOF", "EOF", True),
+    ("RUN << -EOF", "-EOF", True),  # the blank ends the <<: the "-" belongs to the name
+    ("COPY << EOF /dst", "EOF", True),
+])
+def test_heredoc_with_blanks_after_the_operator(line: str, name: str, expand: bool) -> None:
+    # BuildKit's lexer keeps the blanks after "<<" in its word, and reHeredoc skips them.
+    n = nodes(f"FROM a\n{line}\nhello\n{name}\nRUN b\n")[1]
+    assert [(h.name, h.content, h.expand, h.chomp) for h in n.heredocs] == [(name, "hello\n", expand, False)]
+    assert (n.start_line, n.end_line) == (2, 4)
+
+
+def test_heredoc_with_blanks_runs_as_a_heredoc() -> None:
+    r = one("RUN << EOF\necho hi\nEOF")
+    assert isinstance(r, RunInstr) and r.cmd == ["<< EOF"]
+    assert [(f.name, f.content) for f in r.files] == [("EOF", "echo hi\n")]
+    doc = parse_heredoc(r.cmd[0])  # how the builder tells a lone heredoc from a command using one
+    assert doc is not None and doc.name == "EOF"
+
+
+def test_chomp_heredoc_with_a_blank_is_not_a_heredoc() -> None:
+    # "<<-" is a word of its own (the lexer only keeps blanks right after "<<"), so
+    # "<<- EOF" opens nothing and the next lines are instructions, as in BuildKit.
+    ns = nodes("FROM a\nRUN cat <<- EOF\nhello\nEOF\n")
+    assert ns[1].heredocs == [] and ns[1].args == ["cat <<- EOF"]
+    assert [n.keyword for n in ns] == ["FROM", "RUN", "HELLO", "EOF"]
+    with pytest.raises(DockerfileError, match="unknown instruction: HELLO") as exc:
+        load("FROM a\nRUN cat <<- EOF\nhello\nEOF\n")
+    assert exc.value.line == 3
+    # Without the blank it is the tab-stripping heredoc.
+    n = nodes("FROM a\nRUN cat <<-EOF\n\thello\n\tEOF\n")[1]
+    assert [(h.name, h.chomp) for h in n.heredocs] == [("EOF", True)]
+
+
+def test_parse_heredoc_word_with_blanks() -> None:
+    # A single word is matched against reHeredoc, whose \s* follows the "-" too.
+    for word, name, chomp in (("<< EOF", "EOF", False), ("<<- EOF", "EOF", True), ("<<\tEOF", "EOF", False)):
+        doc = parse_heredoc(word)
+        assert doc is not None and (doc.name, doc.chomp) == (name, chomp), word
+    for word in ("<< ", "<<", "<<-", "<EOF", "<< <EOF", "\u0663<<EOF"):  # Go's \d is ASCII
+        assert parse_heredoc(word) is None, word
 
 
 def test_heredoc_with_fd() -> None:

@@ -340,6 +340,38 @@ def test_error_messages(word: str, message: str) -> None:
     assert str(exc.value).startswith('failed to process "')
 
 
+@pytest.mark.parametrize("word,modifier", [
+    ("${VAR:#pat}", ":#"), ("${VAR:##pat}", ":#"), ("${VAR:%pat}", ":%"), ("${VAR:%%pat}", ":%"),
+    ("${VAR:#}", ":#"), ("${VAR:%*}", ":%"), ("x${VAR:#$OTHER}y", ":#"),
+])
+def test_colon_pattern_modifiers_are_errors(word: str, modifier: str) -> None:
+    # BuildKit's lexer rejects them before reading the pattern, whatever the
+    # variables, SkipUnsetEnv included; only the forms without ":" trim.
+    for lex, env in ((Lex(), {"VAR": "value"}), (Lex(), {}), (Lex(skip_unset=True), {})):
+        with pytest.raises(ShellError) as exc:
+            lex.process_word(word, env)
+        assert str(exc.value) == f'failed to process "{word}": unsupported modifier ({modifier}) in substitution'
+
+
+def test_pattern_modifiers_without_colon_still_trim() -> None:
+    env = {"VAR": "a.b.c"}
+    assert [Lex().process_word(w, env) for w in ("${VAR#*.}", "${VAR##*.}", "${VAR%.*}", "${VAR%%.*}")] == \
+        ["b.c", "c", "a.b", "a"]
+
+
+def test_heredoc_operator_keeps_its_blanks_in_the_word() -> None:
+    # lex.go's processPossibleHeredoc: the blanks (space, tab, CR) right after "<<"
+    # join the next word, so "<< EOF" is one word; nothing else changes.
+    lex = Lex(raw_quotes=True, raw_escapes=True, skip_unset=True)
+    assert lex.process_words("cat << EOF > f", {}) == ["cat", "<< EOF", ">", "f"]
+    assert lex.process_words("cat <<\t 'EOF'", {}) == ["cat", "<<\t 'EOF'"]
+    assert lex.process_words("cat <<- EOF", {}) == ["cat", "<<-", "EOF"]
+    assert lex.process_words("cat < EOF a<b", {}) == ["cat", "<", "EOF", "a<b"]
+    assert lex.process_words("<<", {}) == ["<<"]
+    assert Lex().process_words("a << ", {}) == ["a", "<< "]
+    assert Lex().process_word("a <<  b <c", {}) == "a <<  b <c"
+
+
 BACKTICK_CASES = [
     ("a`$b", "a$b"),
     ("a`\\b", "a\\b"),
