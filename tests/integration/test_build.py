@@ -523,8 +523,8 @@ def test_parse_errors_name_file_and_line(daemon: Daemon, ctx: Path) -> None:
     assert "Dockerfile:2: Unknown flag: nope" in build(daemon, ctx, ok=False).stderr
     write(ctx, {"Dockerfile": "FROM busybox\nRUN <<EOF\necho\n"})
     assert "Dockerfile:2: unterminated heredoc" in build(daemon, ctx, ok=False).stderr
-    write(ctx, {"Dockerfile": "FROM busybox\nRUN echo \\\n"})
-    assert "Dockerfile:2: unexpected end of file" in build(daemon, ctx, ok=False).stderr
+    write(ctx, {"Dockerfile": "FROM busybox\nCMD [\"echo\", 1]\n"})
+    assert "Dockerfile:2: when using JSON array syntax" in build(daemon, ctx, ok=False).stderr
     write(ctx, {"Dockerfile": "FROM busybox\nENV A=\"${B:?B must be set}\"\n"})
     r = build(daemon, ctx, ok=False)
     assert "Dockerfile:2" in r.stderr and "B must be set" in r.stderr
