@@ -186,9 +186,10 @@ def make_app(engine: Engine) -> web.Application:
 
     from . import networks, volumes
 
-    from . import build
+    from . import build, swarm
 
-    for module in (system, containers, containers_more, exec_api, images, distribution, networks, volumes, build):
+    for module in (system, containers, containers_more, exec_api, images, distribution, networks, volumes, build,
+                   swarm):
         module.register(router)
     return app
 
