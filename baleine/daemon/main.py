@@ -1,4 +1,11 @@
-"""``baleine daemon``: serve the Engine API in the foreground (dockerd's flag names)."""
+"""``baleine daemon``: serve the Engine API in the foreground (dockerd's flag names).
+
+Settings come from the command line and ``/etc/baleine/daemon.json``
+(``--config-file``; see :mod:`.config`); TCP listeners take TLS (:mod:`.tls`);
+under systemd the daemon takes the sockets it is handed (``-H fd://``) and reports
+readiness once the API answers (:mod:`.systemd`). SIGHUP reloads what dockerd
+reloads: the log level, labels, registry mirrors and insecure registries.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,18 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from ..rules.units import parse_bytes
 
 DEFAULT_HOST = "unix:///run/baleine/baleine.sock"
+DEFAULT_GROUP = "baleine"
+log = logging.getLogger("baleine")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,9 +38,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", "--default-runtime", dest="runtime", default="runc",
                    help="OCI runtime to run containers with")
     p.add_argument("--cgroup-parent", default="baleine", help="Parent cgroup of containers")
+    p.add_argument("--config-file", default="", metavar="FILE",
+                   help="Daemon configuration file (default /etc/baleine/daemon.json)")
     p.add_argument("--log-level", "-l", default="info", choices=["debug", "info", "warn", "error", "fatal"])
+    p.add_argument("--log-format", default="text", choices=["text", "json"], help="Format of the daemon's log")
+    p.add_argument("--log-file", default="", metavar="FILE",
+                   help="Also write the daemon's log to FILE, rotated at 10 MiB (3 kept)")
     p.add_argument("--log-opt", action="append", default=[], help="Default log driver options (max-size, max-file)")
-    p.add_argument("--group", "-G", default="", help="Group owning the Unix socket")
+    p.add_argument("--label", action="append", default=[], help="Key=value labels of this daemon (in info)")
+    p.add_argument("--group", "-G", default=DEFAULT_GROUP,
+                   help="Group owning the Unix socket (membership is root-equivalent)")
+    # TLS on TCP listeners, as dockerd's flags (see baleine/daemon/tls.py).
+    p.add_argument("--tls", type=_flag, nargs="?", const=True, default=None,
+                   help="Use TLS; implied by --tlsverify")
+    p.add_argument("--tlsverify", type=_flag, nargs="?", const=True, default=False,
+                   help="Use TLS and verify the remote (clients must present a certificate signed by the CA)")
+    p.add_argument("--tlscacert", default="", help="Trust certs signed only by this CA (default ~/.baleine/ca.pem)")
+    p.add_argument("--tlscert", default="", help="Path to TLS certificate file (default ~/.baleine/cert.pem)")
+    p.add_argument("--tlskey", default="", help="Path to TLS key file (default ~/.baleine/key.pem)")
     p.add_argument("-p", "--pidfile", default="", help="Path of the daemon's PID file")
     # Networking, as dockerd's flags (see baleine/engine/networks).
     p.add_argument("-b", "--bridge", default="", help="Interface name of the default bridge network")
@@ -79,6 +106,7 @@ def _log_opts(opts: list[str]) -> tuple[int, int]:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    listeners = check_hosts(args)  # before the engine holds anything
     from ..api.server import make_app
     from ..engine.engine import Engine, EngineConfig
 
@@ -97,6 +125,7 @@ async def serve(args: argparse.Namespace) -> None:
                         registry_hub=args.registry_hub)
     config.extra.update(bridge=args.bridge, bip=args.bip, pools=args.pools, dns=args.dns, ip_forward=args.ip_forward,
                         iptables=args.iptables, ip_masq=args.ip_masq, icc=args.icc, mtu=args.mtu)
+    config.extra.update(labels=list(args.label))
     engine = Engine(config)
     # First: a registry that cannot start stops the daemon before it holds anything.
     registry = await _start_registry(args, config.data_root)
@@ -106,16 +135,21 @@ async def serve(args: argparse.Namespace) -> None:
     await runner.setup()
     hosts = args.host or [DEFAULT_HOST]
     for host in hosts:
-        await _listen(runner, host, args.group)
+        await _listen(runner, host, args, listeners)
     pidfile = args.pidfile or os.path.join(config.exec_root, "baleine.pid")
     with open(pidfile, "w") as f:
         f.write(str(os.getpid()))
-    logging.getLogger("baleine").info("API listening on %s", ", ".join(hosts))
+    log.info("API listening on %s", ", ".join(hosts))
+    from .systemd import notify
+
+    notify("READY=1\nSTATUS=API listening")  # the sites accept connections: the API answers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: reload(args, engine))
     await stop.wait()
+    notify("STOPPING=1")
     logging.getLogger("baleine").info("shutting down (containers keep running)")
     await engine.lifecycle.shutdown()
     if registry is not None:
@@ -144,7 +178,47 @@ async def _start_registry(args: argparse.Namespace, data_root: str):  # noqa: AN
     return running
 
 
-async def _listen(runner: web.AppRunner, host: str, group: str) -> None:
+@dataclass
+class Listeners:
+    """What the hosts need, checked before the engine opens: TLS contexts of TCP hosts
+    (None: plain) and the sockets systemd handed over for ``fd://``."""
+
+    tls: dict[str, ssl.SSLContext | None] = field(default_factory=dict)
+    fds: list[socket.socket] = field(default_factory=list)
+
+
+def check_hosts(args: argparse.Namespace) -> Listeners:
+    """Validate every ``-H``; SystemExit naming what to fix (plain TCP beyond loopback,
+    unreadable certificates, ``fd://`` without sockets, unknown schemes)."""
+    from .tls import TLSError, check_plain_tcp, server_context
+
+    out = Listeners()
+    for host in args.host or [DEFAULT_HOST]:
+        if host.startswith("unix://"):
+            continue
+        if host.startswith("tcp://"):
+            settings = tls_settings(args)
+            try:
+                warning = check_plain_tcp(host[len("tcp://"):], settings)
+                out.tls[host] = server_context(settings) if settings.enabled else None
+            except TLSError as exc:
+                raise SystemExit(f"baleine daemon: {exc}") from None
+            if warning:
+                log.warning("%s", warning)
+        elif host.startswith("fd://"):
+            from .systemd import listen_fds
+
+            out.fds = out.fds or listen_fds()
+            if not out.fds:
+                raise SystemExit("baleine daemon: no sockets found via socket activation: make sure the service "
+                                 "was started by systemd")
+        else:
+            raise SystemExit(f"baleine daemon: unsupported host: {host}")
+    return out
+
+
+async def _listen(runner: web.AppRunner, host: str, args: argparse.Namespace, listeners: Listeners) -> None:
+    """Serve ``host`` (``unix://PATH``, ``tcp://ADDR:PORT``, ``fd://``) as ``check_hosts`` prepared it."""
     if host.startswith("unix://"):
         path = host[len("unix://"):]
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -160,31 +234,104 @@ async def _listen(runner: web.AppRunner, host: str, group: str) -> None:
                 probe.close()
         site = web.UnixSite(runner, path)
         await site.start()
-        os.chmod(path, 0o660)
-        if group:
-            import grp
-
-            try:
-                os.chown(path, 0, grp.getgrnam(group).gr_gid)
-            except KeyError:
-                pass
+        _own_socket(path, args.group)
         return
     if host.startswith("tcp://"):
         addr = host[len("tcp://"):]
         hostname, _, port = addr.rpartition(":")
-        site = web.TCPSite(runner, hostname or "127.0.0.1", int(port or 2375))
+        ctx = listeners.tls[host]
+        site = web.TCPSite(runner, hostname.strip("[]") or "127.0.0.1", int(port or (2376 if ctx else 2375)),
+                           ssl_context=ctx)
         await site.start()
+        return
+    if host.startswith("fd://"):
+        for sock in listeners.fds:
+            await web.SockSite(runner, sock).start()
         return
     raise SystemExit(f"unsupported host: {host}")
 
 
+def _own_socket(path: str, group: str) -> None:
+    """The API socket is root:GROUP 0660 (root:root 0660 when the group does not exist:
+    nobody but root gets in by accident)."""
+    import grp
+
+    os.chmod(path, 0o660)
+    if not group:
+        return
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        if group != DEFAULT_GROUP:
+            log.warning("group %s not found: the socket stays root:root", group)
+        return
+    os.chown(path, 0, gid)
+
+
+def tls_settings(args: argparse.Namespace) -> "TLSSettings":  # noqa: F821 - imported lazily
+    from .tls import TLSSettings
+
+    return TLSSettings(tls=args.tls, verify=bool(args.tlsverify), cacert=args.tlscacert, cert=args.tlscert,
+                       key=args.tlskey)
+
+
+def reload(args: argparse.Namespace, engine: Any) -> None:
+    """SIGHUP: re-read the configuration file and apply what dockerd reloads (log level,
+    labels, registry mirrors, insecure registries); log what changed. A bad file
+    changes nothing."""
+    from ..distribution.config import RegistryConfig
+    from ..rules.errors import InvalidParameter
+    from .config import RELOADABLE, ConfigError, config_path, load
+
+    path, required = config_path(args)
+    try:
+        settings = {k: v for k, v in load(path, required).items() if k in RELOADABLE}
+        mirrors = settings.get("registry-mirrors", args.registry_mirror)
+        insecure = settings.get("insecure-registries", args.insecure_registry)
+        registry = RegistryConfig.from_options(mirrors, insecure, args.registry_hub or None)
+    except (ConfigError, InvalidParameter) as exc:
+        log.error("reload: configuration not reloaded: %s", exc)
+        return
+    if "log-level" in settings:
+        args.log_level = settings["log-level"]
+        logging.getLogger().setLevel(_level(args.log_level))
+    if "labels" in settings:
+        args.label = settings["labels"]
+        engine.config.extra["labels"] = list(args.label)
+    args.registry_mirror, args.insecure_registry = mirrors, insecure
+    engine.distribution.config = registry
+    log.info("reloaded configuration from %s: %s", path,
+             ", ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "nothing to reload")
+
+
+def _level(name: str) -> str:
+    return {"warn": "WARNING", "fatal": "CRITICAL"}.get(name, name.upper())
+
+
+def load_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line merged with the configuration file; SystemExit with dockerd's
+    message when they conflict or the file is bad."""
+    from .config import ConfigError, config_path, explicit_dests, load, merge
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    path, required = config_path(args)
+    try:
+        merge(args, load(path, required), explicit_dests(p, argv), path)
+    except ConfigError as exc:
+        raise SystemExit(f"baleine daemon: {exc}") from None
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = load_args(argv)
     if os.geteuid() != 0:
         print("baleine daemon must run as root", file=sys.stderr)
         return 1
-    level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(args.log_level, args.log_level.upper())
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logs import setup
+
+    setup(_level(args.log_level), args.log_format, args.log_file)
     try:
         asyncio.run(serve(args))
     except KeyboardInterrupt:
