@@ -69,8 +69,8 @@ def top(ctx: Context, argv: list[str]) -> int:
     if not argv:
         raise _args_error("top", TOP_USAGE, "at least 1 argument", "See")
     name, ps_args = argv[0], argv[1:]
-    params = {"ps_args": " ".join(ps_args)} if ps_args else None
-    result = ctx.call("GET", f"/containers/{name}/top", params)
+    with ctx.api():
+        result = ctx.client.containers.top(name, " ".join(ps_args) if ps_args else None)
     lines = ["\t".join(result.get("Titles") or [])]
     lines += ["\t".join(proc) for proc in result.get("Processes") or []]
     sys.stdout.write(formatting.tabwrite("\n".join(lines) + "\n", minwidth=20, padding=3))
@@ -142,7 +142,8 @@ def port(ctx: Context, argv: list[str]) -> int:
     if not 1 <= len(o.args) <= 2:
         raise _args_error("port", PORT_USAGE, "at least 1 and at most 2 arguments")
     name = o.args[0]
-    info = ctx.call("GET", f"/containers/{name}/json")
+    with ctx.api():
+        info = ctx.client.containers.inspect(name)
     ports = (info.get("NetworkSettings") or {}).get("Ports") or {}
     out: list[str] = []
     if len(o.args) == 2:
@@ -259,7 +260,7 @@ def export(ctx: Context, argv: list[str]) -> int:
         except CLIError as exc:
             raise CLIError(f"failed to export container: {exc.message}", 1) from None
     with ctx.api():
-        resp = ctx.client.stream("GET", f"/containers/{o.args[0]}/export")
+        resp = ctx.client.containers.export(o.args[0])
     if o.output:
         write_atomically(o.output, resp)
         return 0
@@ -373,7 +374,7 @@ def update(ctx: Context, argv: list[str]) -> int:
     for name in o.containers:
         try:
             with ctx.api():
-                result = ctx.client.call("POST", f"/containers/{name}/update", None, body) or {}
+                result = ctx.client.containers.update(name, body)
             print(name)
             warnings.extend(result.get("Warnings") or [])
         except CLIError as exc:
@@ -537,8 +538,7 @@ class StatsCollector:
 
         def reader() -> None:
             try:
-                for obj in self.ctx.client.json_stream("GET", f"/containers/{entry.container}/stats",
-                                                       {"stream": self.stream}):
+                for obj in self.ctx.client.containers.stats(entry.container, stream=self.stream):
                     entry.set_from(obj)
                     entry.set_error(None)
                     updates.put(True)
@@ -572,7 +572,7 @@ class StatsCollector:
 def _stats_events(ctx: Context, collector: StatsCollector, show_all: bool, started: threading.Event) -> None:
     """Follow container events: start (and create with -a) add, die removes (without -a)."""
     try:
-        events = ctx.client.json_stream("GET", "/events", {"filters": json.dumps({"type": {"container": True}})})
+        events = ctx.client.system.events(filters=json.dumps({"type": {"container": True}}))
         started.set()
         for ev in events:
             action = ev.get("Action") or ev.get("status") or ""
@@ -603,7 +603,9 @@ def stats(ctx: Context, argv: list[str]) -> int:
         started = threading.Event()
         threading.Thread(target=_stats_events, args=(ctx, collector, o.all, started), daemon=True).start()
         started.wait(5)
-        for c in ctx.call("GET", "/containers/json", {"all": o.all}):
+        with ctx.api():
+            listed = ctx.client.containers.list(all=o.all)
+        for c in listed:
             collector.add(c["Id"][:12])
         collector.wait_first()
     else:
@@ -808,7 +810,7 @@ def _local_error(exc: BaseException) -> str:
 
 def _container_stat(ctx: Context, container: str, path: str) -> dict[str, Any]:
     """``HEAD /containers/{id}/archive``: the decoded X-Docker-Container-Path-Stat."""
-    resp = ctx.client.stream("HEAD", f"/containers/{container}/archive", {"path": path})
+    resp = ctx.client.containers.stat_path(container, path)
     try:
         return _decode_stat(resp.headers.get("x-docker-container-path-stat"))
     finally:
@@ -858,7 +860,7 @@ def _copy_from_container(ctx: Context, container: str, src_path: str, dst_path: 
                 target = go_join(split_path_dir_entry(src_path)[0], target)
             src_path, rebase = get_rebase_name(src_path, target)
     with ctx.api():
-        resp = ctx.client.stream("GET", f"/containers/{container}/archive", {"path": src_path})
+        resp = ctx.client.containers.get_archive(container, src_path)
     st = _decode_stat(resp.headers.get("x-docker-container-path-stat"))
     if dst_path == "-":
         out = sys.stdout.buffer
@@ -942,12 +944,10 @@ def _copy_to_container(ctx: Context, container: str, src_path: str, dst_path: st
 
         reader, tar_errors = _pipe_from(produce)
         counter = _Counter(reader)
-    params: dict[str, Any] = {"path": resolved_dst, "noOverwriteDirNonDir": "true"}
-    if copy_uid_gid:
-        params["copyUIDGID"] = "true"
     with ctx.api():
         try:
-            ctx.client.call("PUT", f"/containers/{container}/archive", params, counter)
+            ctx.client.containers.put_archive(container, resolved_dst, counter, no_overwrite_dir_non_dir=True,
+                                              copy_uid_gid=copy_uid_gid)
         finally:
             if tar_errors:  # what broke the archive explains the failure best
                 raise CLIError(_local_error(tar_errors[0]), 1)

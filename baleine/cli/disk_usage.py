@@ -157,7 +157,8 @@ def df(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--format", help="Format output using a custom template")
     p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information on space usage")
     o = p.parse_args(argv)
-    data = ctx.call("GET", "/system/df")
+    with ctx.api():
+        data = ctx.client.system.df()
     try:
         if not o.verbose:
             sys.stdout.write(formatting.format_list(o.format, summary_rows(data), formatting.DISK_USAGE_HEADERS,
