@@ -4,3 +4,5 @@ builder and the client that tars the context); re-exported here for the builder.
 from __future__ import annotations
 
 from ..rules.dockerignore import Pattern, PatternMatcher, clean, matches, read_patterns  # noqa: F401
+
+__all__ = ["Pattern", "PatternMatcher", "clean", "matches", "read_patterns"]

@@ -1,5 +1,6 @@
 """Container commands: ps, start, stop, restart, kill, rm, logs, attach, wait, pause,
-unpause, rename, diff, commit, inspect, prune (and the ones in containers_more)."""
+unpause, rename, diff, commit, inspect, prune (top, stats, port, cp, export, update:
+in their own modules)."""
 
 from __future__ import annotations
 

@@ -64,3 +64,6 @@ def parse_challenges(header: str | None) -> list[Challenge]:
 def scope(repository: str, actions: list[str] | tuple[str, ...]) -> str:
     """A token scope: ``repository:library/busybox:pull,push``."""
     return f"repository:{repository}:{','.join(actions)}"
+
+__all__ = ["HUB_ALIASES", "INDEX_SERVER", "AuthConfig", "Challenge", "config_key", "decode_header", "encode_header",
+           "parse_challenges", "registry_host", "scope"]

@@ -5,3 +5,6 @@ from __future__ import annotations
 
 from ..client.credentials import (TOKEN_USERNAME, CredentialsError, config_dir, config_path, erase,  # noqa: F401
                                   get, load_config, save_config, store)
+
+__all__ = ["TOKEN_USERNAME", "CredentialsError", "config_dir", "config_path", "erase", "get", "load_config",
+           "save_config", "store"]
