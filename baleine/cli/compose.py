@@ -491,7 +491,8 @@ PS_FORMAT = "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.Running
 
 
 def _ps_row(c: Any, no_trunc: bool) -> dict[str, Any]:
-    from . import formatting, templates
+    from .. import gotemplate
+    from . import formatting
 
     s = c.summary
     command = s.get("Command", "")
@@ -516,7 +517,7 @@ def _ps_row(c: Any, no_trunc: bool) -> dict[str, Any]:
         "ID": s["Id"] if no_trunc else s["Id"][:12],
         "Name": c.name, "Names": c.name,
         "Image": s.get("Image", ""),
-        "Command": templates.go_quote(command if no_trunc else formatting.ellipsis(command, 20)),
+        "Command": gotemplate.go_quote(command if no_trunc else formatting.ellipsis(command, 20)),
         "Project": c.labels.get(LABEL_PROJECT, ""),
         "Service": c.service,
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(s.get("Created", 0))),
@@ -572,11 +573,12 @@ def ps(ctx: Context, g: Globals, argv: list[str]) -> int:
         for r in rows:
             print(json.dumps(r))
         return 0
-    from . import formatting, templates
+    from .. import gotemplate
+    from . import formatting
 
     try:
         sys.stdout.write(formatting.format_list(o.format, rows, PS_HEADERS, PS_FORMAT))
-    except templates.TemplateError as exc:
+    except gotemplate.TemplateError as exc:
         raise CLIError(f"template parsing error: {exc}", 1) from None
     return 0
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 from ..client import APIError
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .context import CLIError, Context, Parser
 from .streams import Demuxer, pump, terminal_size, write_stream
 
@@ -52,7 +53,7 @@ def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
         name = m.get("Name") or m.get("Source", "")
         mounts.append(formatting.ellipsis(name, 15) if trunc else name)
     row = Row({
-        "Command": templates.go_quote(command),
+        "Command": gotemplate.go_quote(command),
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
         "ID": cid,
         "Image": c.get("Image", ""),
@@ -73,7 +74,7 @@ def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
 def _print_rows(fmt: str | None, rows: list[Row], headers: dict[str, str], default: str) -> None:
     try:
         out = formatting.format_list(fmt, rows, headers, default)
-    except templates.TemplateError as exc:
+    except gotemplate.TemplateError as exc:
         raise CLIError(f"template parsing error: {exc}", 1) from None
     sys.stdout.write(out)
 
@@ -354,10 +355,10 @@ def print_inspect(objs: list[Any], fmt: str | None) -> None:
     """docker inspect output: an indented JSON array, or one template line per object."""
     if fmt:
         try:
-            t = templates.compile(fmt, funcs=templates.INSPECT_FUNCS)
+            t = gotemplate.compile(fmt, funcs=gotemplate.INSPECT_FUNCS)
             for obj in objs:
                 sys.stdout.write(t.render(obj) + "\n")
-        except templates.TemplateError as exc:
+        except gotemplate.TemplateError as exc:
             raise CLIError(f"template parsing error: {exc}", 1) from None
         return
     print(json.dumps(objs, indent=4, ensure_ascii=False))

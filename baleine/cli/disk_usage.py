@@ -14,7 +14,8 @@ import sys
 import time
 from typing import Any
 
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .context import CLIError, Context, Parser
 
 SUMMARY_FORMAT = "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
@@ -165,7 +166,7 @@ def df(ctx: Context, argv: list[str]) -> int:
                                                     SUMMARY_FORMAT))
             return 0
         _verbose(data, o.format)
-    except templates.TemplateError as exc:
+    except gotemplate.TemplateError as exc:
         raise CLIError(f"template parsing error: {exc}", 1) from None
     return 0
 
@@ -186,9 +187,9 @@ def _verbose(data: dict[str, Any], fmt: str | None) -> None:
         doc = {"Images": images, "Containers": [dict(r) for r in containers], "Volumes": volumes,
                "BuildCache": build_cache_rows(data.get("BuildCache") or [], False, now)}
         if fmt == "json":
-            out.write(templates.go_json(doc, escape_html=True) + "\n")
+            out.write(gotemplate.go_json(doc, escape_html=True) + "\n")
         else:
-            out.write(templates.render(fmt, doc) + "\n")
+            out.write(gotemplate.render(fmt, doc) + "\n")
         return
     out.write("Images space usage:\n\n")
     out.write(formatting.format_list(None, images, formatting.IMAGE_HEADERS, IMAGES_FORMAT))

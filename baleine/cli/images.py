@@ -6,7 +6,8 @@ import os
 import sys
 import time
 
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .containers import Row, _print_rows, confirm, inspect_objects
 from .context import CLIError, Context, Parser
 
@@ -282,4 +283,4 @@ def prune(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-del templates
+del gotemplate

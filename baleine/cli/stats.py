@@ -220,7 +220,7 @@ def stats(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--no-trunc", action="store_true", help="Do not truncate output")
     p.add_argument("containers", nargs="*", metavar="CONTAINER")
     o = p.parse_args(argv)
-    from . import templates
+    from .. import gotemplate
 
     collector = StatsCollector(ctx, stream=not o.no_stream)
     show_all = not o.containers
@@ -245,7 +245,7 @@ def stats(ctx: Context, argv: list[str]) -> int:
         rows = [e.row(not o.no_trunc) for e in collector.snapshot()]
         try:
             text = formatting.format_list(o.format, rows, formatting.STATS_HEADERS, formatting.DEFAULT_STATS_FORMAT)
-        except templates.TemplateError as exc:
+        except gotemplate.TemplateError as exc:
             raise CLIError(f"template parsing error: {exc}", 1) from None
         if o.no_stream:
             out.write(text)

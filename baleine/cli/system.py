@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from .. import API_VERSION, __version__
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .containers import inspect_objects
 from .context import CLIError, Context, Parser
 
@@ -29,8 +30,8 @@ def version(ctx: Context, argv: list[str]) -> int:
     except CLIError as exc:
         error = exc
     if o.format:
-        sys.stdout.write(templates.render(o.format, {"Client": client, "Server": server},
-                                          funcs=templates.INSPECT_FUNCS) + "\n")
+        sys.stdout.write(gotemplate.render(o.format, {"Client": client, "Server": server},
+                                          funcs=gotemplate.INSPECT_FUNCS) + "\n")
     else:
         print("Client:")
         print(f" Version:           {client['Version']}")
@@ -61,7 +62,7 @@ def info(ctx: Context, argv: list[str]) -> int:
     with ctx.api():
         data = ctx.client.system.info()
     if o.format:
-        sys.stdout.write(templates.render(o.format, data, funcs=templates.INSPECT_FUNCS) + "\n")
+        sys.stdout.write(gotemplate.render(o.format, data, funcs=gotemplate.INSPECT_FUNCS) + "\n")
         return 0
     lines = [
         "Client:",
@@ -114,9 +115,9 @@ def events(ctx: Context, argv: list[str]) -> int:
     tmpl = None
     if o.format:
         if o.format == "json":
-            tmpl = templates.compile("{{json .}}")
+            tmpl = gotemplate.compile("{{json .}}")
         else:
-            tmpl = templates.compile(o.format)
+            tmpl = gotemplate.compile(o.format)
     try:
         with ctx.api():
             for msg in ctx.client.system.events(since, until, filters):
