@@ -48,12 +48,32 @@ is the public API.
 
 from __future__ import annotations
 
-from .execution import _BreakSignal, _ContinueSignal, _State
-from .functions import DEFAULT_FUNCS, HEADER_FUNCS, INSPECT_FUNCS, _as_fn, _Fn  # noqa: F401 - public API
-from .gofmt import format_value, go_json, go_quote, go_sprint, go_sprintf, go_sprintln  # noqa: F401 - public API
-from .nodes import _List
-from .parser import _Parser
-from .values import NO_VALUE, TemplateError  # noqa: F401 - public API
+from .values import NO_VALUE, TemplateError
+
+# Annotations only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .functions import _Fn
+    from .nodes import _List
+
+# The engine's modules load on first use (PEP 562): ``baleine ps -q`` imports this
+# package but renders no template, and the CLI's start-up time is benchmarked.
+_LAZY = {
+    "DEFAULT_FUNCS": "functions", "HEADER_FUNCS": "functions", "INSPECT_FUNCS": "functions",
+    "format_value": "gofmt", "go_json": "gofmt", "go_quote": "gofmt", "go_sprint": "gofmt",
+    "go_sprintf": "gofmt", "go_sprintln": "gofmt",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "JSON_FORMAT",
@@ -100,6 +120,9 @@ class Template:
         then the output written before the error is returned, which is what
         docker prints for a table header whose template fails.
         """
+        from .execution import _BreakSignal, _ContinueSignal, _State
+        from .functions import _as_fn
+
         table = self.funcs
         if funcs:
             table = dict(table)
@@ -130,6 +153,9 @@ def compile(template: str, *, name: str = "", funcs: dict | None = None) -> Temp
     evaluated arguments, missing values as ``None``).  ``name`` is the template
     name shown in messages; docker's is empty (``template: :1: ...``).
     """
+    from .functions import DEFAULT_FUNCS, _as_fn
+    from .parser import _Parser
+
     table = DEFAULT_FUNCS
     if funcs:
         table = dict(DEFAULT_FUNCS)
