@@ -18,6 +18,7 @@ test fails as soon as it is no longer needed, so the list cannot rot.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def compose_violation(name: str) -> bool:
     return _within(name, "baleine.cli") or any(_within(name, bad) for bad in FORBIDDEN_THIRD_PARTY)
 
 
-def violations(folder: str, is_violation, known: dict[tuple[str, str], str] | None = None,  # noqa: ANN001
+def violations(folder: str, is_violation: Callable[[str], bool], known: dict[tuple[str, str], str] | None = None,
                used: set[tuple[str, str]] | None = None) -> list[str]:
     """``file:line: module`` for each import ``is_violation`` refuses, except the
     ``known`` ones (recorded in ``used`` when met)."""
