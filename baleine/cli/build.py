@@ -17,11 +17,9 @@ exit code and last output lines on stderr, and the command exits with that code
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from typing import Any, BinaryIO
@@ -112,7 +110,7 @@ def build(ctx: Context, argv: list[str]) -> int:
         image_id = ""
         try:
             with ctx.api(code=1):
-                for msg in ctx.client.json_stream("POST", "/build", params, body, headers):
+                for msg in ctx.client.build.build(body, params, headers):
                     if msg.get("aux") and isinstance(msg["aux"], dict) and msg["aux"].get("ID"):
                         image_id = msg["aux"]["ID"]
                     if msg.get("error") or msg.get("errorDetail"):
@@ -132,6 +130,16 @@ def build(ctx: Context, argv: list[str]) -> int:
             f.write(image_id)
     renderer.done(image_id, o.tag)
     return 0
+
+
+def _context(path: str, dockerfile: str) -> tuple[BinaryIO, str]:
+    """The request body and the Dockerfile's name in it (``client.build_context``)."""
+    from ..client.build_context import BuildContextError, prepare
+
+    try:
+        return prepare(path, dockerfile)
+    except BuildContextError as exc:
+        raise CLIError(exc.message, 1) from None
 
 
 def _build_args(values: list[str]) -> dict[str, str | None]:
@@ -182,139 +190,6 @@ def _secrets(values: list[str]) -> str:
                 raise CLIError(f"failed to read secret {sid}: {exc.strerror}", 1) from None
         out[sid] = base64.b64encode(data).decode()
     return base64.b64encode(json.dumps(out).encode()).decode()
-
-
-# -- the context -----------------------------------------------------------------------
-
-
-def _context(path: str, dockerfile: str) -> tuple[BinaryIO, str]:
-    """(the request body, the Dockerfile's name inside it)."""
-    if path.startswith(("http://", "https://", "git://", "git@", "github.com/")):
-        raise CLIError(f"unable to prepare context: remote build contexts are not supported: {path}", 1)
-    if path == "-":
-        if dockerfile == "-":
-            raise CLIError("invalid argument: can't use stdin for both build context and dockerfile", 1)
-        data = sys.stdin.buffer.read()
-        if _is_tar(data[:512]):
-            return io.BytesIO(data), dockerfile or "Dockerfile"
-        return _tar_of({"Dockerfile": data}), "Dockerfile"
-    if not os.path.isdir(path):
-        raise CLIError(f'unable to prepare context: path "{path}" not found', 1)
-    root = os.path.abspath(path)
-    extra: dict[str, bytes] = {}
-    if dockerfile == "-":
-        name = ".dockerfile." + os.urandom(10).hex()
-        extra[name] = sys.stdin.buffer.read()
-    else:
-        full = os.path.abspath(dockerfile) if dockerfile else os.path.join(root, "Dockerfile")
-        if not os.path.exists(full) and not dockerfile and os.path.exists(os.path.join(root, "dockerfile")):
-            full = os.path.join(root, "dockerfile")
-        if not os.path.isfile(full):
-            raise CLIError(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat "
-                           f"{full}: no such file or directory", 1)
-        rel = os.path.relpath(full, root)
-        if rel.startswith(".." + os.sep) or rel == "..":
-            name = ".dockerfile." + os.urandom(10).hex()
-            with open(full, "rb") as f:
-                extra[name] = f.read()
-        else:
-            name = rel.replace(os.sep, "/")
-    return _tar_dir(root, name, extra), name
-
-
-def _is_tar(head: bytes) -> bool:
-    """A tar, or a compressed stream (gzip, bzip2, xz, zstd), rather than a Dockerfile."""
-    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")):
-        return True
-    return len(head) >= 262 and head[257:262] == b"ustar"
-
-
-def _tar_of(files: dict[str, bytes]) -> BinaryIO:
-    import tarfile
-
-    out = tempfile.TemporaryFile()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    out.seek(0)
-    return out
-
-
-def _tar_dir(root: str, dockerfile: str, extra: dict[str, bytes]) -> BinaryIO:
-    """The context directory as a tar, with .dockerignore applied (docker's rules)."""
-    import tarfile
-
-    from ..build.dockerignore import PatternMatcher, read_patterns
-
-    patterns: list[str] = []
-    try:
-        with open(os.path.join(root, ".dockerignore"), encoding="utf-8", errors="replace") as f:
-            patterns = read_patterns(f.read())
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise CLIError(f"unable to prepare context: {exc}", 1) from None
-    try:
-        pm = PatternMatcher(patterns) if patterns else None
-    except ValueError as exc:
-        raise CLIError(f"error checking context: {exc}", 1) from None
-    keep = {".dockerignore", dockerfile}  # the builder needs them even when ignored
-    out = tempfile.TemporaryFile()
-
-    def excluded(rel: str) -> bool:
-        return pm is not None and rel not in keep and pm.matches(rel)
-
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for dirpath, dirs, files in os.walk(root):
-            rel_dir = os.path.relpath(dirpath, root)
-            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-            dirs.sort()
-            kept = []
-            for d in dirs:
-                rel = f"{rel_dir}/{d}" if rel_dir else d
-                if excluded(rel) and not (pm is not None and pm.exclusions) and not any(
-                        k.startswith(rel + "/") for k in keep):
-                    continue
-                kept.append(d)
-                if not excluded(rel):
-                    _add(tar, os.path.join(dirpath, d), rel)
-            dirs[:] = kept
-            for name in sorted(files):
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                if excluded(rel):
-                    continue
-                _add(tar, os.path.join(dirpath, name), rel)
-        for name, data in extra.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o600
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    out.seek(0)
-    return out
-
-
-def _add(tar: Any, path: str, arcname: str) -> None:
-    try:
-        info = tar.gettarinfo(path, arcname)
-    except OSError as exc:
-        raise CLIError(f"error checking context: can't stat '{path}': {exc.strerror}", 1) from None
-    if info is None:  # sockets
-        return
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    if info.isreg():
-        try:
-            with open(path, "rb") as f:
-                tar.addfile(info, f)
-        except PermissionError:
-            raise CLIError(f"error checking context: can't open '{path}': permission denied", 1) from None
-    else:
-        tar.addfile(info)
 
 
 # -- output -------------------------------------------------------------------------------
@@ -549,16 +424,16 @@ def prune(ctx: Context, argv: list[str]) -> int:
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    params: dict[str, Any] = {"all": o.all}
-    if o.keep_storage:
-        params["keep-storage"] = _bytes(o.keep_storage, "keep-storage")
+    keep = _bytes(o.keep_storage, "keep-storage") if o.keep_storage else None
+    filters = None
     if o.filter:
         f: dict[str, dict[str, bool]] = {}
         for item in o.filter:
             k, _, v = item.partition("=")
             f.setdefault(k, {})[v] = True
-        params["filters"] = json.dumps(f)
-    result = ctx.call("POST", "/build/prune", params) or {}
+        filters = json.dumps(f)
+    with ctx.api():
+        result = ctx.client.build.prune(all=o.all, filters=filters, keep_storage=keep)
     from .formatting import human_size
 
     deleted = result.get("CachesDeleted") or []

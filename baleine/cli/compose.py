@@ -292,8 +292,8 @@ def ls(ctx: Context, g: Globals, argv: list[str]) -> int:
     from ..compose.convert import LABEL_CONFIG_FILES, LABEL_ONEOFF, LABEL_PROJECT
     from . import formatting
 
-    items = ctx.call("GET", "/containers/json", {"all": True, "filters": json.dumps(
-        {"label": {LABEL_PROJECT: True}})}) or []
+    with ctx.api():
+        items = ctx.client.containers.list(all=True, filters=json.dumps({"label": {LABEL_PROJECT: True}}))
     projects: dict[str, dict[str, Any]] = {}
     for c in items:
         labels = c.get("Labels") or {}
@@ -424,7 +424,7 @@ def _attached(ctx: Context, g: Globals, runner: Any, services: list[str], o: arg
             exited.append((c, code))
         event.set()
 
-    params = {"stdout": 1, "stderr": 1, "follow": 1, "timestamps": int(o.timestamps)}
+    params = {"stdout": True, "stderr": True, "follow": True, "timestamps": o.timestamps}
     printer.message("Attaching to " + ", ".join(c["Name"] for c in containers))
     follow_all(printer, ctx.client, containers, params, on_end)
     abort = o.abort_on_container_exit or bool(o.exit_code_from)
@@ -491,7 +491,8 @@ PS_FORMAT = "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.Running
 
 
 def _ps_row(c: Any, no_trunc: bool) -> dict[str, Any]:
-    from . import formatting, templates
+    from .. import gotemplate
+    from . import formatting
 
     s = c.summary
     command = s.get("Command", "")
@@ -516,7 +517,7 @@ def _ps_row(c: Any, no_trunc: bool) -> dict[str, Any]:
         "ID": s["Id"] if no_trunc else s["Id"][:12],
         "Name": c.name, "Names": c.name,
         "Image": s.get("Image", ""),
-        "Command": templates.go_quote(command if no_trunc else formatting.ellipsis(command, 20)),
+        "Command": gotemplate.go_quote(command if no_trunc else formatting.ellipsis(command, 20)),
         "Project": c.labels.get(LABEL_PROJECT, ""),
         "Service": c.service,
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(s.get("Created", 0))),
@@ -572,11 +573,12 @@ def ps(ctx: Context, g: Globals, argv: list[str]) -> int:
         for r in rows:
             print(json.dumps(r))
         return 0
-    from . import formatting, templates
+    from .. import gotemplate
+    from . import formatting
 
     try:
         sys.stdout.write(formatting.format_list(o.format, rows, PS_HEADERS, PS_FORMAT))
-    except templates.TemplateError as exc:
+    except gotemplate.TemplateError as exc:
         raise CLIError(f"template parsing error: {exc}", 1) from None
     return 0
 
@@ -608,8 +610,8 @@ def logs(ctx: Context, g: Globals, argv: list[str]) -> int:
         info = runner.inspect(c.id)
         containers.append({"Id": c.id, "Name": c.name, "Service": c.service,
                            "Tty": bool((info.get("Config") or {}).get("Tty"))})
-    params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": int(o.follow), "tail": o.tail,
-                              "timestamps": int(o.timestamps)}
+    params: dict[str, Any] = {"stdout": True, "stderr": True, "follow": o.follow, "tail": o.tail,
+                              "timestamps": o.timestamps}
     from ..rules.timestamps import get_timestamp
 
     now = time.time()
@@ -649,7 +651,7 @@ def images(ctx: Context, g: Globals, argv: list[str]) -> int:
         info = runner.inspect(c.id)
         image_id = info.get("Image", "")
         try:
-            img = ctx.client.call("GET", f"/images/{image_id}/json")
+            img = ctx.client.images.inspect(image_id)
         except APIError:
             img = {}
         ref = (info.get("Config") or {}).get("Image", "")
@@ -684,7 +686,7 @@ def top(ctx: Context, g: Globals, argv: list[str]) -> int:
     runner = Runner(ctx.client, project)
     first = True
     for c in runner.containers(o.services or None, all=False):
-        result = ctx.client.call("GET", f"/containers/{c.id}/top")
+        result = ctx.client.containers.top(c.id)
         if not first:
             print()
         first = False
@@ -798,9 +800,7 @@ def restart(ctx: Context, g: Globals, argv: list[str]) -> int:
             for c in runner.containers([name]):
                 resource = f"Container {c.name}"
                 runner.progress.event(resource, "Restarting")
-                params = {"t": runner._stop_timeout(name, o.timeout)} if runner._stop_timeout(name, o.timeout) \
-                    is not None else None
-                ctx.client.call("POST", f"/containers/{c.id}/restart", params)
+                ctx.client.containers.restart(c.id, timeout=runner._stop_timeout(name, o.timeout))
                 runner.progress.event(resource, "Started")
     finally:
         runner.progress.done()
@@ -818,7 +818,7 @@ def kill(ctx: Context, g: Globals, argv: list[str]) -> int:
             if c.running:
                 resource = f"Container {c.name}"
                 runner.progress.event(resource, "Killing")
-                ctx.client.call("POST", f"/containers/{c.id}/kill", {"signal": o.signal})
+                ctx.client.containers.kill(c.id, signal=o.signal)
                 runner.progress.event(resource, "Killed")
     finally:
         runner.progress.done()
@@ -832,7 +832,7 @@ def _pause_like(ctx: Context, g: Globals, argv: list[str], command: str) -> int:
             resource = f"Container {c.name}"
             if command == "pause" and c.state == "running" or command == "unpause" and c.state == "paused":
                 runner.progress.event(resource, "Pausing" if command == "pause" else "Unpausing")
-                ctx.client.call("POST", f"/containers/{c.id}/{command}")
+                (ctx.client.containers.pause if command == "pause" else ctx.client.containers.unpause)(c.id)
                 runner.progress.event(resource, "Paused" if command == "pause" else "Unpaused")
     finally:
         runner.progress.done()
@@ -970,8 +970,7 @@ def push(ctx: Context, g: Globals, argv: list[str]) -> int:
             resource = f"Image {ref}"
             runner.progress.event(resource, "Pushing")
             try:
-                for msg in ctx.client.json_stream("POST", f"/images/{repo}/push", {"tag": tag},
-                                                  headers=pull_headers(ref)):
+                for msg in ctx.client.images.push(repo, tag, headers=pull_headers(ref)):
                     if msg.get("error"):
                         raise APIError(500, msg["error"])
             except APIError as exc:
@@ -1102,7 +1101,8 @@ def run(ctx: Context, g: Globals, argv: list[str]) -> int:
                                      publish=publish, tty=tty, stdin_open=not o.detach and o.interactive,
                                      user=o.user, workdir=o.workdir, extra_labels=labels)
     if o.detach:
-        ctx.call("POST", f"/containers/{cid}/start")
+        with ctx.api():
+            ctx.client.containers.start(cid)
         print(name)
         return 0
     return _run_attached(ctx, cid, tty, o.rm)
@@ -1113,16 +1113,15 @@ def _run_attached(ctx: Context, cid: str, tty: bool, remove: bool) -> int:
 
     client = ctx.client
     stdin = _stdin_open()
-    params = {"stream": 1, "stdin": 1, "stdout": 1, "stderr": 1}
     with ctx.api():
-        sock, initial = client.hijack("POST", f"/containers/{cid}/attach", params)
-        wait = client.stream("POST", f"/containers/{cid}/wait", {"condition": "next-exit"})
-        client.call("POST", f"/containers/{cid}/start")
+        sock, initial = client.containers.attach(cid, stdin=True)
+        wait = client.containers.wait_response(cid, "next-exit")
+        client.containers.start(cid)
     if tty:
         size = terminal_size()
         if size:
             try:
-                client.call("POST", f"/containers/{cid}/resize", {"h": size[0], "w": size[1]})
+                client.containers.resize(cid, size[0], size[1])
             except APIError:
                 pass
     old = signal.getsignal(signal.SIGINT)
@@ -1137,7 +1136,7 @@ def _run_attached(ctx: Context, cid: str, tty: bool, remove: bool) -> int:
     code = int(result.get("StatusCode", 0))
     if remove:
         try:
-            client.call("DELETE", f"/containers/{cid}", {"force": True, "v": True})
+            client.containers.remove(cid, force=True, volumes=True)
         except APIError:
             pass
     return code

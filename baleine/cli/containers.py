@@ -1,5 +1,6 @@
 """Container commands: ps, start, stop, restart, kill, rm, logs, attach, wait, pause,
-unpause, rename, diff, commit, inspect, prune (and the ones in containers_more)."""
+unpause, rename, diff, commit, inspect, prune (top, stats, port, cp, export, update:
+in their own modules)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import time
 # Annotations only (the CLI's start-up time matters: typing is not imported at run time).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 from ..client import APIError
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .context import CLIError, Context, Parser
 from .streams import Demuxer, pump, terminal_size, write_stream
 
@@ -50,7 +53,7 @@ def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
         name = m.get("Name") or m.get("Source", "")
         mounts.append(formatting.ellipsis(name, 15) if trunc else name)
     row = Row({
-        "Command": templates.go_quote(command),
+        "Command": gotemplate.go_quote(command),
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
         "ID": cid,
         "Image": c.get("Image", ""),
@@ -71,7 +74,7 @@ def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
 def _print_rows(fmt: str | None, rows: list[Row], headers: dict[str, str], default: str) -> None:
     try:
         out = formatting.format_list(fmt, rows, headers, default)
-    except templates.TemplateError as exc:
+    except gotemplate.TemplateError as exc:
         raise CLIError(f"template parsing error: {exc}", 1) from None
     sys.stdout.write(out)
 
@@ -87,17 +90,18 @@ def ps(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--format", help="Format output using a custom template")
     p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
     o = p.parse_args(argv)
-    params: dict[str, Any] = {"all": o.all or o.last > 0 or o.latest, "size": o.size}
-    if o.last > 0 or o.latest:
-        params["limit"] = 1 if o.latest else o.last
+    limit = (1 if o.latest else o.last) if o.last > 0 or o.latest else None
+    filters = None
     if o.filter:
         from ..rules.filters import from_cli
 
         try:
-            params["filters"] = from_cli(o.filter).to_json()
+            filters = from_cli(o.filter).to_json()
         except Exception as exc:  # noqa: BLE001
             raise CLIError(str(exc), 125) from None
-    items = ctx.call("GET", "/containers/json", params)
+    with ctx.api():
+        items = ctx.client.containers.list(all=o.all or o.last > 0 or o.latest, size=o.size, limit=limit,
+                                           filters=filters)
     if o.quiet and not o.format:
         for c in items:
             print(c["Id"] if o.no_trunc else c["Id"][:12])
@@ -132,7 +136,7 @@ def start(ctx: Context, argv: list[str]) -> int:
     for name in o.containers:
         try:
             with ctx.api():
-                ctx.client.call("POST", f"/containers/{name}/start")
+                ctx.client.containers.start(name)
             print(name)
         except CLIError as exc:
             print(exc.message, file=sys.stderr)
@@ -143,18 +147,16 @@ def start(ctx: Context, argv: list[str]) -> int:
 
 
 def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str | None) -> int:
-    info = ctx.call("GET", f"/containers/{name}/json")
+    with ctx.api():
+        info = ctx.client.containers.inspect(name)
     cfg = info["Config"]
     tty = bool(cfg.get("Tty"))
     stdin = interactive and bool(cfg.get("OpenStdin"))
-    params = {"stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1}
-    if detach_keys:
-        params["detachKeys"] = detach_keys
     with ctx.api():
-        sock, initial = ctx.client.hijack("POST", f"/containers/{name}/attach", params)
-        wait_resp = ctx.client.stream("POST", f"/containers/{name}/wait", {"condition": "next-exit"})
-        ctx.client.call("POST", f"/containers/{name}/start")
-    _resize_cb = _resizer(ctx, f"/containers/{name}/resize") if tty else None
+        sock, initial = ctx.client.containers.attach(name, stdin, detach_keys=detach_keys or None)
+        wait_resp = ctx.client.containers.wait_response(name, "next-exit")
+        ctx.client.containers.start(name)
+    _resize_cb = _resizer(ctx, name) if tty else None
     if tty and _resize_cb:
         size = terminal_size()
         if size:
@@ -166,10 +168,10 @@ def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str
         return 0
 
 
-def _resizer(ctx: Context, path: str):  # noqa: ANN202
+def _resizer(ctx: Context, container: str):  # noqa: ANN202
     def resize(h: int, w: int) -> None:
         try:
-            ctx.client.call("POST", path, {"h": h, "w": w})
+            ctx.client.containers.resize(container, h, w)
         except Exception:  # noqa: BLE001 - best effort
             pass
 
@@ -183,12 +185,8 @@ def _stop_like(ctx: Context, argv: list[str], command: str, desc: str) -> int:
     p.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     o = p.parse_args(argv)
-    params: dict[str, Any] = {}
-    if o.time is not None:
-        params["t"] = o.time
-    if o.signal:
-        params["signal"] = o.signal
-    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/{command}", params) and None)
+    action = ctx.client.containers.stop if command == "stop" else ctx.client.containers.restart
+    return ctx.each(o.containers, lambda n: action(n, timeout=o.time, signal=o.signal or None))
 
 
 def stop(ctx: Context, argv: list[str]) -> int:
@@ -204,8 +202,7 @@ def kill(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     o = p.parse_args(argv)
-    params = {"signal": o.signal} if o.signal else None
-    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/kill", params) and None)
+    return ctx.each(o.containers, lambda n: ctx.client.containers.kill(n, signal=o.signal or None))
 
 
 def rm(ctx: Context, argv: list[str]) -> int:
@@ -215,23 +212,23 @@ def rm(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-l", "--link", action="store_true", help="Remove the specified link")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     o = p.parse_args(argv)
-    params = {"force": o.force, "v": o.volumes, "link": o.link}
-    return ctx.each(o.containers, lambda n: ctx.client.call("DELETE", f"/containers/{n}", params) and None)
+    return ctx.each(o.containers, lambda n: ctx.client.containers.remove(n, force=o.force, volumes=o.volumes,
+                                                                          link=o.link))
 
 
 def pause(ctx: Context, argv: list[str]) -> int:
     o = _simple("pause", "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers").parse_args(argv)
-    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/pause") and None)
+    return ctx.each(o.containers, lambda n: ctx.client.containers.pause(n))
 
 
 def unpause(ctx: Context, argv: list[str]) -> int:
     o = _simple("unpause", "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers").parse_args(argv)
-    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/unpause") and None)
+    return ctx.each(o.containers, lambda n: ctx.client.containers.unpause(n))
 
 
 def wait(ctx: Context, argv: list[str]) -> int:
     o = _simple("wait", "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes").parse_args(argv)
-    return ctx.each(o.containers, lambda n: ctx.client.call("POST", f"/containers/{n}/wait")["StatusCode"])
+    return ctx.each(o.containers, lambda n: ctx.client.containers.wait(n)["StatusCode"])
 
 
 def rename(ctx: Context, argv: list[str]) -> int:
@@ -239,7 +236,8 @@ def rename(ctx: Context, argv: list[str]) -> int:
     p.add_argument("container")
     p.add_argument("new_name")
     o = p.parse_args(argv)
-    ctx.call("POST", f"/containers/{o.container}/rename", {"name": o.new_name})
+    with ctx.api():
+        ctx.client.containers.rename(o.container, o.new_name)
     return 0
 
 
@@ -247,7 +245,9 @@ def diff(ctx: Context, argv: list[str]) -> int:
     p = Parser("diff", "CONTAINER", "Inspect changes to files or directories on a container's filesystem")
     p.add_argument("container")
     o = p.parse_args(argv)
-    for ch in ctx.call("GET", f"/containers/{o.container}/changes") or []:
+    with ctx.api():
+        changes = ctx.client.containers.changes(o.container)
+    for ch in changes:
         print(f"{'CAD'[ch['Kind']]} {ch['Path']}")
     return 0
 
@@ -261,16 +261,16 @@ def commit(ctx: Context, argv: list[str]) -> int:
     p.add_argument("container")
     p.add_argument("reference", nargs="?")
     o = p.parse_args(argv)
-    params: dict[str, Any] = {"container": o.container, "author": o.author, "comment": o.message,
-                              "pause": o.pause.lower() not in ("false", "0"), "changes": o.change}
+    repo = tag = None
     if o.reference:
         ref = o.reference
         repo, tag = ref, ""
         last = ref.rsplit("/", 1)[-1]
         if "@" not in ref and ":" in last:
             repo, tag = ref.rsplit(":", 1)
-        params["repo"], params["tag"] = repo, tag
-    result = ctx.call("POST", "/commit", params, {})
+    with ctx.api():
+        result = ctx.client.containers.commit(o.container, repo, tag, message=o.message, author=o.author,
+                                              pause=o.pause.lower() not in ("false", "0"), changes=o.change)
     print(result["Id"])
     return 0
 
@@ -285,21 +285,19 @@ def logs(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--details", action="store_true", help="Show extra details provided to logs")
     p.add_argument("container")
     o = p.parse_args(argv)
-    info = ctx.call("GET", f"/containers/{o.container}/json")
+    with ctx.api():
+        info = ctx.client.containers.inspect(o.container)
     now = time.time()
-    params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": o.follow, "tail": o.tail,
-                              "timestamps": o.timestamps}
     from ..rules.timestamps import get_timestamp
 
     try:
-        if o.since:
-            params["since"] = get_timestamp(o.since, now)
-        if o.until:
-            params["until"] = get_timestamp(o.until, now)
+        since = get_timestamp(o.since, now) if o.since else None
+        until = get_timestamp(o.until, now) if o.until else None
     except Exception as exc:  # noqa: BLE001
         raise CLIError(f"invalid value for \"since\": {exc}", 1) from None
     with ctx.api():
-        resp = ctx.client.stream("GET", f"/containers/{o.container}/logs", params)
+        resp = ctx.client.containers.logs(o.container, follow=o.follow, tail=o.tail, timestamps=o.timestamps,
+                                          since=since, until=until)
     tty = bool(info["Config"].get("Tty"))
     demux = Demuxer()
     try:
@@ -323,7 +321,8 @@ def attach(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--detach-keys", help="Override the key sequence for detaching a container")
     p.add_argument("container")
     o = p.parse_args(argv)
-    info = ctx.call("GET", f"/containers/{o.container}/json")
+    with ctx.api():
+        info = ctx.client.containers.inspect(o.container)
     if not info["State"].get("Running"):
         raise CLIError("You cannot attach to a stopped container, start it first", 1)
     if info["State"].get("Paused"):
@@ -332,19 +331,17 @@ def attach(ctx: Context, argv: list[str]) -> int:
     stdin = not o.no_stdin and bool(info["Config"].get("OpenStdin"))
     if tty and stdin and not sys.stdin.isatty():
         raise CLIError("the input device is not a TTY", 1)
-    params = {"stream": 1, "stdin": int(stdin), "stdout": 1, "stderr": 1}
-    if o.detach_keys:
-        params["detachKeys"] = o.detach_keys
     with ctx.api():
-        wait_resp = ctx.client.stream("POST", f"/containers/{o.container}/wait", {"condition": "next-exit"})
-        sock, initial = ctx.client.hijack("POST", f"/containers/{o.container}/attach", params)
-    resize = _resizer(ctx, f"/containers/{o.container}/resize") if tty else None
+        wait_resp = ctx.client.containers.wait_response(o.container, "next-exit")
+        sock, initial = ctx.client.containers.attach(o.container, stdin, detach_keys=o.detach_keys or None)
+    resize = _resizer(ctx, o.container) if tty else None
     if resize:
         size = terminal_size()
         if size:
             resize(*size)
     pump(sock, initial, tty, stdin, resize, close_on_eof=bool(info["Config"].get("StdinOnce")))
-    state = ctx.call("GET", f"/containers/{o.container}/json")["State"]
+    with ctx.api():
+        state = ctx.client.containers.inspect(o.container)["State"]
     if state.get("Running"):
         print("read escape sequence", file=sys.stderr)
         return 0
@@ -358,26 +355,33 @@ def print_inspect(objs: list[Any], fmt: str | None) -> None:
     """docker inspect output: an indented JSON array, or one template line per object."""
     if fmt:
         try:
-            t = templates.compile(fmt, funcs=templates.INSPECT_FUNCS)
+            t = gotemplate.compile(fmt, funcs=gotemplate.INSPECT_FUNCS)
             for obj in objs:
                 sys.stdout.write(t.render(obj) + "\n")
-        except templates.TemplateError as exc:
+        except gotemplate.TemplateError as exc:
             raise CLIError(f"template parsing error: {exc}", 1) from None
         return
     print(json.dumps(objs, indent=4, ensure_ascii=False))
 
 
-def inspect_objects(ctx: Context, names: list[str], fmt: str | None, kinds: list[tuple[str, str]],
+def _inspector(ctx: Context, kind: str, size: bool) -> Callable[[str], Any]:
+    """The client method inspecting one ``kind`` of object by name."""
+    if kind == "container":
+        return lambda name: ctx.client.containers.inspect(name, size=size or None)
+    return {"image": ctx.client.images, "volume": ctx.client.volumes, "network": ctx.client.networks}[kind].inspect
+
+
+def inspect_objects(ctx: Context, names: list[str], fmt: str | None, kinds: list[str],
                     size: bool = False) -> int:
-    """Inspect each name as the first kind that knows it; docker's errors for the rest."""
+    """Inspect each name as the first kind (container, image, volume, network) that
+    knows it; docker's errors for the rest."""
     found, status = [], 0
     for name in names:
-        for kind, path in kinds:
+        for kind in kinds:
             try:
                 with ctx.api():
                     try:
-                        params = {"size": 1} if size and kind == "container" else None
-                        found.append(ctx.client.call("GET", path.format(name=name), params))
+                        found.append(_inspector(ctx, kind, size)(name))
                         break
                     except APIError as exc:
                         if exc.status != 404:
@@ -387,7 +391,7 @@ def inspect_objects(ctx: Context, names: list[str], fmt: str | None, kinds: list
                 status = 1
                 break
         else:
-            label = kinds[0][0] if len(kinds) == 1 else "object"
+            label = kinds[0] if len(kinds) == 1 else "object"
             print(f"Error: No such {label}: {name}", file=sys.stderr)
             status = 1
     if found or not fmt:
@@ -401,7 +405,7 @@ def inspect_containers(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     o = p.parse_args(argv)
-    return inspect_objects(ctx, o.containers, o.format, [("container", "/containers/{name}/json")], o.size)
+    return inspect_objects(ctx, o.containers, o.format, ["container"], o.size)
 
 
 def prune(ctx: Context, argv: list[str]) -> int:
@@ -411,12 +415,13 @@ def prune(ctx: Context, argv: list[str]) -> int:
     o = p.parse_args(argv)
     if not o.force and not confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] "):
         return 0
-    params = {}
+    filters = None
     if o.filter:
         from ..rules.filters import from_cli
 
-        params["filters"] = from_cli(o.filter).to_json()
-    result = ctx.call("POST", "/containers/prune", params)
+        filters = from_cli(o.filter).to_json()
+    with ctx.api():
+        result = ctx.client.containers.prune(filters)
     deleted = result.get("ContainersDeleted") or []
     if deleted:
         print("Deleted Containers:")

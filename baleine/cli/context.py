@@ -1,4 +1,6 @@
-"""What every command shares: the API client (starting a daemon when none answers),
+"""What every command shares: the API client (starting a daemon when none answers;
+commands call its resource methods, ``ctx.client.containers.start(...)``, inside
+``with ctx.api():`` to get docker's error messages),
 docker-style argument parsing, and docker-style errors and exit codes."""
 
 from __future__ import annotations
@@ -132,10 +134,6 @@ class Context:
         except ConnectionFailed:
             raise CLIError(f"Cannot connect to the Baleine daemon at {self.host}. "
                            "Is the baleine daemon running?", self.err_code if code is None else code) from None
-
-    def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
-        with self.api():
-            return self.client.call(method, path, params, body)
 
     def each(self, names: list[str], action: Callable[[str], Any], echo: bool = True) -> int:
         """Apply ``action`` to each name, printing it (docker's multi-target commands);

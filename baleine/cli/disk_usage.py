@@ -14,7 +14,8 @@ import sys
 import time
 from typing import Any
 
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .context import CLIError, Context, Parser
 
 SUMMARY_FORMAT = "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
@@ -157,14 +158,15 @@ def df(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--format", help="Format output using a custom template")
     p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information on space usage")
     o = p.parse_args(argv)
-    data = ctx.call("GET", "/system/df")
+    with ctx.api():
+        data = ctx.client.system.df()
     try:
         if not o.verbose:
             sys.stdout.write(formatting.format_list(o.format, summary_rows(data), formatting.DISK_USAGE_HEADERS,
                                                     SUMMARY_FORMAT))
             return 0
         _verbose(data, o.format)
-    except templates.TemplateError as exc:
+    except gotemplate.TemplateError as exc:
         raise CLIError(f"template parsing error: {exc}", 1) from None
     return 0
 
@@ -185,9 +187,9 @@ def _verbose(data: dict[str, Any], fmt: str | None) -> None:
         doc = {"Images": images, "Containers": [dict(r) for r in containers], "Volumes": volumes,
                "BuildCache": build_cache_rows(data.get("BuildCache") or [], False, now)}
         if fmt == "json":
-            out.write(templates.go_json(doc, escape_html=True) + "\n")
+            out.write(gotemplate.go_json(doc, escape_html=True) + "\n")
         else:
-            out.write(templates.render(fmt, doc) + "\n")
+            out.write(gotemplate.render(fmt, doc) + "\n")
         return
     out.write("Images space usage:\n\n")
     out.write(formatting.format_list(None, images, formatting.IMAGE_HEADERS, IMAGES_FORMAT))

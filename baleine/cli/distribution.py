@@ -1,8 +1,9 @@
-"""Registry commands: pull, push, login, logout, and ``registry serve|gc|htpasswd``.
+"""Registry commands: pull, push, login, logout, search.
 
-Credentials come from docker's config.json (``baleine.distribution.credentials``)
+Credentials come from docker's config.json (``baleine.client.credentials``)
 and travel to the daemon in the ``X-Registry-Auth`` header, as the docker CLI
-sends them. ``registry`` runs Baleine's own registry server in the foreground.
+sends them. (``registry serve|gc|htpasswd``, which run Baleine's own registry
+server in-process, live with the server: ``baleine.distribution.server.command``.)
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import getpass
 import sys
 from typing import Any
 
-from ..distribution import credentials
-from ..distribution.auth import INDEX_SERVER, AuthConfig, config_key, encode_header
+from ..client import credentials
+from ..client.auth import registry_header
+from ..rules.registryauth import INDEX_SERVER, AuthConfig, config_key
 from .context import CLIError, Context, Parser
 from .progress import Display, StreamError
 
@@ -29,23 +31,20 @@ def _reference(name: str) -> Any:
 
 def _auth_header(domain: str) -> dict[str, str]:
     try:
-        auth = credentials.get(domain)
+        return registry_header(domain)
     except credentials.CredentialsError as exc:
         raise CLIError(str(exc), 1) from None
-    return {"X-Registry-Auth": encode_header(auth)}
 
 
 def pull_headers(image: str) -> dict[str, str]:
     """The ``X-Registry-Auth`` header for pulling ``image`` (run/create's implicit pull);
     no credentials when the name does not parse (the daemon will say why)."""
-    from ..rules import references
-    from ..rules.errors import InvalidParameter
+    from ..client import auth
 
     try:
-        domain = references.parse(image).domain
-    except InvalidParameter:
-        return {}
-    return _auth_header(domain)
+        return auth.pull_headers(image)
+    except credentials.CredentialsError as exc:
+        raise CLIError(str(exc), 1) from None
 
 
 def pull(ctx: Context, argv: list[str]) -> int:
@@ -59,15 +58,11 @@ def pull(ctx: Context, argv: list[str]) -> int:
     ref = _reference(o.name)
     if o.all_tags and not ref.is_name_only:
         raise CLIError("tag can't be used with --all-tags/-a", 1)
-    params: dict[str, Any] = {"fromImage": ref.familiar_name}
-    if not o.all_tags:
-        params["tag"] = ref.digest or ref.tag or "latest"
-    if o.platform:
-        params["platform"] = o.platform
+    tag = None if o.all_tags else (ref.digest or ref.tag or "latest")
     display = Display(quiet=o.quiet)
     try:
         with ctx.api():
-            display.run(ctx.client.json_stream("POST", "/images/create", params,
+            display.run(ctx.client.images.pull(ref.familiar_name, tag, platform=o.platform or None,
                                                headers=_auth_header(ref.domain)))
     except StreamError as exc:
         raise CLIError(str(exc), 1) from None
@@ -95,8 +90,7 @@ def push(ctx: Context, argv: list[str]) -> int:
     display = Display(quiet=o.quiet)
     try:
         with ctx.api():
-            display.run(ctx.client.json_stream("POST", f"/images/{ref.familiar_name}/push", {"tag": tag},
-                                               headers=_auth_header(ref.domain)))
+            display.run(ctx.client.images.push(ref.familiar_name, tag, headers=_auth_header(ref.domain)))
     except StreamError as exc:
         raise CLIError(str(exc), 1) from None
     if o.quiet:
@@ -137,7 +131,7 @@ def login(ctx: Context, argv: list[str]) -> int:
     key = config_key(server)
     body = {"username": username, "password": password, "serveraddress": key}
     with ctx.api():
-        result = ctx.client.call("POST", "/auth", body=body)
+        result = ctx.client.system.auth(body)
     token = (result or {}).get("IdentityToken") or ""
     auth = AuthConfig(username, "" if token else password, key, identity_token=token)
     try:
@@ -170,88 +164,6 @@ def logout(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-# -- registry server -------------------------------------------------------------------------
-
-
-def registry_serve(ctx: Context, argv: list[str]) -> int:
-    p = Parser("registry serve", "[OPTIONS]", "Run a registry (OCI Distribution) server in the foreground")
-    p.add_argument("--addr", default="127.0.0.1:5000", help="Address to listen on (port 0 picks a free one)")
-    p.add_argument("--root", required=True, help="Directory holding the registry's content")
-    p.add_argument("--htpasswd", help="htpasswd file of users (bcrypt) for Basic authentication")
-    p.add_argument("--token", action="store_true", help="Issue Bearer tokens at /token (scoped per repository)")
-    p.add_argument("--access", action="append", default=[], metavar="SUBJECT:REPOSITORY:ACTIONS",
-                   help="Access rule: SUBJECT is a user, '+' (authenticated) or '*' (anyone); "
-                        "ACTIONS among pull,push,delete")
-    p.add_argument("--anonymous-pull", action="store_true", help="Let anyone pull (pushes still need a user)")
-    p.add_argument("--tls-cert", help="TLS certificate (PEM)")
-    p.add_argument("--tls-key", help="TLS private key (PEM)")
-    p.add_argument("--no-delete", action="store_true", help="Refuse DELETE requests")
-    p.add_argument("--stats", action="store_true", help="Serve request counters at /_baleine/stats")
-    o = p.parse_args(argv)
-    from ..distribution.server.gc import RootInUse
-    from ..distribution.server.serve import Options, run
-
-    opts = Options(root=o.root, addr=o.addr, htpasswd=o.htpasswd, token=o.token, rules=o.access,
-                   anonymous_pull=o.anonymous_pull, tls_cert=o.tls_cert, tls_key=o.tls_key,
-                   delete_enabled=not o.no_delete, stats=o.stats)
-    try:
-        return run(opts)
-    except (RootInUse, ValueError, OSError) as exc:
-        raise CLIError(f"baleine registry: {exc}", 1) from None
-
-
-def registry_gc(ctx: Context, argv: list[str]) -> int:
-    p = Parser("registry gc", "[OPTIONS]", "Remove blobs no manifest references from a registry's storage")
-    p.add_argument("--root", required=True, help="Directory holding the registry's content")
-    p.add_argument("-n", "--dry-run", action="store_true", help="Only say what would be removed")
-    p.add_argument("-m", "--delete-untagged", action="store_true", help="Also remove manifests no tag reaches")
-    o = p.parse_args(argv)
-    from ..distribution.server.gc import RootInUse, collect
-    from .formatting import human_size
-
-    try:
-        report = collect(o.root, dry_run=o.dry_run, delete_untagged=o.delete_untagged)
-    except RootInUse as exc:
-        raise CLIError(str(exc), 1) from None
-    verb = "would be deleted" if o.dry_run else "deleted"
-    for m in report.manifests_deleted:
-        print(f"manifest {m} {verb}")
-    for d in report.deleted:
-        print(f"blob {d} {verb}")
-    print(f"{report.marked} blobs marked, {len(report.deleted)} blobs {verb}, "
-          f"{human_size(report.reclaimed)} reclaimed" + ("" if o.dry_run else f", {report.uploads} uploads cleared"))
-    return 0
-
-
-def registry_htpasswd(ctx: Context, argv: list[str]) -> int:
-    p = Parser("registry htpasswd", "FILE USER", "Add or update a user (bcrypt) in an htpasswd file")
-    p.add_argument("--password-stdin", action="store_true", help="Read the password from stdin")
-    p.add_argument("file")
-    p.add_argument("user")
-    o = p.parse_args(argv)
-    if ":" in o.user:
-        raise CLIError("a user name cannot contain ':'", 1)
-    if o.password_stdin or not sys.stdin.isatty():
-        password = sys.stdin.read().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-    if not password:
-        raise CLIError("Error: Password Required", 1)
-    from ..distribution.server.access import hash_password
-
-    lines: list[str] = []
-    try:
-        with open(o.file) as f:
-            lines = [l.rstrip("\n") for l in f if l.strip() and not l.startswith(f"{o.user}:")]
-    except FileNotFoundError:
-        pass
-    lines.append(f"{o.user}:{hash_password(password)}")
-    with open(o.file, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return 0
-
-
-
 def search(ctx: Context, argv: list[str]) -> int:
     """``baleine search TERM``: docker's table, from registries that support searching
     (Baleine's daemon answers that none does, clearly)."""
@@ -265,12 +177,9 @@ def search(ctx: Context, argv: list[str]) -> int:
     from ..rules.filters import from_cli
     from . import formatting
 
-    params: dict[str, Any] = {"term": o.term}
-    if o.limit:
-        params["limit"] = o.limit
-    if o.filter:
-        params["filters"] = from_cli(o.filter).to_json()
-    results = ctx.call("GET", "/images/search", params) or []
+    filters = from_cli(o.filter).to_json() if o.filter else None
+    with ctx.api():
+        results = ctx.client.images.search(o.term, limit=o.limit or None, filters=filters)
     rows = [{"Name": r.get("name", ""), "Description": r.get("description", "") if o.no_trunc
              else formatting.ellipsis(r.get("description", ""), 45),
              "StarCount": str(r.get("star_count", 0)), "IsOfficial": "[OK]" if r.get("is_official") else ""}

@@ -42,24 +42,22 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     size = terminal_size() if o.tty else None
     if size:
         body["ConsoleSize"] = [size[0], size[1]]
-    exec_id = ctx.call("POST", f"/containers/{o.container}/exec", None, body)["Id"]
-    start = {"Detach": o.detach, "Tty": o.tty}
-    if size:
-        start["ConsoleSize"] = [size[0], size[1]]
-    if o.detach:
-        ctx.call("POST", f"/exec/{exec_id}/start", None, start)
-        return 0
     with ctx.api():
-        sock, initial = ctx.client.hijack("POST", f"/exec/{exec_id}/start", None, start)
+        exec_id = ctx.client.exec.create(o.container, body)
+        if o.detach:
+            ctx.client.exec.start_detached(exec_id, o.tty, size)
+            return 0
+        sock, initial = ctx.client.exec.start(exec_id, o.tty, size)
 
     def resize(h: int, w: int) -> None:
         try:
-            ctx.client.call("POST", f"/exec/{exec_id}/resize", {"h": h, "w": w})
+            ctx.client.exec.resize(exec_id, h, w)
         except Exception:  # noqa: BLE001 - best effort
             pass
 
     pump(sock, initial, o.tty, o.interactive, resize if o.tty else None)
-    result = ctx.call("GET", f"/exec/{exec_id}/json")
+    with ctx.api():
+        result = ctx.client.exec.inspect(exec_id)
     code = result.get("ExitCode")
     if code is None:
         print("Error: exec did not report an exit code", file=sys.stderr)

@@ -50,9 +50,9 @@ __all__ = [
 
 def _templates():  # noqa: ANN202 - the module
     # Imported on first use: sizes and durations should not pay for the template engine.
-    from baleine.cli import templates
+    from baleine import gotemplate
 
-    return templates
+    return gotemplate
 
 
 def go_quote(s: str) -> str:
@@ -678,13 +678,13 @@ def _row_funcs(row: object) -> dict:
     goes through docker's encoder, which does not escape HTML.
     """
 
-    templates = _templates()
+    gotemplate = _templates()
 
     def json_(v: object) -> str:
         try:
             if v is row:
-                return templates.go_json(v, escape_html=True, sort_keys=True)
-            return templates.go_json(v, escape_html=False)
+                return gotemplate.go_json(v, escape_html=True, sort_keys=True)
+            return gotemplate.go_json(v, escape_html=False)
         except ValueError:
             return ""
 
@@ -726,19 +726,19 @@ def render_table_template(fmt_after_table: str, rows, headers: dict[str, str]) -
     """Docker's ``--format 'table ...'`` output: header line, one line per row, aligned.
 
     ``fmt_after_table`` is the template after ``table`` as returned by
-    :func:`~baleine.cli.templates.parse_format` (tabs already real tabs).  The
+    :func:`~baleine.gotemplate.parse_format` (tabs already real tabs).  The
     header is the template rendered over ``headers`` (field name -> header text,
     e.g. :data:`CONTAINER_HEADERS`) with docker's header functions, so
     ``{{upper .Names}}`` still reads ``NAMES``; then each row (a dict or object)
     is rendered, and everything goes through :func:`tabwrite`.  Dict rows also
     answer ``{{.Label "name"}}`` from their ``Labels`` (a dict, or docker's
     ``"k=v,k2=v2"``), whose header is the last dotted part of the name.  Raises
-    :class:`~baleine.cli.templates.TemplateError`.
+    :class:`~baleine.gotemplate.TemplateError`.
     """
-    templates = _templates()
-    tmpl = templates.compile(fmt_after_table)
+    gotemplate = _templates()
+    tmpl = gotemplate.compile(fmt_after_table)
     # Docker ignores errors while printing the header and keeps what was written.
-    parts = [tmpl.render(_HeaderContext(headers), funcs=templates.HEADER_FUNCS, ignore_errors=True), "\n"]
+    parts = [tmpl.render(_HeaderContext(headers), funcs=gotemplate.HEADER_FUNCS, ignore_errors=True), "\n"]
     for row in rows:
         row = _row(row)
         parts.append(tmpl.render(row, funcs=_row_funcs(row)))
@@ -754,16 +754,16 @@ def format_list(fmt: str | None, rows, headers: dict[str, str], default: str) ->
     :func:`render_table_template`; ``json`` and custom formats print one rendered
     line per row.  As in docker, ``{{json .}}`` (and ``--format json``) prints the
     row with sorted keys and ``<>&`` escaped, while ``{{json .Field}}`` does not
-    escape.  Raises :class:`~baleine.cli.templates.TemplateError`.
+    escape.  Raises :class:`~baleine.gotemplate.TemplateError`.
     """
-    templates = _templates()
-    is_table, tmpl = templates.parse_format(fmt)
+    gotemplate = _templates()
+    is_table, tmpl = gotemplate.parse_format(fmt)
     if is_table:
         if tmpl is None:
-            _, tmpl = templates.parse_format(default if default.startswith("table") else "table " + default)
+            _, tmpl = gotemplate.parse_format(default if default.startswith("table") else "table " + default)
         return render_table_template(tmpl or "", rows, headers)
     assert tmpl is not None
-    t = templates.compile(tmpl)
+    t = gotemplate.compile(tmpl)
     out = []
     for row in rows:
         row = _row(row)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
 
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .containers import Row, _print_rows, confirm, inspect_objects
 from .context import CLIError, Context, Parser
 
@@ -41,10 +41,8 @@ def images(ctx: Context, argv: list[str]) -> int:
         raise CLIError(str(exc), 125) from None
     if o.repository:
         f.add("reference", o.repository)
-    params: dict[str, Any] = {"all": o.all}
-    if len(f):
-        params["filters"] = f.to_json()
-    items = ctx.call("GET", "/images/json", params)
+    with ctx.api():
+        items = ctx.client.images.list(all=o.all, filters=f.to_json() if len(f) else None)
     now = time.time()
     rows: list[Row] = []
     for img in items:
@@ -93,7 +91,7 @@ def rmi(ctx: Context, argv: list[str]) -> int:
     for name in o.images:
         try:
             with ctx.api():
-                report = ctx.client.call("DELETE", f"/images/{name}", {"force": o.force, "noprune": o.no_prune})
+                report = ctx.client.images.remove(name, force=o.force, noprune=o.no_prune)
             for item in report or []:
                 if "Untagged" in item:
                     print(f"Untagged: {item['Untagged']}")
@@ -119,7 +117,8 @@ def tag(ctx: Context, argv: list[str]) -> int:
     if ref.digest:
         raise CLIError("refusing to create a tag with a digest reference", 1)
     repo = ref.name
-    ctx.call("POST", f"/images/{o.source}/tag", {"repo": repo, "tag": ref.tag or "latest"})
+    with ctx.api():
+        ctx.client.images.tag(o.source, repo, ref.tag or "latest")
     return 0
 
 
@@ -133,7 +132,8 @@ def history(ctx: Context, argv: list[str]) -> int:
     p.add_argument("image")
     o = p.parse_args(argv)
     human = o.human.lower() not in ("false", "0")
-    entries = ctx.call("GET", f"/images/{o.image}/history")
+    with ctx.api():
+        entries = ctx.client.images.history(o.image)
     now = time.time()
     rows = []
     for e in entries:
@@ -171,7 +171,7 @@ def save(ctx: Context, argv: list[str]) -> int:
     if not o.output and sys.stdout.isatty():
         raise CLIError("cowardly refusing to save to a terminal. Use the -o flag or redirect", 1)
     with ctx.api():
-        resp = ctx.client.stream("GET", "/images/get", {"names": o.images})
+        resp = ctx.client.images.save(o.images)
     tmp = None
     if o.output:
         tmp = o.output + ".tmp"
@@ -206,7 +206,7 @@ def load(ctx: Context, argv: list[str]) -> int:
         src = sys.stdin.buffer
     with src:
         with ctx.api():
-            for msg in ctx.client.json_stream("POST", "/images/load", {"quiet": o.quiet}, src):
+            for msg in ctx.client.images.load(src, quiet=o.quiet):
                 if msg.get("error") or msg.get("errorDetail"):
                     raise CLIError(msg.get("error") or msg["errorDetail"].get("message", ""), 1)
                 if msg.get("stream") and not o.quiet:
@@ -225,12 +225,11 @@ def import_(ctx: Context, argv: list[str]) -> int:
     p.add_argument("source")
     p.add_argument("reference", nargs="?")
     o = p.parse_args(argv)
-    params: dict[str, Any] = {"fromSrc": "-", "message": o.message, "changes": o.change}
+    repo = tag = None
     if o.reference:
         repo, tag = o.reference, ""
         if "@" not in o.reference and ":" in o.reference.rsplit("/", 1)[-1]:
             repo, tag = o.reference.rsplit(":", 1)
-        params["repo"], params["tag"] = repo, tag
     if o.source == "-":
         src = sys.stdin.buffer
     elif "://" in o.source:
@@ -241,7 +240,7 @@ def import_(ctx: Context, argv: list[str]) -> int:
         except OSError as exc:
             raise CLIError(f"open {o.source}: {exc.strerror.lower() if exc.strerror else exc}", 1) from None
     with ctx.api():
-        for msg in ctx.client.json_stream("POST", "/images/create", params, src):
+        for msg in ctx.client.images.import_(src, repo, tag, message=o.message, changes=o.change):
             if msg.get("error"):
                 raise CLIError(msg["error"], 1)
             if msg.get("status"):
@@ -254,7 +253,7 @@ def inspect_images(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--format", help="Format output using a custom template")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     o = p.parse_args(argv)
-    return inspect_objects(ctx, o.images, o.format, [("image", "/images/{name}/json")])
+    return inspect_objects(ctx, o.images, o.format, ["image"])
 
 
 def prune(ctx: Context, argv: list[str]) -> int:
@@ -271,7 +270,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
 
     f = from_cli(o.filter)
     f.add("dangling", "false" if o.all else "true")
-    result = ctx.call("POST", "/images/prune", {"filters": f.to_json()})
+    with ctx.api():
+        result = ctx.client.images.prune(f.to_json())
     deleted = result.get("ImagesDeleted") or []
     if deleted:
         print("Deleted Images:")
@@ -283,4 +283,4 @@ def prune(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-del templates
+del gotemplate

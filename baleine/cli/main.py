@@ -14,7 +14,9 @@ from importlib import import_module
 
 from .context import CLIError, Context, die
 
-# name -> (module, function). Management commands map "<group> <sub>".
+# name -> (module, function). Management commands map "<group> <sub>". A module is
+# one of baleine.cli's, or a full dotted name for entry points that live with what
+# they run (the daemon, the registry server): the CLI package never imports those.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run"),
     "build": ("build", "build"),
@@ -34,12 +36,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rename": ("containers", "rename"),
     "diff": ("containers", "diff"),
     "commit": ("containers", "commit"),
-    "top": ("containers_more", "top"),
-    "stats": ("containers_more", "stats"),
-    "port": ("containers_more", "port"),
-    "cp": ("containers_more", "cp"),
-    "export": ("containers_more", "export"),
-    "update": ("containers_more", "update"),
+    "top": ("top", "top"),
+    "stats": ("stats", "stats"),
+    "port": ("port", "port"),
+    "cp": ("cp", "cp"),
+    "export": ("export", "export"),
+    "update": ("update", "update"),
     "exec": ("exec", "exec_"),
     "images": ("images", "images"),
     "rmi": ("images", "rmi"),
@@ -57,7 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("system", "version"),
     "info": ("system", "info"),
     "events": ("system", "events"),
-    "daemon": ("system", "daemon"),
+    "daemon": ("baleine.daemon.command", "daemon"),
     "compose": ("compose", "compose"),
 }
 
@@ -88,9 +90,9 @@ COMMANDS.update({
     "image inspect": ("images", "inspect_images"),
     "image prune": ("images", "prune"),
     "system df": ("system", "df"),
-    "registry serve": ("distribution", "registry_serve"),
-    "registry gc": ("distribution", "registry_gc"),
-    "registry htpasswd": ("distribution", "registry_htpasswd"),
+    "registry serve": ("baleine.distribution.server.command", "serve"),
+    "registry gc": ("baleine.distribution.server.command", "gc"),
+    "registry htpasswd": ("baleine.distribution.server.command", "htpasswd"),
     "system prune": ("system", "prune"),
 })
 
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         key, args = resolve(rest)
         module, func = COMMANDS[key]
         ctx = Context(host=opts.get("host"), command=key)
-        fn = getattr(import_module(f"baleine.cli.{module}"), func)
+        fn = getattr(import_module(module if "." in module else f"baleine.cli.{module}"), func)
         return int(fn(ctx, args) or 0)
     except CLIError as exc:
         return die(exc)

@@ -69,7 +69,8 @@ def create(ctx: Context, argv: list[str]) -> int:
             "IPAM": {"Driver": o.ipam_driver, "Config": configs, "Options": _kv(o.ipam_opt, "--ipam-opt")}}
     if o.scope:
         body["Scope"] = o.scope
-    result = ctx.call("POST", "/networks/create", body=body)
+    with ctx.api():
+        result = ctx.client.networks.create(body)
     print(result["Id"])
     return 0
 
@@ -81,8 +82,8 @@ def ls(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--no-trunc", action="store_true", help="Do not truncate the output")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display network IDs")
     o = p.parse_args(argv)
-    params = {"filters": _filters(o.filter)} if o.filter else None
-    items = sorted(ctx.call("GET", "/networks", params), key=lambda n: n.get("Name", ""))
+    with ctx.api():
+        items = sorted(ctx.client.networks.list(_filters(o.filter)), key=lambda n: n.get("Name", ""))
     if o.quiet and not o.format:
         for n in items:
             print(n["Id"] if o.no_trunc else n["Id"][:12])
@@ -108,7 +109,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-v", "--verbose", action="store_true", help="Verbose output for diagnostics")
     p.add_argument("networks", nargs="+", metavar="NETWORK")
     o = p.parse_args(argv)
-    return inspect_objects(ctx, o.networks, o.format, [("network", "/networks/{name}")])
+    return inspect_objects(ctx, o.networks, o.format, ["network"])
 
 
 def rm(ctx: Context, argv: list[str]) -> int:
@@ -121,7 +122,7 @@ def rm(ctx: Context, argv: list[str]) -> int:
         from ..client import APIError
 
         try:
-            ctx.client.call("DELETE", f"/networks/{name}")
+            ctx.client.networks.remove(name)
         except APIError as exc:
             if not (o.force and exc.status == 404):
                 raise
@@ -137,8 +138,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
     if not o.force and not confirm("WARNING! This will remove all custom networks not used by at least one "
                                    "container.\nAre you sure you want to continue? [y/N] "):
         return 0
-    params = {"filters": _filters(o.filter)} if o.filter else None
-    result = ctx.call("POST", "/networks/prune", params)
+    with ctx.api():
+        result = ctx.client.networks.prune(_filters(o.filter))
     deleted = result.get("NetworksDeleted") or []
     if deleted:
         print("Deleted Networks:")
@@ -161,7 +162,8 @@ def connect(ctx: Context, argv: list[str]) -> int:
                                 "DriverOpts": _kv(o.driver_opt, "--driver-opt") or None}
     if o.ip or o.ip6:
         endpoint["IPAMConfig"] = {k: v for k, v in (("IPv4Address", o.ip), ("IPv6Address", o.ip6)) if v}
-    ctx.call("POST", f"/networks/{o.network}/connect", body={"Container": o.container, "EndpointConfig": endpoint})
+    with ctx.api():
+        ctx.client.networks.connect(o.network, o.container, endpoint)
     return 0
 
 
@@ -171,5 +173,6 @@ def disconnect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("network", metavar="NETWORK")
     p.add_argument("container", metavar="CONTAINER")
     o = p.parse_args(argv)
-    ctx.call("POST", f"/networks/{o.network}/disconnect", body={"Container": o.container, "Force": o.force})
+    with ctx.api():
+        ctx.client.networks.disconnect(o.network, o.container, o.force)
     return 0

@@ -492,19 +492,18 @@ def _healthcheck(o: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _create(ctx: Context, body: dict[str, Any], name: str | None, pull: str, quiet: bool) -> str:
-    params = {"name": name} if name else None
     if pull == "always":
         _pull(ctx, body["Image"], quiet)
     try:
         with ctx.api(code=125):
             try:
-                result = ctx.client.call("POST", "/containers/create", params, body)
+                result = ctx.client.containers.create(body, name=name or None)
             except APIError as exc:
                 if exc.status != 404 or "No such image" not in exc.message or pull == "never":
                     raise
                 print(f"Unable to find image '{_display_ref(body['Image'])}' locally", file=sys.stderr)
                 _pull(ctx, body["Image"], quiet)
-                result = ctx.client.call("POST", "/containers/create", params, body)
+                result = ctx.client.containers.create(body, name=name or None)
     except CLIError as exc:
         message = exc.message
         if message.startswith("Error response from daemon: "):
@@ -529,8 +528,7 @@ def _pull(ctx: Context, image: str, quiet: bool) -> None:
     with ctx.api(code=125):
         from .distribution import pull_headers
 
-        for msg in ctx.client.json_stream("POST", "/images/create", {"fromImage": ref, "tag": tag},
-                                          headers=pull_headers(image)):
+        for msg in ctx.client.images.pull(ref, tag, headers=pull_headers(image)):
             if msg.get("error"):
                 raise CLIError(f"baleine: {msg['error']}\nSee 'baleine run --help'.", 125)
             if not quiet and msg.get("status") and not msg.get("progressDetail"):
@@ -567,7 +565,7 @@ def run(ctx: Context, argv: list[str]) -> int:
     if o.detach:
         with ctx.api(code=125):
             try:
-                client.call("POST", f"/containers/{cid}/start")
+                client.containers.start(cid)
             except APIError as exc:
                 raise CLIError(f"baleine: Error response from daemon: {exc.message}", _start_code(exc.message)) from None
         print(cid)
@@ -575,18 +573,15 @@ def run(ctx: Context, argv: list[str]) -> int:
     attach_stdin = body["AttachStdin"]
     sock = initial = None
     if body["AttachStdin"] or body["AttachStdout"] or body["AttachStderr"]:
-        params = {"stream": 1, "stdin": int(attach_stdin), "stdout": int(body["AttachStdout"]),
-                  "stderr": int(body["AttachStderr"])}
-        if o.detach_keys:
-            params["detachKeys"] = o.detach_keys
         with ctx.api(code=125):
-            sock, initial = client.hijack("POST", f"/containers/{cid}/attach", params)
+            sock, initial = client.containers.attach(cid, bool(attach_stdin), bool(body["AttachStdout"]),
+                                                     bool(body["AttachStderr"]), detach_keys=o.detach_keys or None)
     condition = "removed" if o.rm else "next-exit"
     with ctx.api(code=125):
-        wait_resp = client.stream("POST", f"/containers/{cid}/wait", {"condition": condition})
+        wait_resp = client.containers.wait_response(cid, condition)
     try:
         with ctx.api(code=125):
-            client.call("POST", f"/containers/{cid}/start")
+            client.containers.start(cid)
     except CLIError as exc:
         if sock is not None:
             sock.close()
@@ -595,14 +590,14 @@ def run(ctx: Context, argv: list[str]) -> int:
         print(f"baleine: Error response from daemon: {msg}", file=sys.stderr)
         if o.rm:
             try:
-                client.call("DELETE", f"/containers/{cid}", {"force": 1})
+                client.containers.remove(cid, force=True)
             except Exception:  # noqa: BLE001 - already gone with AutoRemove
                 pass
         return code
     if sock is not None:
         def resize(h: int, w: int) -> None:
             try:
-                client.call("POST", f"/containers/{cid}/resize", {"h": h, "w": w})
+                client.containers.resize(cid, h, w)
             except Exception:  # noqa: BLE001 - the container may be gone
                 pass
 

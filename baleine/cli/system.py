@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from .. import API_VERSION, __version__
-from . import formatting, templates
+from .. import gotemplate
+from . import formatting
 from .containers import inspect_objects
 from .context import CLIError, Context, Parser
 
@@ -25,12 +26,12 @@ def version(ctx: Context, argv: list[str]) -> int:
     error = None
     try:
         with ctx.api():
-            server = ctx.client.call("GET", "/version")
+            server = ctx.client.system.version()
     except CLIError as exc:
         error = exc
     if o.format:
-        sys.stdout.write(templates.render(o.format, {"Client": client, "Server": server},
-                                          funcs=templates.INSPECT_FUNCS) + "\n")
+        sys.stdout.write(gotemplate.render(o.format, {"Client": client, "Server": server},
+                                          funcs=gotemplate.INSPECT_FUNCS) + "\n")
     else:
         print("Client:")
         print(f" Version:           {client['Version']}")
@@ -58,9 +59,10 @@ def info(ctx: Context, argv: list[str]) -> int:
     p = Parser("info", "[OPTIONS]", "Display system-wide information")
     p.add_argument("-f", "--format", help="Format output using a custom template")
     o = p.parse_args(argv)
-    data = ctx.call("GET", "/info")
+    with ctx.api():
+        data = ctx.client.system.info()
     if o.format:
-        sys.stdout.write(templates.render(o.format, data, funcs=templates.INSPECT_FUNCS) + "\n")
+        sys.stdout.write(gotemplate.render(o.format, data, funcs=gotemplate.INSPECT_FUNCS) + "\n")
         return 0
     lines = [
         "Client:",
@@ -106,23 +108,19 @@ def events(ctx: Context, argv: list[str]) -> int:
     from ..rules.filters import from_cli
     from ..rules.timestamps import get_timestamp
 
-    params: dict[str, Any] = {}
     now = time.time()
-    if o.since:
-        params["since"] = get_timestamp(o.since, now)
-    if o.until:
-        params["until"] = get_timestamp(o.until, now)
-    if o.filter:
-        params["filters"] = from_cli(o.filter).to_json()
+    since = get_timestamp(o.since, now) if o.since else None
+    until = get_timestamp(o.until, now) if o.until else None
+    filters = from_cli(o.filter).to_json() if o.filter else None
     tmpl = None
     if o.format:
         if o.format == "json":
-            tmpl = templates.compile("{{json .}}")
+            tmpl = gotemplate.compile("{{json .}}")
         else:
-            tmpl = templates.compile(o.format)
+            tmpl = gotemplate.compile(o.format)
     try:
         with ctx.api():
-            for msg in ctx.client.json_stream("GET", "/events", params):
+            for msg in ctx.client.system.events(since, until, filters):
                 if tmpl is not None:
                     print(tmpl.render(msg), flush=True)
                     continue
@@ -156,19 +154,12 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--type", help="Return JSON for specified type")
     p.add_argument("names", nargs="+", metavar="NAME")
     o = p.parse_args(argv)
-    kinds = [("container", "/containers/{name}/json"), ("image", "/images/{name}/json"),
-             ("volume", "/volumes/{name}"), ("network", "/networks/{name}")]
+    kinds = ["container", "image", "volume", "network"]
     if o.type:
-        kinds = [k for k in kinds if k[0] == o.type]
+        kinds = [k for k in kinds if k == o.type]
         if not kinds:
             raise CLIError(f"\"{o.type}\" is not a valid value for --type", 1)
     return inspect_objects(ctx, o.names, o.format, kinds, o.size)
-
-
-def daemon(ctx: Context, argv: list[str]) -> int:
-    from ..daemon.main import main as daemon_main
-
-    return daemon_main(argv)
 
 
 def df(ctx: Context, argv: list[str]) -> int:
@@ -204,28 +195,34 @@ def prune(ctx: Context, argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - docker's message
         raise CLIError(str(exc), 125) from None
 
-    def filters(**extra: str) -> dict[str, str]:
+    def filters(**extra: str) -> str | None:
         f = from_cli(o.filter)
         for k, v in extra.items():
             f.add(k, v)
-        return {"filters": f.to_json()} if len(f) else {}
+        return f.to_json() if len(f) else None
 
     total = 0
     report: list[tuple[str, list[str]]] = []
-    result = ctx.call("POST", "/containers/prune", filters())
+    client = ctx.client
+    with ctx.api():
+        result = client.containers.prune(filters())
     total += result.get("SpaceReclaimed") or 0
     report.append(("Deleted Containers:", result.get("ContainersDeleted") or []))
-    result = ctx.call("POST", "/networks/prune", filters())
+    with ctx.api():
+        result = client.networks.prune(filters())
     report.append(("Deleted Networks:", result.get("NetworksDeleted") or []))
     if o.volumes:
-        result = ctx.call("POST", "/volumes/prune", filters())
+        with ctx.api():
+            result = client.volumes.prune(filters())
         total += result.get("SpaceReclaimed") or 0
         report.append(("Deleted Volumes:", result.get("VolumesDeleted") or []))
-    result = ctx.call("POST", "/images/prune", filters(dangling="false" if o.all else "true"))
+    with ctx.api():
+        result = client.images.prune(filters(dangling="false" if o.all else "true"))
     total += result.get("SpaceReclaimed") or 0
     report.append(("Deleted Images:", [f"{k.lower()}: {v}" for item in result.get("ImagesDeleted") or []
                                        for k, v in item.items()]))
-    result = ctx.call("POST", "/build/prune", dict(filters(), all=o.all))
+    with ctx.api():
+        result = client.build.prune(all=o.all, filters=filters())
     total += result.get("SpaceReclaimed") or 0
     report.append(("Deleted build cache objects:", result.get("CachesDeleted") or []))
     for title, items in report:

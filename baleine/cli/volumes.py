@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from . import formatting
 from .containers import Row, _print_rows, confirm, inspect_objects
@@ -24,7 +23,8 @@ def create(ctx: Context, argv: list[str]) -> int:
                        "positional arg", 125)
     body = {"Name": o.volume or o.name or "", "Driver": o.driver, "DriverOpts": _kv(o.opt, "--opt"),
             "Labels": _kv(o.label, "--label")}
-    result = ctx.call("POST", "/volumes/create", body=body)
+    with ctx.api():
+        result = ctx.client.volumes.create(body)
     print(result["Name"])
     return 0
 
@@ -35,8 +35,9 @@ def ls(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--format", help="Format output using a custom template")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display volume names")
     o = p.parse_args(argv)
-    params = {"filters": _filters(o.filter)} if o.filter else None
-    items = sorted(ctx.call("GET", "/volumes", params).get("Volumes") or [], key=lambda v: v.get("Name", ""))
+    with ctx.api():
+        listed = ctx.client.volumes.list(_filters(o.filter) if o.filter else None)
+    items = sorted(listed.get("Volumes") or [], key=lambda v: v.get("Name", ""))
     if o.quiet and not o.format:
         for v in items:
             print(v["Name"])
@@ -56,7 +57,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--format", help="Format output using a custom template")
     p.add_argument("volumes", nargs="+", metavar="VOLUME")
     o = p.parse_args(argv)
-    return inspect_objects(ctx, o.volumes, o.format, [("volume", "/volumes/{name}")])
+    return inspect_objects(ctx, o.volumes, o.format, ["volume"])
 
 
 def rm(ctx: Context, argv: list[str]) -> int:
@@ -64,8 +65,7 @@ def rm(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--force", action="store_true", help="Force the removal of one or more volumes")
     p.add_argument("volumes", nargs="+", metavar="VOLUME")
     o = p.parse_args(argv)
-    params: dict[str, Any] | None = {"force": 1} if o.force else None
-    return ctx.each(o.volumes, lambda name: ctx.client.call("DELETE", f"/volumes/{name}", params))
+    return ctx.each(o.volumes, lambda name: ctx.client.volumes.remove(name, force=o.force or None))
 
 
 def prune(ctx: Context, argv: list[str]) -> int:
@@ -79,8 +79,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
     if not o.force and not confirm(question + "Are you sure you want to continue? [y/N] "):
         return 0
     values = list(o.filter) + (["all=true"] if o.all else [])
-    params = {"filters": _filters(values)} if values else None
-    result = ctx.call("POST", "/volumes/prune", params)
+    with ctx.api():
+        result = ctx.client.volumes.prune(_filters(values) if values else None)
     deleted = result.get("VolumesDeleted") or []
     if deleted:
         print("Deleted Volumes:")

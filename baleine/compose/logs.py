@@ -58,7 +58,8 @@ class LogPrinter:
 
     def stream(self, client: Client, container: dict[str, Any], params: dict[str, Any],
                on_end: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """Copy one container's logs (``GET /containers/{id}/logs`` with ``params``) until
+        """Copy one container's logs (``client.containers.logs`` with ``params`` as its
+        keyword arguments: stdout, stderr, follow, tail, timestamps, since, until) until
         they end; then call ``on_end(container)``. Blocking: run it in a thread."""
         name = container["Name"]
         service = container["Service"]
@@ -72,7 +73,7 @@ class LogPrinter:
             buffers[stream] = rest
 
         try:
-            resp = client.stream("GET", f"/containers/{container['Id']}/logs", params)
+            resp = client.containers.logs(container["Id"], **params)
         except (APIError, ConnectionFailed):
             if on_end:
                 on_end(container)

@@ -86,18 +86,18 @@ class Runner:
             labels.append(f"{LABEL_ONEOFF}={'True' if oneoff else 'False'}")
         if services and len(services) == 1:
             labels.append(f"{LABEL_SERVICE}={services[0]}")
-        items = self.client.call("GET", "/containers/json", {"all": all, "filters": _filters(label=labels)}) or []
+        items = self.client.containers.list(all=all, filters=_filters(label=labels))
         out = [Container.from_summary(c) for c in items]
         if services:
             out = [c for c in out if c.service in services]
         return sorted(out, key=lambda c: (c.service, c.number, c.name))
 
     def inspect(self, ref: str) -> dict[str, Any]:
-        return self.client.call("GET", f"/containers/{ref}/json")
+        return self.client.containers.inspect(ref)
 
     def image_id(self, ref: str) -> str | None:
         try:
-            return self.client.call("GET", f"/images/{ref}/json")["Id"]
+            return self.client.images.inspect(ref)["Id"]
         except APIError as exc:
             if exc.status == 404:
                 return None
@@ -117,7 +117,7 @@ class Runner:
             name = net["name"]
             resource = f"Network {name}"
             try:
-                found = self.client.call("GET", f"/networks/{name}")
+                found = self.client.networks.inspect(name)
             except APIError as exc:
                 if exc.status != 404:
                     raise
@@ -133,7 +133,7 @@ class Runner:
                              f"{self.project.name!r}")
                 continue
             self.progress.event(resource, "Creating")
-            self.client.call("POST", "/networks/create", None, convert.network_body(self.project, key))
+            self.client.networks.create(convert.network_body(self.project, key))
             self.progress.event(resource, "Created")
 
     def ensure_volumes(self, keys: list[str]) -> None:
@@ -142,7 +142,7 @@ class Runner:
             vol = self.project.volumes[key]
             name = vol["name"]
             try:
-                found = self.client.call("GET", f"/volumes/{name}")
+                found = self.client.volumes.inspect(name)
             except APIError as exc:
                 if exc.status != 404:
                     raise
@@ -155,7 +155,7 @@ class Runner:
                 continue
             resource = f"Volume {name}"
             self.progress.event(resource, "Creating")
-            self.client.call("POST", "/volumes/create", None, convert.volume_body(self.project, key))
+            self.client.volumes.create(convert.volume_body(self.project, key))
             self.progress.event(resource, "Created")
 
     # -- images ---------------------------------------------------------------------------
@@ -194,7 +194,8 @@ class Runner:
 
     def pull_one(self, name: str, quiet: bool = False) -> None:
         """Pull a service's image (``POST /images/create``)."""
-        from ..cli.distribution import pull_headers
+        from ..client.auth import pull_headers
+        from ..client.credentials import CredentialsError
 
         ref = self.project.image(name)
         repo, tag = ref, "latest"
@@ -203,8 +204,11 @@ class Runner:
         resource = f"Image {ref}"
         self.progress.event(resource, "Pulling")
         try:
-            for msg in self.client.json_stream("POST", "/images/create", {"fromImage": repo, "tag": tag},
-                                               headers=pull_headers(ref)):
+            headers = pull_headers(ref)
+        except CredentialsError as exc:
+            raise ComposeError(str(exc)) from None
+        try:
+            for msg in self.client.images.pull(repo, tag, headers=headers):
                 if msg.get("error"):
                     raise APIError(500, msg["error"])
         except APIError as exc:
@@ -215,8 +219,7 @@ class Runner:
     def build(self, services: list[str], no_cache: bool = False, pull: bool = False, quiet: bool = False,
               build_args: dict[str, str] | None = None) -> dict[str, str]:
         """Build the services' images (``POST /build``); their IDs by service."""
-        from ..cli.build import _context
-        from ..cli.context import CLIError
+        from ..client.build_context import BuildContextError, prepare
 
         ids: dict[str, str] = {}
         for name in services:
@@ -232,8 +235,8 @@ class Runner:
             resource = f"Service {name}"
             self.progress.event(resource, "Building")
             try:
-                body, inner = _context(context, dockerfile)
-            except CLIError as exc:
+                body, inner = prepare(context, dockerfile)
+            except BuildContextError as exc:
                 self.progress.event(resource, "Error")
                 raise ComposeError(f"service {name!r} failed to build: {exc.message}") from None
             args = {k: v for k, v in (spec.get("args") or {}).items() if v is not None}
@@ -257,8 +260,7 @@ class Runner:
                 params["cachefrom"] = json.dumps(spec["cache_from"])
             image_id = ""
             with body:
-                for msg in self.client.json_stream("POST", "/build", params, body,
-                                                   {"Content-Type": "application/x-tar"}):
+                for msg in self.client.build.build(body, params, {"Content-Type": "application/x-tar"}):
                     if msg.get("error") or msg.get("errorDetail"):
                         message = msg.get("error") or (msg.get("errorDetail") or {}).get("message", "")
                         self.progress.event(resource, "Error")
@@ -309,7 +311,7 @@ class Runner:
                                    network_mode=self._resolve_network_mode(svc),
                                    volumes_from=self._resolve_volumes_from(svc), **overrides)
         name = name or container_name(self.project, service, number)
-        result = self.client.call("POST", "/containers/create", {"name": name}, body)
+        result = self.client.containers.create(body, name=name)
         for w in result.get("Warnings") or []:
             self.say(f"WARN: {w}")
         return result["Id"]
@@ -318,7 +320,7 @@ class Runner:
         resource = f"Container {name}"
         self.progress.event(resource, "Starting")
         try:
-            self.client.call("POST", f"/containers/{ref}/start")
+            self.client.containers.start(ref)
         except APIError as exc:
             self.progress.event(resource, "Error", exc.message)
             raise
@@ -327,9 +329,8 @@ class Runner:
     def stop_container(self, c: Container, timeout: int | None) -> None:
         resource = f"Container {c.name}"
         self.progress.event(resource, "Stopping")
-        params = {"t": timeout} if timeout is not None else None
         try:
-            self.client.call("POST", f"/containers/{c.id}/stop", params)
+            self.client.containers.stop(c.id, timeout=timeout)
         except APIError as exc:
             if exc.status != 304 and exc.status != 404:
                 raise
@@ -339,7 +340,7 @@ class Runner:
         resource = f"Container {c.name}"
         self.progress.event(resource, "Removing")
         try:
-            self.client.call("DELETE", f"/containers/{c.id}", {"force": force, "v": volumes})
+            self.client.containers.remove(c.id, force=force, volumes=volumes)
         except APIError as exc:
             if exc.status != 404:
                 raise
@@ -390,7 +391,7 @@ class Runner:
                     elif start and restart_deps and any(
                             (svc.get("depends_on") or {}).get(d, {}).get("restart") for d in restart_deps):
                         self.progress.event(resource, "Restarting")
-                        self.client.call("POST", f"/containers/{c.id}/restart")
+                        self.client.containers.restart(c.id)
                         self.progress.event(resource, "Restarted")
                     else:
                         self.progress.event(resource, "Running")
@@ -414,21 +415,19 @@ class Runner:
         resource = f"Container {old.name}"
         self.progress.event(resource, "Recreate")
         if old.running:
-            params = {"t": self._stop_timeout(service, timeout)} if self._stop_timeout(service, timeout) is not None \
-                else None
             try:
-                self.client.call("POST", f"/containers/{old.id}/stop", params)
+                self.client.containers.stop(old.id, timeout=self._stop_timeout(service, timeout))
             except APIError as exc:
                 if exc.status not in (304, 404):
                     raise
         # The old container keeps its ID but frees the name for its replacement.
-        self.client.call("POST", f"/containers/{old.id}/rename", {"name": f"{old.id[:12]}_{old.name}"})
+        self.client.containers.rename(old.id, f"{old.id[:12]}_{old.name}")
         try:
             cid = self.create(service, number, image_id, replace=old.id)
         except APIError:
-            self.client.call("POST", f"/containers/{old.id}/rename", {"name": old.name})
+            self.client.containers.rename(old.id, old.name)
             raise
-        self.client.call("DELETE", f"/containers/{old.id}", {"force": True})
+        self.client.containers.remove(old.id, force=True)
         self.progress.event(resource, "Recreated")
         if start:
             self.start_container(cid, container_name(self.project, service, number))
@@ -589,20 +588,19 @@ class Runner:
         if remaining:
             return  # orphans kept: their networks are still in use
         names = {n["name"] for n in project.networks.values() if not n.get("external")}
-        labelled = self.client.call("GET", "/networks", {"filters": _filters(
-            label=[f"{LABEL_PROJECT}={project.name}"])}) or []
+        labelled = self.client.networks.list(filters=_filters(label=[f"{LABEL_PROJECT}={project.name}"]))
         names |= {n["Name"] for n in labelled}
         for name in sorted(names):
             resource = f"Network {name}"
             try:
-                self.client.call("GET", f"/networks/{name}")
+                self.client.networks.inspect(name)
             except APIError as exc:
                 if exc.status == 404:
                     continue
                 raise
             self.progress.event(resource, "Removing")
             try:
-                self.client.call("DELETE", f"/networks/{name}")
+                self.client.networks.remove(name)
             except APIError as exc:
                 if exc.status != 404:
                     self.progress.event(resource, "Error", exc.message)
@@ -610,13 +608,12 @@ class Runner:
             self.progress.event(resource, "Removed")
         if volumes:
             vnames = {v["name"] for v in project.volumes.values() if not v.get("external")}
-            listed = self.client.call("GET", "/volumes", {"filters": _filters(
-                label=[f"{LABEL_PROJECT}={project.name}"])}) or {}
+            listed = self.client.volumes.list(filters=_filters(label=[f"{LABEL_PROJECT}={project.name}"]))
             vnames |= {v["Name"] for v in listed.get("Volumes") or []}
             for name in sorted(vnames):
                 resource = f"Volume {name}"
                 try:
-                    self.client.call("DELETE", f"/volumes/{name}")
+                    self.client.volumes.remove(name)
                 except APIError as exc:
                     if exc.status == 404:
                         continue
@@ -631,7 +628,7 @@ class Runner:
                 ref = project.image(service)
                 resource = f"Image {ref}"
                 try:
-                    self.client.call("DELETE", f"/images/{ref}")
+                    self.client.images.remove(ref)
                 except APIError as exc:
                     if exc.status == 404:
                         continue
@@ -656,7 +653,7 @@ class Runner:
         if body.get("OpenStdin"):
             # Attached like `docker run -i`: stdin closes when the client's input ends.
             body.update(AttachStdin=True, AttachStdout=True, AttachStderr=True, StdinOnce=True)
-        result = self.client.call("POST", "/containers/create", {"name": name}, body)
+        result = self.client.containers.create(body, name=name)
         return result["Id"], name
 
 

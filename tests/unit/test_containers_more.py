@@ -1,11 +1,13 @@
-"""Pure parts of top, update, prune and the containers_more CLI (stats maths,
+"""Pure parts of top, update, prune and of the CLI's stats, port and cp (stats maths,
 port sorting, cp argument splitting, the streaming redraw)."""
 
 from __future__ import annotations
 
 import pytest
 
-from baleine.cli import containers_more as cli
+from baleine.cli import cp as cli_cp
+from baleine.cli import port as cli_port
+from baleine.cli import stats as cli_stats
 from baleine.engine.containers import disk_usage, top, update
 from baleine.engine.containers.records import Container
 from baleine.rules.errors import Conflict, EngineError, InvalidParameter
@@ -111,17 +113,17 @@ def test_directory_size(tmp_path) -> None:
 def test_stats_maths() -> None:
     pre = {"cpu_usage": {"total_usage": 1_000}, "system_cpu_usage": 10_000}
     cur = {"cpu_usage": {"total_usage": 2_000, "percpu_usage": [1, 1]}, "system_cpu_usage": 20_000, "online_cpus": 4}
-    assert cli.calculate_cpu_percent_unix(pre, cur) == pytest.approx(40.0)
+    assert cli_stats.calculate_cpu_percent_unix(pre, cur) == pytest.approx(40.0)
     cur.pop("online_cpus")
-    assert cli.calculate_cpu_percent_unix(pre, cur) == pytest.approx(20.0)
-    assert cli.calculate_cpu_percent_unix(cur, cur) == 0.0
-    assert cli.calculate_mem_usage_no_cache({"usage": 1000, "stats": {"total_inactive_file": 300}}) == 700
-    assert cli.calculate_mem_usage_no_cache({"usage": 1000, "stats": {"inactive_file": 100}}) == 900
-    assert cli.calculate_mem_usage_no_cache({"usage": 1000, "stats": {"total_inactive_file": 2000}}) == 1000
+    assert cli_stats.calculate_cpu_percent_unix(pre, cur) == pytest.approx(20.0)
+    assert cli_stats.calculate_cpu_percent_unix(cur, cur) == 0.0
+    assert cli_stats.calculate_mem_usage_no_cache({"usage": 1000, "stats": {"total_inactive_file": 300}}) == 700
+    assert cli_stats.calculate_mem_usage_no_cache({"usage": 1000, "stats": {"inactive_file": 100}}) == 900
+    assert cli_stats.calculate_mem_usage_no_cache({"usage": 1000, "stats": {"total_inactive_file": 2000}}) == 1000
     blk = {"io_service_bytes_recursive": [{"op": "Read", "value": 5}, {"op": "write", "value": 7},
                                           {"op": "Total", "value": 12}]}
-    assert cli.calculate_block_io(blk) == (5, 7)
-    entry = cli.StatsEntry("web")
+    assert cli_stats.calculate_block_io(blk) == (5, 7)
+    entry = cli_stats.StatsEntry("web")
     entry.set_from({"name": "/web", "id": "a" * 64, "memory_stats": {"usage": 2 << 20, "limit": 8 << 20},
                     "pids_stats": {"current": 3}, "cpu_stats": cur, "precpu_stats": pre})
     row = entry.row(trunc=True)
@@ -133,17 +135,17 @@ def test_stats_maths() -> None:
 
 
 def test_redraw_is_docker_28s() -> None:
-    assert cli.redraw("A\nB\n") == "\033[HA\nB\n\033[HA \033[K\nB \033[K\n \033[K\n\033[J"
+    assert cli_stats.redraw("A\nB\n") == "\033[HA\nB\n\033[HA \033[K\nB \033[K\n \033[K\n\033[J"
 
 
 def test_port_sorting_and_cp_args() -> None:
-    assert cli.natural_less("80/tcp -> 0.0.0.0:8080", "443/tcp -> 0.0.0.0:8443")
-    assert not cli.natural_less("a10", "a9") and cli.natural_less("a09", "a10")
-    assert cli._natural_sorted(["9000/tcp", "80/tcp", "443/udp", "443/tcp"]) == \
+    assert cli_port.natural_less("80/tcp -> 0.0.0.0:8080", "443/tcp -> 0.0.0.0:8443")
+    assert not cli_port.natural_less("a10", "a9") and cli_port.natural_less("a09", "a10")
+    assert cli_port._natural_sorted(["9000/tcp", "80/tcp", "443/udp", "443/tcp"]) == \
         ["80/tcp", "443/tcp", "443/udp", "9000/tcp"]
-    assert cli._join_host_port("::", "80") == "[::]:80"
-    assert cli._parse_uint16("70000") == 'strconv.ParseUint: parsing "70000": value out of range'
-    assert cli.split_cp_arg("web:/etc") == ("web", "/etc")
-    assert cli.split_cp_arg("/abs:path") == ("", "/abs:path")
-    assert cli.split_cp_arg("./file:x") == ("", "./file:x")
-    assert cli.split_cp_arg("plain") == ("", "plain")
+    assert cli_port._join_host_port("::", "80") == "[::]:80"
+    assert cli_port._parse_uint16("70000") == 'strconv.ParseUint: parsing "70000": value out of range'
+    assert cli_cp.split_cp_arg("web:/etc") == ("web", "/etc")
+    assert cli_cp.split_cp_arg("/abs:path") == ("", "/abs:path")
+    assert cli_cp.split_cp_arg("./file:x") == ("", "./file:x")
+    assert cli_cp.split_cp_arg("plain") == ("", "plain")

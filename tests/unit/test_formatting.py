@@ -21,7 +21,7 @@ from baleine.cli.formatting import (
     time_ago,
     truncate_id,
 )
-from baleine.cli.templates import TemplateError
+from baleine.gotemplate import TemplateError
 
 KB, MB, GB, TB, PB = 1000, 1000**2, 1000**3, 1000**4, 1000**5
 KIB, MIB, GIB, TIB, PIB = 1024, 1024**2, 1024**3, 1024**4, 1024**5

@@ -1,11 +1,11 @@
-"""Tests for baleine.cli.templates, the Go text/template engine behind ``--format``."""
+"""Tests for baleine.gotemplate, the Go text/template engine behind ``--format``."""
 
 from __future__ import annotations
 
 import pytest
 
-from baleine.cli import templates as T
-from baleine.cli.templates import NO_VALUE, TemplateError, compile, go_json, go_quote, go_sprintf, parse_format, render
+from baleine import gotemplate as T
+from baleine.gotemplate import NO_VALUE, TemplateError, compile, go_json, go_quote, go_sprintf, parse_format, render
 
 # ---------------------------------------------------------------------------
 # Behaviour checked against the real thing.

@@ -1,13 +1,14 @@
-"""Engine API client over a Unix socket (or TCP), for the ``baleine`` CLI.
+"""The Engine API transport: HTTP/1.1 over a Unix socket (or TCP), for the ``baleine`` CLI.
 
 It speaks just the HTTP/1.1 the daemon uses (Content-Length and chunked bodies,
 connection upgrade for attach and exec) over plain sockets. ``http.client`` would
 do, but importing it (and the ``email`` and ``ssl`` packages it pulls in) costs
 more than everything else a CLI command does, and ``baleine run`` is benchmarked.
 
-``Client.call`` sends a request and decodes JSON, raising ``APIError`` (status and
-the daemon's message) on errors; ``Client.stream`` returns the open ``Response``
-for streamed bodies; ``Client.hijack`` upgrades a connection for attach and exec
+The resource modules of this package (``containers``, ``images``...) write the
+URLs; this module only moves requests and responses. ``Transport.call`` sends a request and decodes JSON, raising ``APIError`` (status and
+the daemon's message) on errors; ``Transport.stream`` returns the open ``Response``
+for streamed bodies; ``Transport.hijack`` upgrades a connection for attach and exec
 and returns the raw socket.
 """
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any, BinaryIO
 
-from . import API_VERSION
+from .. import API_VERSION
 
 DEFAULT_HOST = "unix:///run/baleine/baleine.sock"
 
@@ -152,7 +153,7 @@ class Response:
         self.sock.close()
 
 
-class Client:
+class Transport:
     """Requests to one daemon address (``unix://PATH`` or ``tcp://HOST:PORT``)."""
 
     def __init__(self, host: str = DEFAULT_HOST, version: str = API_VERSION) -> None:
