@@ -192,9 +192,10 @@ def compose(ctx: Context, argv: list[str]) -> int:
         raise CLIError(str(exc), 1) from None
     except APIError as exc:
         raise CLIError(f"Error response from daemon: {exc.message}", 1) from None
-    except ConnectionFailed:
-        raise CLIError(f"Cannot connect to the Baleine daemon at {ctx.host}. Is the baleine daemon running?", 1) \
-            from None
+    except ConnectionFailed as exc:
+        from .context import connection_message
+
+        raise CLIError(connection_message(ctx.host, exc), 1) from None
 
 
 def _parser(command: str, usage: str, description: str) -> Parser:

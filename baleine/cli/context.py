@@ -108,17 +108,19 @@ class Parser(argparse.ArgumentParser):
 class Context:
     """Per-invocation state: the daemon address and a lazily connected client."""
 
-    def __init__(self, host: str | None, command: str) -> None:
+    def __init__(self, host: str | None, command: str, tls: Any = None) -> None:
+        """``tls``: the ``client.tls.TLSOptions`` of the global flags and environment, or None."""
         self.explicit_host = host or os.environ.get("BALEINE_HOST")
         self.host = self.explicit_host or DEFAULT_HOST
         self.command = command
+        self.tls = tls
         self._client: Client | None = None
         self.err_code = 125 if command in ("run", "create") else 1
 
     @property
     def client(self) -> Client:
         if self._client is None:
-            client = Client(self.host)
+            client = Client(self.host, tls=self.tls)
             if not self.explicit_host and not client.ping():
                 start_daemon(client)
             self._client = client
@@ -131,9 +133,8 @@ class Context:
             yield
         except APIError as exc:
             raise CLIError(f"{prefix}{exc.message}", self.err_code if code is None else code) from None
-        except ConnectionFailed:
-            raise CLIError(f"Cannot connect to the Baleine daemon at {self.host}. "
-                           "Is the baleine daemon running?", self.err_code if code is None else code) from None
+        except ConnectionFailed as exc:
+            raise CLIError(connection_message(self.host, exc), self.err_code if code is None else code) from None
 
     def each(self, names: list[str], action: Callable[[str], Any], echo: bool = True) -> int:
         """Apply ``action`` to each name, printing it (docker's multi-target commands);
@@ -151,6 +152,15 @@ class Context:
         return status
 
 
+def connection_message(host: str, exc: ConnectionFailed) -> str:
+    """docker's words for a daemon that cannot be reached (or that refused us)."""
+    if exc.permission:
+        path = host[len("unix://"):] if host.startswith("unix://") else host
+        return (f"permission denied while trying to connect to the Baleine daemon socket at {host}: "
+                f"dial unix {path}: connect: permission denied")
+    return f"Cannot connect to the Baleine daemon at {host}. Is the baleine daemon running?"
+
+
 def start_daemon(client: Client) -> None:
     """Start ``baleine daemon`` in the background and wait until it answers."""
     import subprocess
@@ -158,16 +168,22 @@ def start_daemon(client: Client) -> None:
 
     if os.geteuid() != 0:
         return
-    log_dir = "/var/log"
-    log_path = os.path.join(log_dir, "baleine.log") if os.access(log_dir, os.W_OK) else os.devnull
-    with open(log_path, "ab") as log:
-        subprocess.Popen([sys.executable, "-m", "baleine.daemon.main", "-H", client.host],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    log_dir = "/var/log/baleine"
+    log_path = os.path.join(log_dir, "daemon.log")
+    try:
+        os.makedirs(log_dir, exist_ok=True)
+    except OSError:
+        log_path = ""
+    # The daemon writes (and rotates) its own log file; its stderr goes nowhere.
+    with open(os.devnull, "ab") as null:
+        subprocess.Popen([sys.executable, "-m", "baleine.daemon.main", "-H", client.host,
+                          *(["--log-file", log_path] if log_path else [])],
+                         stdin=subprocess.DEVNULL, stdout=null, stderr=null, start_new_session=True,
                          close_fds=True, cwd="/")  # `-m` would import a `baleine` folder in the cwd
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if client.ping(timeout=1):
-            print("Started the Baleine daemon in the background (log: %s)" % log_path, file=sys.stderr)
+            print("Started the Baleine daemon in the background (log: %s)" % (log_path or "none"), file=sys.stderr)
             return
         time.sleep(0.05)
 

@@ -130,6 +130,11 @@ Commands:
 
 Global Options:
   -H, --host string   Daemon socket to connect to (env BALEINE_HOST)
+      --tls           Use TLS; implied by --tlsverify
+      --tlscacert string  Trust certs signed only by this CA (default ~/.baleine/ca.pem)
+      --tlscert string    Path to TLS certificate file (default ~/.baleine/cert.pem)
+      --tlskey string     Path to TLS key file (default ~/.baleine/key.pem)
+      --tlsverify     Use TLS and verify the remote (env BALEINE_TLS_VERIFY, BALEINE_CERT_PATH)
   -v, --version       Print version information and quit
 
 Run 'baleine COMMAND --help' for more information on a command.
@@ -153,6 +158,23 @@ def _split_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
         elif a.startswith("-H") and len(a) > 2:
             opts["host"] = a[2:]
             i += 1
+        elif a in ("--tls", "--tlsverify"):
+            opts[a[2:]] = "1"
+            i += 1
+        elif a.startswith(("--tls=", "--tlsverify=")):
+            name, _, value = a[2:].partition("=")
+            if value.lower() in ("1", "true"):
+                opts[name] = "1"
+            i += 1
+        elif a in ("--tlscacert", "--tlscert", "--tlskey"):
+            if i + 1 >= len(argv):
+                raise CLIError(f"flag needs an argument: {a}", 125)
+            opts[a[2:]] = argv[i + 1]
+            i += 2
+        elif a.startswith(("--tlscacert=", "--tlscert=", "--tlskey=")):
+            name, _, value = a[2:].partition("=")
+            opts[name] = value
+            i += 1
         elif a in ("-D", "--debug"):
             opts["debug"] = "1"
             i += 1
@@ -167,6 +189,16 @@ def _split_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
         else:
             break
     return opts, argv[i:]
+
+
+def _tls(opts: dict[str, str]):  # noqa: ANN202 - client.tls.TLSOptions | None
+    """TLS options from the global flags and BALEINE_TLS_VERIFY/BALEINE_CERT_PATH; the
+    ssl module is imported only when TLS is asked for."""
+    if not any(k.startswith("tls") for k in opts) and not os.environ.get("BALEINE_TLS_VERIFY"):
+        return None
+    from ..client.tls import TLSOptions
+
+    return TLSOptions.from_flags(opts)
 
 
 def resolve(args: list[str]) -> tuple[str, list[str]]:
@@ -202,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         key, args = resolve(rest)
         module, func = COMMANDS[key]
-        ctx = Context(host=opts.get("host"), command=key)
+        ctx = Context(host=opts.get("host"), command=key, tls=_tls(opts))
         fn = getattr(import_module(module if "." in module else f"baleine.cli.{module}"), func)
         return int(fn(ctx, args) or 0)
     except CLIError as exc:

@@ -38,7 +38,12 @@ class APIError(Exception):
 
 
 class ConnectionFailed(Exception):
-    """No daemon answered at the configured host."""
+    """No daemon answered at the configured host (``permission`` when the socket
+    refused us: not root, not in its group)."""
+
+    def __init__(self, message: str, permission: bool = False) -> None:
+        super().__init__(message)
+        self.permission = permission
 
 
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
@@ -156,9 +161,11 @@ class Response:
 class Transport:
     """Requests to one daemon address (``unix://PATH`` or ``tcp://HOST:PORT``)."""
 
-    def __init__(self, host: str = DEFAULT_HOST, version: str = API_VERSION) -> None:
+    def __init__(self, host: str = DEFAULT_HOST, version: str = API_VERSION, tls: Any = None) -> None:
+        """``tls``: a ``client.tls.TLSOptions`` for TCP hosts, or None."""
         self.host = host
         self.version = version
+        self.tls = tls
 
     def _connect(self, timeout: float | None = None) -> socket.socket:
         host = self.host
@@ -170,9 +177,14 @@ class Transport:
             elif host.startswith(("tcp://", "http://")):
                 addr = host.split("://", 1)[1].rstrip("/")
                 name, _, port = addr.rpartition(":")
-                sock = socket.create_connection((name or "127.0.0.1", int(port or 2375)), timeout)
+                name = name.strip("[]") or "127.0.0.1"
+                sock = socket.create_connection((name, int(port or (2376 if self.tls else 2375))), timeout)
+                if self.tls is not None:
+                    sock = self.tls.wrap(sock, name)
             else:
                 raise ConnectionFailed(f"unsupported host: {host}")
+        except PermissionError as exc:
+            raise ConnectionFailed(str(exc), permission=True) from None
         except OSError as exc:
             raise ConnectionFailed(str(exc)) from None
         sock.settimeout(None)

@@ -248,3 +248,46 @@ def test_socket_group_is_baleine(daemon: Daemon) -> None:
     assert oct(st.st_mode & 0o777) == "0o660"
     assert st.st_uid == 0
     assert st.st_gid == grp.getgrnam("baleine").gr_gid  # install.sh made the group
+
+
+def test_baleine_cli_with_mutual_tls(tls_daemon: Daemon, certs: Path) -> None:
+    from ..conftest import baleine_cmd
+
+    host = f"tcp://127.0.0.1:{tls_daemon.tcp_port}"  # type: ignore[attr-defined]
+    env = dict(tls_daemon.env())
+    env.pop("BALEINE_HOST")
+    flags = ["--tlsverify", "--tlscacert", str(certs / "ca.pem"), "--tlscert", str(certs / "client.pem"),
+             "--tlskey", str(certs / "client-key.pem")]
+    r = subprocess.run(baleine_cmd() + ["-H", host, *flags, "version", "--format", "{{.Server.Version}}"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    cert_dir = certs / "baleine-env"
+    cert_dir.mkdir(exist_ok=True)
+    for src, dst in (("ca.pem", "ca.pem"), ("client.pem", "cert.pem"), ("client-key.pem", "key.pem")):
+        (cert_dir / dst).write_bytes((certs / src).read_bytes())
+    env.update(BALEINE_HOST=host, BALEINE_TLS_VERIFY="1", BALEINE_CERT_PATH=str(cert_dir))
+    r = subprocess.run(baleine_cmd() + ["ps", "-q"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    # Without a client certificate the daemon will not talk.
+    env.update(BALEINE_CERT_PATH=str(certs / "nowhere"))
+    r = subprocess.run(baleine_cmd() + ["--tlsverify", "--tlscacert", str(certs / "ca.pem"), "ps", "-q"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+
+
+def test_group_members_may_use_the_socket(daemon: Daemon) -> None:
+    """A non-root member of the baleine group runs `baleine ps`; anyone else gets
+    docker's "permission denied while trying to connect" message."""
+    import grp
+
+    from ..conftest import baleine_cmd
+
+    gid = grp.getgrnam("baleine").gr_gid
+    env = dict(daemon.env(), HOME="/tmp")
+    as_member = subprocess.run(baleine_cmd() + ["ps", "-q"], env=env, capture_output=True, text=True, timeout=60,
+                               user=61234, group=61234, extra_groups=[gid])
+    assert as_member.returncode == 0, as_member.stderr
+    outsider = subprocess.run(baleine_cmd() + ["ps", "-q"], env=env, capture_output=True, text=True, timeout=60,
+                              user=61234, group=61234, extra_groups=[])
+    assert outsider.returncode == 1
+    assert "permission denied while trying to connect to the Baleine daemon socket" in outsider.stderr
