@@ -51,3 +51,23 @@ def test_an_untagged_parent_belongs_to_its_own_delete() -> None:
     report = [{"Untagged": "a:latest"}, {"Deleted": "sha256:child"}, {"Untagged": "b:1"}, {"Deleted": "sha256:p"}]
     assert event_owners(report, "sha256:child") == ["sha256:child", "sha256:child", "sha256:p", "sha256:p"]
     assert event_owners([{"Untagged": "a:latest"}], "sha256:asked") == ["sha256:asked"]
+
+
+def test_the_wired_services_implement_their_backend_protocols() -> None:
+    import inspect
+
+    from baleine.build.service import BuildService
+    from baleine.distribution.service import Distribution
+    from baleine.engine.interface.build import BuildBackend
+    from baleine.engine.interface.distribution import DistributionBackend
+    from baleine.engine.interface.images import ImagesBackend
+
+    for impl, proto in ((ImageService, ImagesBackend), (Distribution, DistributionBackend),
+                        (BuildService, BuildBackend)):
+        for name, member in vars(proto).items():
+            if name.startswith("_") or not callable(member):
+                continue
+            mine = getattr(impl, name, None)
+            assert mine is not None, f"{impl.__name__} lacks {name}"
+            assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(member), name
+            assert list(inspect.signature(mine).parameters) == list(inspect.signature(member).parameters), name
