@@ -12,7 +12,7 @@ options, a Dockerfile that does not parse) are plain HTTP errors, as with
 Docker. A client sending ``X-Baleine-Progress: 1`` also gets each builder event
 as a ``baleine`` member (what ``baleine build`` draws its terminal view from).
 
-Translation only: the build itself is ``engine.builder``.
+Translation only: the build itself is the build backend (``engine.interface.build``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import asyncio
 import base64
 import json
 import os
-import secrets
 import shutil
 from typing import Any
 
@@ -29,10 +28,11 @@ from aiohttp import web
 
 from ..build.builder import BuildError, BuildOptions
 from ..build.context import extract, is_tar
+from ..engine.interface.build import BuildBackend
 from ..rules.errors import EngineError, InvalidParameter
 from ..rules.units import parse_bytes
 from .bodies import BodyReader
-from .server import Router, client_gone, engine_of, json_response, qbool
+from .server import Router, backends_of, client_gone, json_response, qbool
 
 _SENTINEL = object()
 
@@ -155,12 +155,11 @@ def _familiar(ref: str) -> str:
 
 
 async def build(request: web.Request) -> web.StreamResponse:
-    engine = engine_of(request)
+    backend = backends_of(request).build
     opts = options(request)
     structured = request.headers.get("X-Baleine-Progress") == "1"
     loop = asyncio.get_running_loop()
-    ctx_dir = os.path.join(engine.tmp_dir, "ctx-" + secrets.token_hex(8))
-    os.makedirs(ctx_dir)
+    ctx_dir = backend.new_context()
     try:
         head = await _read_head(request.content, 512)
         if head and not is_tar(head):
@@ -175,7 +174,7 @@ async def build(request: web.Request) -> web.StreamResponse:
             await asyncio.to_thread(write)
         elif head:
             await asyncio.to_thread(extract, BodyReader(request, loop, head), ctx_dir)
-        return await _run(request, engine, opts, ctx_dir, structured)
+        return await _run(request, backend, opts, ctx_dir, structured)
     finally:
         await asyncio.to_thread(shutil.rmtree, ctx_dir, True)
 
@@ -190,14 +189,14 @@ async def _read_head(content: Any, n: int) -> bytes:
     return head
 
 
-async def _run(request: web.Request, engine: Any, opts: BuildOptions, ctx_dir: str,
+async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, ctx_dir: str,
                structured: bool) -> web.StreamResponse:
     queue: asyncio.Queue[Any] = asyncio.Queue()
     result: dict[str, Any] = {}
 
     async def runner() -> None:
         try:
-            result["value"] = await engine.builder.build(ctx_dir, opts, queue.put_nowait)
+            result["value"] = await backend.build(ctx_dir, opts, queue.put_nowait)
         except BaseException as exc:  # noqa: BLE001 - reported to the client below
             result["error"] = exc
             if isinstance(exc, asyncio.CancelledError):
@@ -278,7 +277,6 @@ async def _run(request: web.Request, engine: Any, opts: BuildOptions, ctx_dir: s
 
 async def prune(request: web.Request) -> web.Response:
     """``POST /build/prune``: ``all``, ``keep-storage`` (``reserved-space``), ``filters`` (``until``)."""
-    engine = engine_of(request)
     from ..rules import filters as filters_mod
     from ..rules.units import parse_duration
 
@@ -291,7 +289,7 @@ async def prune(request: web.Request) -> web.Response:
         keep_bytes = int(keep)
     except ValueError:
         keep_bytes = parse_bytes(keep)
-    deleted, freed = await engine.builder.prune(qbool(request, "all"), keep_bytes, until)
+    deleted, freed = await backends_of(request).build.prune(qbool(request, "all"), keep_bytes, until)
     return json_response({"CachesDeleted": [d[7:] for d in deleted] or None, "SpaceReclaimed": freed})
 
 

@@ -1,5 +1,5 @@
 """Registry endpoints: pull (``POST /images/create?fromImage=``), push, ``/distribution``
-and ``/auth``. Decodes requests, calls ``engine.distribution``, streams progress.
+and ``/auth``. Decodes requests, calls the distribution backend, streams progress.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from aiohttp import web
 from ..distribution.auth import AuthConfig, decode_header
 from ..distribution.progress import Sink, error
 from ..rules.errors import InvalidParameter, Unavailable
-from .server import Router, engine_of, json_response, read_json
+from ..engine.interface.distribution import DistributionBackend
+from .server import Router, backends_of, json_response, read_json
+
+
+def _distribution(request: web.Request) -> DistributionBackend:
+    return backends_of(request).distribution
 
 
 def _auth(request: web.Request) -> AuthConfig:
@@ -69,19 +74,17 @@ async def _stream(request: web.Request, op: Callable[[Sink], Awaitable[Any]]) ->
 
 async def pull(request: web.Request) -> web.StreamResponse:
     """``POST /images/create?fromImage=NAME&tag=TAG|DIGEST[&platform=]`` (images.create delegates here)."""
-    engine = engine_of(request)
     image = request.query.get("fromImage", "")
     if not image:
         raise InvalidParameter("fromImage or fromSrc is required")
     tag = request.query.get("tag", "")
     platform = request.query.get("platform") or None
     auth = _auth(request)
-    return await _stream(request, lambda sink: engine.distribution.pull(image, tag, platform, auth, sink))
+    return await _stream(request, lambda sink: _distribution(request).pull(image, tag, platform, auth, sink))
 
 
 async def push(request: web.Request) -> web.StreamResponse:
     """``POST /images/{name}/push?tag=``."""
-    engine = engine_of(request)
     name = request.match_info["name"]
     tag = request.query.get("tag", "")
     auth = _auth(request)
@@ -90,23 +93,21 @@ async def push(request: web.Request) -> web.StreamResponse:
         body = await read_json(request, None, expect=None)
         if isinstance(body, dict):
             auth = AuthConfig.from_dict(body)
-    return await _stream(request, lambda sink: engine.distribution.push(name, tag, auth, sink))
+    return await _stream(request, lambda sink: _distribution(request).push(name, tag, auth, sink))
 
 
 async def inspect(request: web.Request) -> web.Response:
     """``GET /distribution/{name}/json``."""
-    engine = engine_of(request)
-    result = await engine.distribution.inspect(request.match_info["name"], _auth(request))
+    result = await _distribution(request).inspect(request.match_info["name"], _auth(request))
     return json_response(result)
 
 
 async def auth(request: web.Request) -> web.Response:
     """``POST /auth``: check credentials against a registry."""
-    engine = engine_of(request)
     body = await read_json(request, {}) or {}
     if not isinstance(body, dict):
         raise InvalidParameter("invalid auth configuration")
-    result = await engine.distribution.login(AuthConfig.from_dict(body))
+    result = await _distribution(request).login(AuthConfig.from_dict(body))
     return json_response(result)
 
 

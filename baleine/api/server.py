@@ -17,12 +17,14 @@ from aiohttp import web
 
 from .. import API_VERSION, MIN_API_VERSION, __version__
 from ..engine.engine import Engine
+from ..engine.interface import Backends
 from ..rules.errors import EngineError
 
 log = logging.getLogger("baleine.api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
+BACKENDS: web.AppKey[Backends] = web.AppKey("backends", Backends)
 _VERSION_RE = re.compile(r"^/v(\d+\.\d+)(/.*)$")
 
 
@@ -175,12 +177,13 @@ class Router:
         self.add("HEAD", path, handler)
 
 
-def make_app(engine: Engine) -> web.Application:
-    """The aiohttp application serving ``engine``."""
+def make_app(engine: Engine, backends: Backends | None = None) -> web.Application:
+    """The aiohttp application serving ``engine`` through ``backends``."""
     from . import containers, containers_more, exec as exec_api, images, system
 
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
     app[ENGINE] = engine
+    app[BACKENDS] = backends or Backends()
     router = Router(app)
     from . import distribution
 
@@ -196,3 +199,7 @@ def make_app(engine: Engine) -> web.Application:
 
 def engine_of(request: web.Request) -> Engine:
     return request.app[ENGINE]
+
+
+def backends_of(request: web.Request) -> Backends:
+    return request.app[BACKENDS]

@@ -77,7 +77,7 @@ async def info(request: web.Request) -> web.Response:
     running = sum(1 for c in containers if c.running and not c.paused and not c.state.get("Restarting"))
     paused = sum(1 for c in containers if c.paused)
     cgroup_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
-    images = engine.store.one("SELECT COUNT(*) AS n FROM images")["n"]
+    images = engine.images.count()
     return json_response({
         "ID": engine.config.extra.get("id", ""),
         "Containers": len(containers),

@@ -59,6 +59,7 @@ from ..engine.runtime import mounts as mounts_mod
 from ..rules import references
 from ..engine.runtime import spec as ocispec, users
 from ..rules.errors import EngineError, InvalidParameter, NotFound
+from ..engine.gc import Roots
 from ..engine.images.records import Image
 from ..engine.images.snapshots import Layer, chain_ids
 from ..rules.timestamps import now_rfc3339nano
@@ -280,8 +281,7 @@ class Builder:
         self._mount_users: dict[str, int] = {}
         self._mount_locks: dict[str, asyncio.Lock] = {}
         # The image store's layer collection must keep what the cache and running builds use.
-        previous = engine.images.container_layers
-        engine.images.container_layers = lambda: previous() | self.cache.layers() | self.layers.pinned()
+        engine.gc.add_roots("build", lambda: Roots(layers=self.cache.layers() | self.layers.pinned()))
         self._recover()
 
     def _recover(self) -> None:
@@ -338,7 +338,7 @@ class Builder:
                 chosen = trimmed
             before = self._layer_bytes()
             self.cache.remove([r.key for r in chosen])
-            self.engine.images.collect_layers()
+            self.engine.gc.collect()
             freed = max(0, before - self._layer_bytes())
             if prune_all and not keep_storage and until is None:
                 freed += self.cache.prune_mounts()
@@ -346,8 +346,7 @@ class Builder:
         return await asyncio.to_thread(work)
 
     def _layer_bytes(self) -> int:
-        row = self.engine.store.one("SELECT COALESCE(SUM(size), 0) AS n FROM layers")
-        return int(row["n"]) if row else 0
+        return sum(layer.size for layer in self.engine.snapshots.layers())
 
     def disk_usage(self) -> list[dict[str, Any]]:
         """``system df`` BuildCache entries."""

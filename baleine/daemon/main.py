@@ -108,7 +108,8 @@ def _log_opts(opts: list[str]) -> tuple[int, int]:
 async def serve(args: argparse.Namespace) -> None:
     listeners = check_hosts(args)  # before the engine holds anything
     from ..api.server import make_app
-    from ..engine.engine import Engine, EngineConfig
+    from ..engine.engine import EngineConfig
+    from . import wiring
 
     size, files = _log_opts(args.log_opt)
     config = EngineConfig(data_root=os.path.abspath(args.data_root), exec_root=os.path.abspath(args.exec_root),
@@ -126,11 +127,11 @@ async def serve(args: argparse.Namespace) -> None:
     config.extra.update(bridge=args.bridge, bip=args.bip, pools=args.pools, dns=args.dns, ip_forward=args.ip_forward,
                         iptables=args.iptables, ip_masq=args.ip_masq, icc=args.icc, mtu=args.mtu)
     config.extra.update(labels=list(args.label))
-    engine = Engine(config)
+    engine = wiring.build_engine(config)
     # First: a registry that cannot start stops the daemon before it holds anything.
     registry = await _start_registry(args, config.data_root)
     await engine.open()
-    app = make_app(engine)
+    app = make_app(engine, wiring.make_backends(engine))
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     hosts = args.host or [DEFAULT_HOST]

@@ -23,6 +23,8 @@ from typing import Any, BinaryIO
 
 from ..rules import references
 from ..rules.errors import EngineError, InvalidParameter, NotFound
+from ..engine.gc import Lease
+from ..engine.images.content import sha256_digest
 from ..engine.images.unpack import chain_of, unpack_blob
 from . import progress
 from .auth import AuthConfig, scope
@@ -42,7 +44,7 @@ class Puller:
     def __init__(self, dist: Any, ref: references.Reference, platform: Platform | None, explicit_platform: bool,
                  auth: AuthConfig, sink: Sink) -> None:
         self.dist = dist
-        self.engine = dist.engine
+        self.local = dist.local
         self.ref = ref
         self.platform = platform or host_platform()
         self.explicit_platform = explicit_platform
@@ -50,6 +52,9 @@ class Puller:
         self.sink = sink
         self.loop = asyncio.get_running_loop()
         self.new_blobs: set[str] = set()
+        #: what the image being pulled has written or relies on, safe from the
+        #: collector until it is recorded or the pull fails (one lease per image)
+        self.lease: Lease | None = None
 
     # -- entry points -----------------------------------------------------------------
 
@@ -137,7 +142,7 @@ class Puller:
 
     async def _pull_from(self, reg: Registry, what: str, final_status: bool) -> bool:
         ref = self.ref
-        eng = self.engine
+        eng = self.local
         manifest, repo_digest, docs = await self._resolve(reg, what)
         self.sink(progress.status(f"Pulling from {ref.path}", ref.tag or ref.digest))
         # The config: from the content store when we have it (image already known).
@@ -157,14 +162,21 @@ class Puller:
                            f"platform: wanted {self.platform}, actual: {config_platform(config)}")
         tag_ref = str(ref) if ref.tag else None
         before = await asyncio.to_thread(eng.images.resolve_id, tag_ref or f"{ref.name}@{repo_digest}")
+        lease = self.lease = eng.gc.leases.create(f"pull {ref}")
+        self._hold(lease, manifest.config.digest, manifest.layers, diff_ids)
         try:
             await self._layers(reg, manifest.layers, diff_ids)
             image = await asyncio.to_thread(self._record, config_bytes, manifest.config.digest, tag_ref,
                                             repo_digest, docs)
             await asyncio.to_thread(self._remember, manifest.layers, diff_ids)
         except BaseException:
-            await asyncio.to_thread(self._drop_new_blobs)
+            # What only this pull wanted goes: its downloads, and the layers unpacked
+            # from them that no image keeps.
+            lease.release()
+            await asyncio.to_thread(eng.gc.collect, set(self.new_blobs))
             raise
+        finally:
+            lease.release()
         self.sink(progress.status(f"Digest: {repo_digest}"))
         updated = before != image
         if final_status:
@@ -176,7 +188,7 @@ class Puller:
     # -- layers -------------------------------------------------------------------------
 
     async def _layers(self, reg: Registry, descs: list[Descriptor], diff_ids: list[str]) -> None:
-        eng = self.engine
+        eng = self.local
         chains: list[str] = []
         parent = ""
         for d in diff_ids:
@@ -210,7 +222,7 @@ class Puller:
 
     async def _download(self, reg: Registry, desc: Descriptor) -> None:
         """Bring one blob into the content store (verified), sharing concurrent downloads."""
-        eng = self.engine
+        eng = self.local
         dist = self.dist
         if await asyncio.to_thread(eng.content.exists, desc.digest):
             self.sink(progress.update("Download complete", desc.short_id))
@@ -238,7 +250,7 @@ class Puller:
         self.sink(progress.update("Download complete", desc.short_id))
 
     async def _fetch(self, reg: Registry, desc: Descriptor) -> None:
-        eng = self.engine
+        eng = self.local
         sink = _BlobSink(eng.content)
         throttle = progress.Throttle(self.sink)
         try:
@@ -258,7 +270,7 @@ class Puller:
 
     def _unpack(self, desc: Descriptor, parent: str, diff_id: str) -> Any:
         """Unpack a downloaded blob (worker thread), reporting "Extracting" progress."""
-        eng = self.engine
+        eng = self.local
         throttle = progress.Throttle(lambda m: self.loop.call_soon_threadsafe(self.sink, m))
         reporting = _ReportingContent(eng.content, lambda n: throttle("Extracting", desc.short_id, n, desc.size))
         try:
@@ -271,7 +283,10 @@ class Puller:
     def _record(self, config_bytes: bytes, image_id: str, tag_ref: str | None, repo_digest: str,
                 docs: list[bytes]) -> str:
         """Keep the manifests, record the image with its tag and digest (worker thread)."""
-        eng = self.engine
+        eng = self.local
+        for raw in docs:
+            if self.lease is not None:
+                self.lease.add_blob(sha256_digest(raw))
         blobs = [eng.content.put(raw) for raw in docs]
         meta: dict[str, Any] = {}
         if eng.images.exists(image_id):
@@ -292,11 +307,16 @@ class Puller:
             self.dist.metadata.record(BlobRecord(diff_id, desc.digest, desc.media_type, desc.size,
                                                  self.ref.domain, self.ref.path))
 
-    def _drop_new_blobs(self) -> None:
-        used = {r["blob"] for r in self.engine.store.query("SELECT blob FROM layers")}
-        for digest in self.new_blobs:
-            if digest not in used and not self.engine.images.exists(digest):
-                self.engine.content.delete(digest)
+    @staticmethod
+    def _hold(lease: Lease, config: str, descs: list[Descriptor], diff_ids: list[str]) -> None:
+        """Lease the image's blobs and layers (those present too: an image delete
+        running meanwhile must not take them) until the image is recorded."""
+        lease.add_blob(config)
+        parent = ""
+        for desc, diff_id in zip(descs, diff_ids):
+            lease.add_blob(desc.digest)
+            parent = chain_of(parent, diff_id)
+            lease.add_layer(parent)
 
 
 class _BlobSink:

@@ -40,7 +40,7 @@ class Pusher:
 
     def __init__(self, dist: Any, name: str, tag: str, auth: AuthConfig, sink: Sink) -> None:
         self.dist = dist
-        self.engine = dist.engine
+        self.local = dist.local
         self.auth = auth
         self.sink = sink
         ref = references.parse(name)
@@ -52,20 +52,14 @@ class Pusher:
 
     def _targets(self) -> list[tuple[str, Image]]:
         """(tag, image) pairs to push: the tag given, or every tag of the repository."""
-        images = self.engine.images
+        images = self.local.images
         ref = self.ref
         if ref.tag:
             image_id = images.resolve_id(str(ref))
             if image_id is None:
                 raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
             return [(ref.tag, images.get(image_id))]
-        rows = self.engine.store.query("SELECT ref, image_id FROM tags WHERE ref LIKE ? ORDER BY ref",
-                                       (ref.name + ":%",))
-        out = []
-        for row in rows:
-            tag = row["ref"][len(ref.name) + 1:]
-            if "/" not in tag and ":" not in tag:
-                out.append((tag, images.get(row["image_id"])))
+        out = [(tag, images.get(image_id)) for tag, image_id in images.repository_tags(ref.name)]
         if not out:
             raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
         return out
@@ -85,7 +79,7 @@ class Pusher:
     # -- one image ------------------------------------------------------------------------
 
     async def _push_image(self, reg: Registry, tag: str, img: Image) -> None:
-        eng = self.engine
+        eng = self.local
         layers = [await asyncio.to_thread(eng.snapshots.get, c) for c in img.chain_ids]
         if any(l is None for l in layers):
             raise NotFound(f"a layer of image {img.id} is missing from the store")
@@ -121,7 +115,7 @@ class Pusher:
 
     def _manifest(self, img: Image, config: Descriptor, layers: list[Descriptor]) -> tuple[bytes, str]:
         """The image's original manifest if it matches what was pushed, else a new one."""
-        content = self.engine.content
+        content = self.local.content
         want = [l.digest for l in layers]
         for digest in (img.meta.get("blobs") or []):
             try:
@@ -138,7 +132,7 @@ class Pusher:
         return build(config, layers, oci), (OCI_MANIFEST if oci else DOCKER_MANIFEST)
 
     def _record(self, img: Image, raw: bytes, digest: str) -> None:
-        eng = self.engine
+        eng = self.local
         blob = eng.content.put(raw)
         meta = dict(img.meta)
         known = list(meta.get("blobs") or [])
@@ -155,7 +149,7 @@ class Pusher:
         host = self.ref.domain
         kind = layer_compression(layer.media_type)
         if not kind and layer.blob:
-            kind = await asyncio.to_thread(_detect, self.engine.content, layer.blob)
+            kind = await asyncio.to_thread(_detect, self.local.content, layer.blob)
         candidates: list[Descriptor] = []
         if kind in ("gzip", "zstd") and layer.blob:
             media = DOCKER_LAYER if kind == "gzip" and not layer.media_type.startswith("application/vnd.oci.") \
@@ -194,7 +188,7 @@ class Pusher:
             try:
                 if kind in ("gzip", "zstd") and layer.blob:
                     desc = candidates[0]
-                    path = self.engine.content.path(layer.blob)
+                    path = self.local.content.path(layer.blob)
                 else:
                     tmp, desc = await asyncio.to_thread(self._compress, layer)
                     path = tmp
@@ -219,7 +213,7 @@ class Pusher:
 
     def _compress(self, layer: Any) -> tuple[str, Descriptor]:
         """gzip an uncompressed layer blob into a temporary file (worker thread)."""
-        eng = self.engine
+        eng = self.local
         tmp = os.path.join(eng.tmp_dir, "push-" + secrets.token_hex(8))
         with eng.content.open(layer.blob) as src, open(tmp, "wb") as dst:
             result = compression.compress_stream(compression.open_decompressed(src), dst, "gzip")

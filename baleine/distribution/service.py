@@ -1,6 +1,7 @@
 """The daemon's distribution service: pull, push, login and remote inspection.
 
-:class:`Distribution` is created by the engine over its stores. It owns the HTTP
+:class:`Distribution` is wired by the daemon over the engine's stores
+(:class:`LocalStores`: what pulls and pushes really use). It owns the HTTP
 session shared by every registry operation, the Bearer token cache, the
 registry options (mirrors, insecure registries) and the blob metadata the pusher
 uses. The API layer calls ``pull``, ``push``, ``login`` and ``inspect`` and streams
@@ -13,10 +14,17 @@ import asyncio
 from contextlib import aclosing
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from ..engine.events import Events
+from ..engine.gc import GarbageCollector
+from ..engine.images.content import ContentStore
+from ..engine.images.records import Images
+from ..engine.images.snapshots import Snapshots
+from ..engine.store import Store
 from ..rules import references
 from ..rules.errors import InvalidParameter, Unavailable
 from .auth import AuthConfig, registry_host, scope
@@ -30,15 +38,32 @@ from .progress import Sink
 log = logging.getLogger("baleine.distribution")
 
 
-class Distribution:
-    """See the module docstring. ``engine`` is the Engine (images, content, snapshots,
-    store, events, tmp_dir)."""
+@dataclass(frozen=True)
+class LocalStores:
+    """The engine's stores a pull or push works on.
 
-    def __init__(self, engine: Any, config: RegistryConfig | None = None) -> None:
-        self.engine = engine
+    ``gc`` gives each pull a lease on what it writes and collects what a failed pull
+    leaves; ``store`` holds the ``distribution_blobs`` table (see ``metadata``);
+    ``tmp_dir`` is scratch space on the data root's filesystem.
+    """
+
+    store: Store
+    images: Images
+    content: ContentStore
+    snapshots: Snapshots
+    events: Events
+    gc: GarbageCollector
+    tmp_dir: str
+
+
+class Distribution:
+    """See the module docstring; implements ``engine.interface.distribution.DistributionBackend``."""
+
+    def __init__(self, local: LocalStores, config: RegistryConfig | None = None) -> None:
+        self.local = local
         self.config = config or RegistryConfig()
         self.tokens = TokenCache()
-        self.metadata = BlobMetadata(engine.store)
+        self.metadata = BlobMetadata(local.store)
         self._http: aiohttp.ClientSession | None = None
         #: host → the endpoint URL that answered last (skips the https attempt of an
         #: insecure registry that only speaks http).

@@ -3,6 +3,11 @@
 ``Engine.open`` recovers the store after any crash (unfinished writes, orphan
 layers and container directories), then re-adopts the containers whose monitors
 are still running. Nothing in here knows about HTTP.
+
+The services over the engine (distribution, build) are not made here: the daemon
+wires them with what they need (``baleine.daemon.wiring``) and sets them as
+``distribution`` and ``builder``. Layers and blobs have one collector, ``gc``, whose
+roots are the images, the containers and whatever the services register.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass, field
+from typing import Any
 
 from .containers.records import Containers
 from .images.content import ContentStore
 from .events import Events
+from .gc import GarbageCollector, Roots
 from .containers.exec import Execs
 from .containers.health import Health
 from .images.records import Images
@@ -55,7 +62,8 @@ class Engine:
         self.store = Store(os.path.join(root, "baleine.db"))
         self.content = ContentStore(os.path.join(root, "content"))
         self.snapshots = Snapshots(os.path.join(root, "overlay"), self.store)
-        self.images = Images(self.store, self.content, self.snapshots)
+        self.gc = GarbageCollector(self.snapshots, self.content)
+        self.images = Images(self.store, self.content, self.snapshots, self.gc)
         self.containers = Containers(self.store, os.path.join(root, "containers"))
         self.events = Events()
         self.runtime = Runtime(config.runtime, config.exec_root)
@@ -66,7 +74,8 @@ class Engine:
         # Health checks follow the lifecycle through its on_started/on_exited hooks.
         self.health = Health(self.lifecycle, self.execs)
         self.images.containers_using = self.containers.using_image
-        self.images.container_layers = self.containers.top_layers
+        self.gc.add_roots("images", self.images.roots)
+        self.gc.add_roots("containers", lambda: Roots(layers=self.containers.top_layers()))
         # Networks and mounts are the lifecycle's network and volumes hooks.
         self.networks = Networks(self.store, self.containers, self.events,
                                  NetSettings.from_options(root, config.exec_root, config.extra))
@@ -77,20 +86,9 @@ class Engine:
         self.lifecycle.on_exited.append(self.mountpoints.on_exited)
         # Exec records live as long as their container (docker drops them with it).
         self.lifecycle.on_removed.append(lambda c: self.execs.forget_container(c.id))
-        # Pull, push and login (baleine.distribution), with --registry-mirror and
-        # --insecure-registry from the daemon's options.
-        from ..distribution.config import RegistryConfig
-        from ..distribution.service import Distribution
-
-        self.distribution = Distribution(self, RegistryConfig.from_options(
-            list(config.extra.get("registry_mirrors") or []),  # type: ignore[call-overload]
-            list(config.extra.get("insecure_registries") or []),  # type: ignore[call-overload]
-            str(config.extra.get("registry_hub") or "") or None))
-        # Builds (baleine.build): last, since it wraps the image store's layer-keeping
-        # callback and uses the distribution and network services.
-        from ..build.builder import Builder
-
-        self.builder = Builder(self)
+        # Set by the daemon's wiring (baleine.daemon.wiring), which makes them.
+        self.distribution: Any = None
+        self.builder: Any = None
 
     @property
     def tmp_dir(self) -> str:
@@ -118,13 +116,7 @@ class Engine:
         os.makedirs(self.tmp_dir, exist_ok=True)
         live_rw = {c.private["rw"] for c in self.containers.by_id.values()}
         orphans = self.snapshots.collect_garbage(live_rw)
-        self.images.collect_layers()
-        referenced = set(r["id"] for r in self.store.query("SELECT id FROM images"))
-        referenced |= {r["blob"] for r in self.store.query("SELECT blob FROM layers")}
-        referenced |= self._manifest_blobs()
-        stray = [d for d in self.content.digests() if d not in referenced]
-        for digest in stray:
-            self.content.delete(digest)
+        stray = self.gc.collect(sweep=True).blobs
         keys = {c.key for c in self.containers.by_id.values()}
         for name in os.listdir(self.config.exec_root):
             path = os.path.join(self.config.exec_root, name)
@@ -141,18 +133,10 @@ class Engine:
             log.info("recovery: %d unfinished blobs, %d orphan layer dirs, %d stray blobs removed",
                      removed, len(orphans), len(stray))
 
-    def _manifest_blobs(self) -> set[str]:
-        import json
-
-        out: set[str] = set()
-        for row in self.store.query("SELECT meta FROM images"):
-            meta = json.loads(row["meta"])
-            out.update(meta.get("blobs", []))
-        return out
-
     async def close(self) -> None:
         await self.lifecycle.shutdown()
         await self.networks.close()
         self.runtime.stop_standby()
-        await self.distribution.close()
+        if self.distribution is not None:
+            await self.distribution.close()
         self.store.close()

@@ -4,7 +4,14 @@ Every durable fact about images, tags, layers and containers lives here, changed
 only inside transactions (``with store.tx() as db: ...``). Files the rows point at
 (blobs, layer directories) are made durable *before* the row that references them is
 committed, so after a crash a row never points at something half-written; files
-without a row are garbage, collected at start-up (see ``baleine.engine.recovery``).
+without a row are garbage, collected at start-up (``Engine.recover`` and
+``baleine.engine.gc``).
+
+Each table has one owning module, the only one naming it in SQL: images, tags and
+digests ``engine/images/records.py``; layers ``engine/images/snapshots.py``;
+containers ``engine/containers/records.py``; the modules declaring their own
+tables (networks, volumes, build_cache, distribution_blobs) own them
+(``tests/unit/test_architecture_tables.py`` checks it).
 
 The store is safe to use from the event loop and from worker threads: one
 connection, serialised by a lock. Each statement is short, so the lock is never

@@ -68,9 +68,15 @@ class Loader:
         self.members: dict[str, _Member] = {}
         self.links: dict[str, str] = {}
         self.new_blobs: set[str] = set()
+        #: the blobs and layers written so far, kept from the collector until the end
+        self.lease = images.gc.leases.create("load")
 
     def load(self, stream: BinaryIO) -> list[str]:
-        """Load every image of the archive; return the "Loaded image…" lines."""
+        """Load every image of the archive; return the "Loaded image…" lines.
+
+        Whatever no loaded image ended up using (the blobs of an image that failed,
+        unreferenced files of the archive) is collected before returning.
+        """
         try:
             self._read(stream)
             specs = self._specs()
@@ -120,6 +126,7 @@ class Loader:
             digest = w.commit(sync=False)
         finally:
             w.abort()
+        self.lease.add_blob(digest)  # an image delete meanwhile must not take it either
         if not existed:
             self.new_blobs.add(digest)
         return _Member(digest, size, bytes(keep) if keep is not None else None)
@@ -221,6 +228,7 @@ class Loader:
         parent = ""
         for (blob, media), diff_id in zip(spec.layers, diff_ids):
             layer = unpack_blob(self.content, self.snapshots, blob, media, parent, diff_id)
+            self.lease.add_layer(layer.chain_id)
             parent = layer.chain_id
         lines = []
         for tag in spec.tags:
@@ -242,10 +250,8 @@ class Loader:
         return lines
 
     def _drop_unused(self) -> None:
-        used = {r["blob"] for r in self.images.store.query("SELECT blob FROM layers")}
-        for digest in self.new_blobs:
-            if digest not in used and not self.images.exists(digest):
-                self.content.delete(digest)
+        self.lease.release()
+        self.images.gc.collect(self.new_blobs)
 
 
 def _pick_platform(manifests: list[dict[str, Any]]) -> dict[str, Any] | None:

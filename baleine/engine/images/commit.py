@@ -1,7 +1,8 @@
 """New images from a container's writable layer (``commit``) or from a tarball
 (``import``), with Dockerfile-style ``--change`` instructions applied to the config.
 
-Both are blocking (tar work): run them in a worker thread.
+Both are blocking (tar work): run them in a worker thread. Each holds a collector
+lease on its new blob and layer until the image recording them exists.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ...rules.errors import InvalidParameter
 from .records import Image, Images, new_config
 from .snapshots import Snapshots
 from ...rules.timestamps import now_rfc3339nano
-from .unpack import unpack_blob
+from .unpack import chain_of, unpack_blob
 
 def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     """Apply ``--change`` instructions to an image's ``config`` section (in place).
@@ -62,10 +63,20 @@ def commit(images: Images, content: ContentStore, snapshots: Snapshots, c: Conta
     upper = snapshots.rw_paths(c.private["rw"])[0]
     top = c.private.get("top", "")
     lowers = snapshots.container_lowers(c.private["rw"], top)
-    with content.writer() as w:
-        diff_id = layers.diff_tar(upper, lowers, w)
-        blob = w.commit()
-    layer = unpack_blob(content, snapshots, blob, "application/vnd.oci.image.layer.v1.tar", top, diff_id)
+    with images.gc.lease("commit") as lease:
+        with content.writer() as w:
+            diff_id = layers.diff_tar(upper, lowers, w)
+            lease.add_blob(w.digest)
+            blob = w.commit()
+        lease.add_layer(chain_of(top, diff_id))
+        layer = unpack_blob(content, snapshots, blob, "application/vnd.oci.image.layer.v1.tar", top, diff_id)
+        return images.create(_commit_config(base, c, layer.diff_id, comment, author, changes, overrides),
+                             parent=c.doc["Image"] if base else "", tags=tags)
+
+
+def _commit_config(base: Image | None, c: Container, diff_id: str, comment: str, author: str,
+                   changes: list[str] | None, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The committed image's config: the base image's, with the container's settings."""
     cfg = new_config(base.config if base else None)
     container_cfg = json.loads(json.dumps(c.config))
     container_cfg.pop("Image", None)
@@ -80,12 +91,12 @@ def commit(images: Images, content: ContentStore, snapshots: Snapshots, c: Conta
     if author:
         cfg["author"] = author
     cfg.setdefault("rootfs", {"type": "layers", "diff_ids": []})
-    cfg["rootfs"]["diff_ids"] = list(cfg["rootfs"].get("diff_ids") or []) + [layer.diff_id]
+    cfg["rootfs"]["diff_ids"] = list(cfg["rootfs"].get("diff_ids") or []) + [diff_id]
     cmd = list(c.config.get("Entrypoint") or []) + list(c.config.get("Cmd") or [])
     cfg["history"] = list(cfg.get("history") or []) + [_history_entry(" ".join(cmd), comment, author)]
     cfg.pop("container_config", None)
     cfg.pop("docker_version", None)
-    return images.create(cfg, parent=c.doc["Image"] if base else "", tags=tags)
+    return cfg
 
 
 def import_tarball(images: Images, content: ContentStore, snapshots: Snapshots, src: BinaryIO,
@@ -93,16 +104,24 @@ def import_tarball(images: Images, content: ContentStore, snapshots: Snapshots, 
                    source_name: str = "-", platform_os: str = "linux") -> Image:
     """A one-layer image from a (possibly compressed) root filesystem tarball."""
     tags = _tags(repo, tag)
-    with content.writer() as w:
-        while chunk := src.read(1 << 20):
-            w.write(chunk)
-        blob = w.commit()
-    layer = unpack_blob(content, snapshots, blob, "", "")
+    with images.gc.lease("import") as lease:
+        with content.writer() as w:
+            while chunk := src.read(1 << 20):
+                w.write(chunk)
+            lease.add_blob(w.digest)
+            blob = w.commit()
+        layer = unpack_blob(content, snapshots, blob, "", "")
+        lease.add_layer(layer.chain_id)
+        return images.create(_import_config(layer.diff_id, message, changes, source_name), tags=tags)
+
+
+def _import_config(diff_id: str, message: str, changes: list[str] | None, source_name: str) -> dict[str, Any]:
+    """An imported image's config: one layer, the ``--change`` settings."""
     cfg = new_config()
     container_cfg: dict[str, Any] = {}
     apply_changes(container_cfg, changes or [])
     cfg["config"] = container_cfg
     cfg["created"] = now_rfc3339nano()
-    cfg["rootfs"]["diff_ids"] = [layer.diff_id]
+    cfg["rootfs"]["diff_ids"] = [diff_id]
     cfg["history"] = [_history_entry("", message or f"Imported from {source_name}")]
-    return images.create(cfg, tags=tags)
+    return cfg

@@ -3,7 +3,11 @@
 An image is its config blob (the image ID is the config's sha256 digest) plus the
 unpacked layers its ``rootfs.diff_ids`` name. Tags (``docker.io/library/busybox:latest``)
 and repository digests point at image IDs. Layer directories are shared with other
-images and with containers; they are removed only when nothing references them.
+images and with containers; they are removed only when nothing references them
+(``baleine.engine.gc``: this store is one of its root providers, see ``roots``).
+
+This module owns the ``images``, ``tags`` and ``digests`` tables: nobody else
+names them in SQL.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...rules import references
+from ..gc import GarbageCollector, Roots
 from .content import ContentStore, sha256_digest
 from ...rules.errors import Conflict, InvalidParameter, NotFound
 from .snapshots import Snapshots, chain_ids
@@ -62,15 +67,17 @@ class Images:
     """The image store (see module docstring).
 
     ``containers_using`` is a callback giving, for an image ID, the containers that
-    use it as ``(container_id, running)`` pairs; the engine wires it.
+    use it as ``(container_id, running)`` pairs; the engine wires it. Removing an
+    image hands its layers and config blob to ``gc``, whose roots include ``roots``.
     """
 
-    def __init__(self, store: Store, content: ContentStore, snapshots: Snapshots) -> None:
+    def __init__(self, store: Store, content: ContentStore, snapshots: Snapshots,
+                 gc: GarbageCollector | None = None) -> None:
         self.store = store
         self.content = content
         self.snapshots = snapshots
+        self.gc = gc or GarbageCollector(snapshots, content)
         self.containers_using: Callable[[str], list[tuple[str, bool]]] = lambda _id: []
-        self.container_layers: Callable[[], set[str]] = lambda: set()
         self._config_cache: dict[str, dict[str, Any]] = {}
 
     # -- reading ----------------------------------------------------------------
@@ -96,6 +103,21 @@ class Images:
             if layer is not None:
                 total += layer.size
         return total
+
+    def count(self) -> int:
+        """How many images the store holds."""
+        row = self.store.one("SELECT COUNT(*) AS n FROM images")
+        return int(row["n"]) if row else 0
+
+    def repository_tags(self, name: str) -> list[tuple[str, str]]:
+        """(tag, image ID) of every tag of repository ``name`` (fully qualified), by tag."""
+        rows = self.store.query("SELECT ref, image_id FROM tags WHERE ref LIKE ? ORDER BY ref", (name + ":%",))
+        out = []
+        for row in rows:
+            tag = row["ref"][len(name) + 1:]
+            if "/" not in tag and ":" not in tag:
+                out.append((tag, row["image_id"]))
+        return out
 
     def exists(self, image_id: str) -> bool:
         return self.store.one("SELECT 1 FROM images WHERE id=?", (image_id,)) is not None
@@ -285,29 +307,30 @@ class Images:
         return img.tags + img.digests
 
     def _remove(self, img: Image) -> None:
+        """Drop the image's row; its config, manifests and layers go to the collector."""
         with self.store.tx() as db:
             db.execute("DELETE FROM images WHERE id=?", (img.id,))
         self._config_cache.pop(img.id, None)
-        self.collect_layers()
-        self.content.delete(img.id)
+        self.gc.collect(candidates={img.id} | set(img.meta.get("blobs") or []))
 
     def collect_layers(self) -> None:
-        """Remove layers that no image and no container references."""
-        used: set[str] = set()
-        for row in self.store.query("SELECT id FROM images"):
-            config = self._config_cache.get(row["id"]) or json.loads(self.content.read(row["id"]))
-            used.update(chain_ids(list((config.get("rootfs") or {}).get("diff_ids") or [])))
-        for top in self.container_layers():
-            while top:
-                used.add(top)
-                layer = self.snapshots.get(top)
-                top = layer.parent if layer else ""
-        unused = {r["chain_id"] for r in self.store.query("SELECT chain_id FROM layers")} - used
-        blobs = [self.snapshots.get(c) for c in unused]
-        self.snapshots.remove_layers(unused)
-        for layer in blobs:
-            if layer and layer.blob:
-                self.content.delete(layer.blob)
+        """Remove the layers and blobs nothing keeps (blocking; see ``baleine.engine.gc``)."""
+        self.gc.collect()
+
+    def roots(self) -> Roots:
+        """What the images keep: their layers, config blobs and manifests (a gc root provider)."""
+        out = Roots()
+        for row in self.store.query("SELECT id, meta FROM images"):
+            out.blobs.add(row["id"])
+            out.blobs.update(json.loads(row["meta"]).get("blobs") or [])
+            try:
+                config = self._config_cache.get(row["id"]) or json.loads(self.content.read(row["id"]))
+            except FileNotFoundError:
+                continue  # recovery removes such a row's image; nothing to keep for it
+            top = chain_ids(list((config.get("rootfs") or {}).get("diff_ids") or []))
+            if top:
+                out.layers.add(top[-1])
+        return out
 
     # -- history ----------------------------------------------------------------
 
@@ -377,11 +400,15 @@ def _single_reference(refs: list[str]) -> bool:
     return len(canonical) == 1 and _repo(single) in canonical
 
 
-def _familiar(ref: str) -> str:
+def familiar(ref: str) -> str:
+    """A full reference as docker shows it ("busybox:latest"); unparsable ones as given."""
     try:
         return references.parse(ref).familiar()
     except InvalidParameter:
         return ref
+
+
+_familiar = familiar
 
 
 def _is_hex(s: str) -> bool:

@@ -64,6 +64,10 @@ class Snapshots:
         row = self.store.one("SELECT * FROM layers WHERE chain_id=?", (chain_id,))
         return Layer(**dict(row)) if row else None
 
+    def layers(self) -> list[Layer]:
+        """Every committed layer (for the garbage collector and space accounting)."""
+        return [Layer(**dict(row)) for row in self.store.query("SELECT * FROM layers")]
+
     def has(self, chain_id: str) -> bool:
         return self.get(chain_id) is not None
 

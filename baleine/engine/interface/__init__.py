@@ -14,7 +14,12 @@ wires them into one :class:`Backends`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the Protocols import the engine's types; the dataclass needs only names
+    from .build import BuildBackend
+    from .distribution import DistributionBackend
+    from .images import ImagesBackend
 
 
 @dataclass
@@ -27,9 +32,9 @@ class Backends:
 
     containers: Any = None
     exec: Any = None
-    images: Any = None
+    images: ImagesBackend | None = None
     networks: Any = None
     volumes: Any = None
     system: Any = None
-    build: Any = None
-    distribution: Any = None
+    build: BuildBackend | None = None
+    distribution: DistributionBackend | None = None

@@ -1,0 +1,50 @@
+"""How the daemon puts the engine together: the engine, the services over it, the backends.
+
+The distribution service and the builder are made here with what each really uses
+(the distribution service gets the engine's stores as ``LocalStores``), instead of
+the engine constructing them and them reaching back into it. ``make_backends``
+gives the API (and any other client) its one door: ``engine.interface.Backends``.
+"""
+
+from __future__ import annotations
+
+from ..build.builder import Builder
+from ..build.service import BuildService
+from ..distribution.config import RegistryConfig
+from ..distribution.service import Distribution, LocalStores
+from ..engine.engine import Engine, EngineConfig
+from ..engine.images.service import ImageService
+from ..engine.interface import Backends
+
+
+def registry_config(config: EngineConfig) -> RegistryConfig:
+    """--registry-mirror, --insecure-registry and the hub override, from the daemon's options."""
+    extra = config.extra
+    return RegistryConfig.from_options(
+        list(extra.get("registry_mirrors") or []),  # type: ignore[call-overload]
+        list(extra.get("insecure_registries") or []),  # type: ignore[call-overload]
+        str(extra.get("registry_hub") or "") or None)
+
+
+def build_engine(config: EngineConfig) -> Engine:
+    """The engine with its distribution service and builder (not opened yet).
+
+    The builder comes last: it registers the build cache's layers as collector roots
+    (before start-up recovery collects) and pulls base images through the
+    distribution service.
+    """
+    engine = Engine(config)
+    engine.distribution = Distribution(LocalStores(
+        store=engine.store, images=engine.images, content=engine.content, snapshots=engine.snapshots,
+        events=engine.events, gc=engine.gc, tmp_dir=engine.tmp_dir), registry_config(config))
+    engine.builder = Builder(engine)
+    return engine
+
+
+def make_backends(engine: Engine) -> Backends:
+    """The backends of the resources this module wires (others keep their defaults)."""
+    return Backends(
+        images=ImageService(engine.images, engine.containers, engine.lifecycle, engine.events, engine.tmp_dir),
+        distribution=engine.distribution,
+        build=BuildService(engine.builder, engine.tmp_dir),
+    )

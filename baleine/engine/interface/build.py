@@ -1,0 +1,30 @@
+"""The build backend: classic ``docker build`` and the build cache.
+
+``build`` consumes a context directory it hands out itself (``new_context``), emits
+progress events through ``emit`` (on the event loop's thread) and returns the built
+image; Dockerfile and option errors raise before any step runs, step failures raise
+``BuildError``. Layers of a build in progress are pinned: the collector keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class BuildBackend(Protocol):
+    """See the module docstring."""
+
+    def new_context(self) -> str:
+        """A new empty directory (on the data root's filesystem) to unpack a context into."""
+        ...
+
+    async def build(self, context_dir: str, opts: Any, emit: Callable[[dict[str, Any]], None]) -> Any:
+        """Build from ``context_dir`` (its files may be consumed; the caller removes it) with
+        ``opts`` (``baleine.build.builder.BuildOptions``); return its ``BuildResult``."""
+        ...
+
+    async def prune(self, prune_all: bool, keep_storage: int, until: float | None) -> tuple[list[str], int]:
+        """Remove cache entries (least recently used first) and the layers only they
+        kept; return the removed entries' keys and the bytes reclaimed."""
+        ...
