@@ -58,6 +58,13 @@ def _find_shell_again(cli: list[str], daemon: Daemon, name: str) -> None:
     assert not state["Running"] and state["ExitCode"] == 7
 
 
+def _start_like_run_it(daemon: Daemon, name: str) -> None:
+    """A shell on a terminal whose config is that of `run -it` (StdinOnce set), started detached."""
+    daemon.ok("create", "-it", "--name", name, "busybox", "sh")
+    assert daemon.inspect(name)["Config"]["StdinOnce"]
+    daemon.ok("start", name)
+
+
 def test_detach_keys_keep_the_container_running(cli: list[str], daemon: Daemon, name: str) -> None:
     try:
         code, out = run_in_pty(cli + ["run", "-it", "--name", name, "busybox", "sh"], daemon.env(),
@@ -71,7 +78,7 @@ def test_detach_keys_keep_the_container_running(cli: list[str], daemon: Daemon, 
 
 
 def test_detach_from_attach_then_attach_again(cli: list[str], daemon: Daemon, name: str) -> None:
-    daemon.ok("run", "-dit", "--name", name, "busybox", "sh")
+    _start_like_run_it(daemon, name)
     try:
         run_in_pty(cli + ["attach", name], daemon.env(), send=[b"cd /tmp\r", b"\x10\x11"])
         time.sleep(1.5)
@@ -82,7 +89,7 @@ def test_detach_from_attach_then_attach_again(cli: list[str], daemon: Daemon, na
 
 
 def test_client_that_goes_away_leaves_the_terminal_open(cli: list[str], daemon: Daemon, name: str) -> None:
-    daemon.ok("run", "-dit", "--name", name, "busybox", "sh")
+    _start_like_run_it(daemon, name)
     try:
         # The attached client is killed: its connection drops without any detach keys.
         master, slave = pty.openpty()
