@@ -22,11 +22,13 @@ Lifecycle
 Wire protocol on the Unix socket: frames of ``type (1 byte) | length (4 bytes,
 big endian) | payload``. Client to monitor: ``H`` hello (JSON: which of stdin,
 stdout, stderr, events to attach), ``I`` stdin bytes, ``C`` close stdin, ``R``
-resize ("rows cols"), ``G`` go (start). A client's departure closes the process's
-stdin only as dockerd does: no TTY, ``stdin_once`` set, and the client attached
-stdin (a terminal stays open for the next attach). Monitor to client: ``1`` stdout bytes,
+resize ("rows cols"), ``G`` go (start). Monitor to client: ``1`` stdout bytes,
 ``2`` stderr bytes, ``S`` status (JSON: {"state": "created"|"running"|"exited"|"error",
 "pid", "status", "error", "time"}).
+
+A client's departure closes the process's stdin only as dockerd does: without a
+TTY, with ``stdin_once`` set, for a client that attached stdin. A terminal stays
+open, so that a later attach finds the shell where it was left.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import selectors
 import select
+import selectors
 import signal
 import socket
 import struct
