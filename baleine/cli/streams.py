@@ -31,7 +31,7 @@ def configured_detach_keys(option: str | None) -> str | None:
     (None when neither is set: the daemon's default applies)."""
     if option:
         return option
-    from ..distribution.credentials import CredentialsError, load_config
+    from ..client.credentials import CredentialsError, load_config
 
     try:
         keys = load_config().get("detachKeys")
