@@ -251,8 +251,11 @@ async def attach(request: web.Request) -> web.StreamResponse:
                     waiting.cancel()
                     return hj.response()
             link = waiting.result()
+            # As dockerd: stdin closes with the client only without a TTY, and detach
+            # keys are looked for only on a terminal (otherwise stdin is data).
             await relay(hj, link, stdin=stdin and bool(c.config.get("OpenStdin")),
-                        close_stdin_on_eof=bool(c.config.get("StdinOnce")), detach_keys=detach_keys)
+                        close_stdin_on_eof=bool(c.config.get("StdinOnce")) and not tty,
+                        detach_keys=detach_keys if tty else b"")
     except Conflict as exc:
         await hj.write(str(exc).encode() + b"\n", STDERR)
     finally:
@@ -292,8 +295,13 @@ async def relay(hj: Hijacked, link: Any, *, stdin: bool, close_stdin_on_eof: boo
         while True:
             data = await hj.read()
             if not data:
+                # As dockerd: the process's stdin closes with the client's only when
+                # asked (StdinOnce, no TTY), and output goes on while the client is
+                # there; otherwise the stream ends and the process keeps its stdin.
                 if close_stdin_on_eof:
                     link.send(b"C")
+                if hj.closed or not close_stdin_on_eof:
+                    detached.set()
                 return
             if detach_keys:
                 out = bytearray()

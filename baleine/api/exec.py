@@ -43,14 +43,17 @@ async def start(request: web.Request) -> web.StreamResponse:
         done = engine.execs.on_state(ex, state) or done
 
     try:
-        await relay(hj, link, stdin=bool(ex.config.get("AttachStdin")), close_stdin_on_eof=True,
+        await relay(hj, link, stdin=bool(ex.config.get("AttachStdin")), close_stdin_on_eof=not tty,
                     detach_keys=_detach_keys(ex.config.get("DetachKeys")) if ex.config.get("Tty") else b"",
                     on_state=on_state)
         err = ex.config.get("_error")
         if err:
             await hj.write(f"OCI runtime exec failed: exec failed: {err}: unknown\r\n".encode(), STDOUT)
     finally:
-        engine.execs.finish(ex)
+        if done:
+            engine.execs.finish(ex)
+        else:  # the client left (detached) before the process ended
+            engine.execs.follow(ex)
         hj.close()
     return hj.response()
 

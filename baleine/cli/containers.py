@@ -19,7 +19,7 @@ from ..client import APIError
 from .. import gotemplate
 from . import formatting
 from .context import CLIError, Context, Parser
-from .streams import Demuxer, pump, terminal_size, write_stream
+from .streams import Demuxer, configured_detach_keys, pump, terminal_size, write_stream
 
 
 class Row(dict):
@@ -152,6 +152,7 @@ def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str
     cfg = info["Config"]
     tty = bool(cfg.get("Tty"))
     stdin = interactive and bool(cfg.get("OpenStdin"))
+    detach_keys = configured_detach_keys(detach_keys)
     with ctx.api():
         sock, initial = ctx.client.containers.attach(name, stdin, detach_keys=detach_keys or None)
         wait_resp = ctx.client.containers.wait_response(name, "next-exit")
@@ -161,7 +162,8 @@ def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str
         size = terminal_size()
         if size:
             _resize_cb(*size)
-    pump(sock, initial, tty, stdin, _resize_cb)
+    if pump(sock, initial, tty, stdin, _resize_cb, detach_keys=detach_keys):
+        return 0  # detached: the container runs on
     try:
         return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
     except (ValueError, OSError):
@@ -331,24 +333,25 @@ def attach(ctx: Context, argv: list[str]) -> int:
     stdin = not o.no_stdin and bool(info["Config"].get("OpenStdin"))
     if tty and stdin and not sys.stdin.isatty():
         raise CLIError("the input device is not a TTY", 1)
+    detach_keys = configured_detach_keys(o.detach_keys)
     with ctx.api():
         wait_resp = ctx.client.containers.wait_response(o.container, "next-exit")
-        sock, initial = ctx.client.containers.attach(o.container, stdin, detach_keys=o.detach_keys or None)
+        sock, initial = ctx.client.containers.attach(o.container, stdin, detach_keys=detach_keys or None)
     resize = _resizer(ctx, o.container) if tty else None
     if resize:
         size = terminal_size()
         if size:
             resize(*size)
-    pump(sock, initial, tty, stdin, resize, close_on_eof=bool(info["Config"].get("StdinOnce")))
-    with ctx.api():
-        state = ctx.client.containers.inspect(o.container)["State"]
-    if state.get("Running"):
+    if pump(sock, initial, tty, stdin, resize, close_on_eof=bool(info["Config"].get("StdinOnce")),
+            detach_keys=detach_keys):
         print("read escape sequence", file=sys.stderr)
         return 0
+    # The stream ends a moment before the daemon records the exit: wait for it.
     try:
         return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
     except (ValueError, OSError):
-        return int(state.get("ExitCode", 0))
+        with ctx.api():
+            return int(ctx.client.containers.inspect(o.container)["State"].get("ExitCode", 0))
 
 
 def print_inspect(objs: list[Any], fmt: str | None) -> None:

@@ -8,7 +8,7 @@ import sys
 
 from .context import CLIError, Context, Parser
 from .run import read_env_files
-from .streams import pump, terminal_size
+from .streams import configured_detach_keys, pump, terminal_size
 
 
 def exec_(ctx: Context, argv: list[str]) -> int:
@@ -37,8 +37,9 @@ def exec_(ctx: Context, argv: list[str]) -> int:
         "AttachStderr": not o.detach, "Detach": o.detach, "Env": env, "WorkingDir": o.workdir,
         "Cmd": o.command,
     }
-    if o.detach_keys:
-        body["DetachKeys"] = o.detach_keys
+    detach_keys = configured_detach_keys(o.detach_keys)
+    if detach_keys:
+        body["DetachKeys"] = detach_keys
     size = terminal_size() if o.tty else None
     if size:
         body["ConsoleSize"] = [size[0], size[1]]
@@ -55,7 +56,9 @@ def exec_(ctx: Context, argv: list[str]) -> int:
         except Exception:  # noqa: BLE001 - best effort
             pass
 
-    pump(sock, initial, o.tty, o.interactive, resize if o.tty else None)
+    if pump(sock, initial, o.tty, o.interactive, resize if o.tty else None, detach_keys=detach_keys):
+        print("read escape sequence", file=sys.stderr)  # as docker exec, which exits 1
+        return 1
     with ctx.api():
         result = ctx.client.exec.inspect(exec_id)
     code = result.get("ExitCode")

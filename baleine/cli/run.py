@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from ..client import APIError
 from .context import CLIError, Context, Parser, split_csv
-from .streams import pump, terminal_size
+from .streams import configured_detach_keys, pump, terminal_size
 
 USAGE = "[OPTIONS] IMAGE [COMMAND] [ARG...]"
 
@@ -573,9 +573,10 @@ def run(ctx: Context, argv: list[str]) -> int:
     attach_stdin = body["AttachStdin"]
     sock = initial = None
     if body["AttachStdin"] or body["AttachStdout"] or body["AttachStderr"]:
+        detach_keys = configured_detach_keys(o.detach_keys)
         with ctx.api(code=125):
             sock, initial = client.containers.attach(cid, bool(attach_stdin), bool(body["AttachStdout"]),
-                                                     bool(body["AttachStderr"]), detach_keys=o.detach_keys or None)
+                                                     bool(body["AttachStderr"]), detach_keys=detach_keys or None)
     condition = "removed" if o.rm else "next-exit"
     with ctx.api(code=125):
         wait_resp = client.containers.wait_response(cid, condition)
@@ -605,7 +606,8 @@ def run(ctx: Context, argv: list[str]) -> int:
             size = terminal_size()
             if size:
                 resize(*size)
-        pump(sock, initial or b"", o.tty, attach_stdin, resize, close_on_eof=True)
+        if pump(sock, initial or b"", o.tty, attach_stdin, resize, close_on_eof=True, detach_keys=detach_keys):
+            return 0  # detached: the container runs on (docker says nothing either)
     try:
         result = json.loads(wait_resp.read() or b"{}")
     except (ValueError, OSError):

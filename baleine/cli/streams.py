@@ -1,5 +1,11 @@
 """Terminal and stream plumbing for attach, run and exec: raw mode, stdin copying,
-demultiplexing stdout/stderr frames, and window-size propagation."""
+demultiplexing stdout/stderr frames, window-size propagation, and detach keys.
+
+Detach keys, as the docker CLI handles them: the sequence is the ``--detach-keys``
+option, else ``detachKeys`` in the client's config.json, else ctrl-p,ctrl-q; it is
+passed to the daemon and also watched for on our side, but only when stdin is a
+terminal (without a TTY, stdin is data and every byte goes through).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,72 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+
+DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p,ctrl-q
+_CTRL_PUNCT = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+
+
+def configured_detach_keys(option: str | None) -> str | None:
+    """The detach-keys spec to use: the option, else config.json's ``detachKeys``
+    (None when neither is set: the daemon's default applies)."""
+    if option:
+        return option
+    from ..client.credentials import CredentialsError, load_config
+
+    try:
+        keys = load_config().get("detachKeys")
+    except CredentialsError:
+        return None
+    return keys if isinstance(keys, str) and keys else None
+
+
+def parse_detach_keys(spec: str | None) -> bytes:
+    """The bytes of a spec such as ``ctrl-p,ctrl-q`` or ``ctrl-a,x``; the default
+    sequence when the spec is empty or invalid (the docker CLI falls back the same way)."""
+    if not spec:
+        return DEFAULT_DETACH_KEYS
+    out = bytearray()
+    for key in spec.split(","):
+        key = key.strip()
+        if key.startswith("ctrl-") and len(key) == 6:
+            ch = key[5].lower()
+            if "a" <= ch <= "z":
+                out.append(ord(ch) - ord("a") + 1)
+            elif ch in _CTRL_PUNCT:
+                out.append(_CTRL_PUNCT[ch])
+            else:
+                return DEFAULT_DETACH_KEYS
+        elif len(key) == 1:
+            out.append(ord(key))
+        else:
+            return DEFAULT_DETACH_KEYS
+    return bytes(out)
+
+
+class DetachWatch:
+    """Finds the detach sequence in typed input, across reads.
+
+    ``feed`` returns the bytes to send on; ``detached`` is set once the whole
+    sequence was typed, the last key of which is kept back (as the docker CLI does):
+    the daemon, which holds back the prefix, never passes the sequence on.
+    """
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.matched = 0
+        self.detached = False
+
+    def feed(self, data: bytes) -> bytes:
+        for i, b in enumerate(data):
+            if b == self.keys[self.matched]:
+                self.matched += 1
+                if self.matched == len(self.keys):
+                    self.detached = True
+                    return data[:i]
+            else:
+                self.matched = 1 if b == self.keys[0] else 0
+        return data
 
 
 def terminal_size() -> tuple[int, int] | None:
@@ -73,12 +145,15 @@ def write_stream(stream: int, data: bytes) -> None:
 
 
 def pump(sock: socket.socket, initial: bytes, tty: bool, send_stdin: bool,
-         on_resize: Callable[[int, int], None] | None = None, close_on_eof: bool = True) -> None:
-    """Relay until the daemon closes the stream.
+         on_resize: Callable[[int, int], None] | None = None, close_on_eof: bool = True,
+         detach_keys: str | None = None) -> bool:
+    """Relay until the daemon closes the stream, or the user detaches.
 
     Output: raw with a TTY, demultiplexed otherwise. Input (when ``send_stdin``):
     stdin is copied to the socket; at its end the socket is half-closed so the
-    process sees EOF while output keeps flowing.
+    process sees EOF while output keeps flowing. With a TTY and stdin on a
+    terminal, typing the detach sequence (``detach_keys``, a spec; the default
+    when None) ends the relay. Returns True when the user detached.
     """
     demux = Demuxer()
 
@@ -98,6 +173,7 @@ def pump(sock: socket.socket, initial: bytes, tty: bool, send_stdin: bool,
 
         signal.signal(signal.SIGWINCH, handler)
     stdin_open = send_stdin
+    watch = DetachWatch(parse_detach_keys(detach_keys)) if tty and send_stdin and os.isatty(0) else None
     with RawTerminal(tty and send_stdin):
         while True:
             fds = [sock] + ([0] if stdin_open else [])
@@ -123,8 +199,14 @@ def pump(sock: socket.socket, initial: bytes, tty: bool, send_stdin: bool,
                         except OSError:
                             pass
                     continue
+                if watch is not None:
+                    data = watch.feed(data)
                 try:
-                    sock.sendall(data)
+                    if data:
+                        sock.sendall(data)
                 except OSError:
                     stdin_open = False
+                if watch is not None and watch.detached:
+                    break
     sock.close()
+    return watch is not None and watch.detached

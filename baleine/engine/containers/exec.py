@@ -142,6 +142,24 @@ class Execs:
             return None
         return link
 
+    def follow(self, ex: ExecInstance) -> None:
+        """Its client left an exec that may still run (detach keys, or a stream that
+        ended): follow it on a link of our own until it exits, as a detached start."""
+
+        async def reconnect() -> None:
+            paths = self.runtime.monitor_dir(ex.key)
+            try:
+                link = await MonitorLink.connect(paths, events=True)
+            except OSError:  # the monitor is gone: the exec is over
+                status = (paths.read_exit() or {}).get("status")
+                if ex.exit_code is None and isinstance(status, int):
+                    ex.exit_code = status
+                self.finish(ex)
+                return
+            await self._wait_detached(ex, link)
+
+        asyncio.get_running_loop().create_task(reconnect())
+
     async def _wait_detached(self, ex: ExecInstance, link: MonitorLink) -> None:
         while True:
             state = await link.next_state()

@@ -259,7 +259,10 @@ class Lifecycle:
             if not fut.done():
                 fut.set_result(None)
         await asyncio.sleep(0)
-        for _ in range(200):
+        # Each waiting attach ends connected or cancelled (its client left): the bound
+        # is only a safety net, long enough for a loaded machine (output would be lost).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
             if all(f.cancelled() or getattr(f, "connected", True) for f in waiting):
                 break
             await asyncio.sleep(0.005)

@@ -11,7 +11,9 @@ Lifecycle
   2. Become a child subreaper, so the container's init, orphaned when
      ``runc run -d`` (or ``runc exec -d``) exits, is reparented to us.
   3. At the first ``G`` frame (sent once the daemon has connected the attach
-     streams): ``runc run -d`` (container mode) or ``runc exec -d`` (exec mode).
+     streams): every client that connected before it is accepted and its hello
+     read, so that no output goes out before its readers are known; then
+     ``runc run -d`` (container mode) or ``runc exec -d`` (exec mode).
   4. Relay output to the log (container mode) and to attached clients, input
      from clients to the process; resize the terminal on request.
   5. On exit: drain output, ``runc delete`` (container mode), write the exit file,
@@ -23,6 +25,10 @@ stdout, stderr, events to attach), ``I`` stdin bytes, ``C`` close stdin, ``R``
 resize ("rows cols"), ``G`` go (start). Monitor to client: ``1`` stdout bytes,
 ``2`` stderr bytes, ``S`` status (JSON: {"state": "created"|"running"|"exited"|"error",
 "pid", "status", "error", "time"}).
+
+A client's departure closes the process's stdin only as dockerd does: without a
+TTY, with ``stdin_once`` set, for a client that attached stdin. A terminal stays
+open, so that a later attach finds the shell where it was left.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -42,6 +49,7 @@ import time
 PR_SET_CHILD_SUBREAPER = 36
 PARTIAL = 16 * 1024  # docker splits log messages longer than this
 CLIENT_BACKLOG = 64 * 1024 * 1024  # unread output an attached client may leave behind
+HELLO_WAIT = 2.0  # how long the go waits for the hellos of clients connected before it
 
 
 def frame(kind: bytes, payload: bytes) -> bytes:
@@ -303,18 +311,37 @@ class Monitor:
         except (KeyError, ValueError):
             pass
         c.sock.close()
-        if c.wants("stdin") and self.cfg.get("stdin_once"):
+        if c.wants("stdin") and self.cfg.get("stdin_once") and not self.cfg.get("tty"):
             self.close_stdin()
 
-    def accept(self) -> None:
+    def accept(self) -> bool:
+        """Accept one pending connection; False when there was none."""
         try:
             sock, _ = self.server.accept()
         except BlockingIOError:
-            return
+            return False
         sock.setblocking(False)
         c = Client(sock)
         self.clients.append(c)
         self.sel.register(sock, selectors.EVENT_READ, c)
+        return True
+
+    def gather_clients(self) -> None:
+        """Accept every pending connection and read the hellos not read yet.
+
+        The daemon connects the attach streams (and sends their hellos) before it
+        sends the go, but the go may be read first: without this, output of a
+        process that starts at once would find its reader unknown, and be lost.
+        """
+        while self.accept():
+            pass
+        deadline = time.monotonic() + HELLO_WAIT
+        for c in list(self.clients):
+            while c.hello is None and c in self.clients:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([c.sock], [], [], left)[0]:
+                    break
+                self.on_client(c, selectors.EVENT_READ)
 
     def on_client(self, c: Client, events: int) -> None:
         if events & selectors.EVENT_WRITE:
@@ -349,7 +376,7 @@ class Monitor:
         elif kind == b"I":
             # Before the process runs (attach comes before start), keep the input
             # for it; afterwards only while its stdin is open.
-            if self.stdin_fd is not None or (not self.started and self.cfg.get("stdin")):
+            if self.stdin_fd is not None or (not self.pid and self.cfg.get("stdin")):
                 self.stdin_buf += payload
                 self.write_stdin()
         elif kind == b"C":
@@ -364,6 +391,7 @@ class Monitor:
         if self.started or self.state.get("state") not in ("created",):
             return
         self.started = True
+        self.gather_clients()
         try:
             self.spawn()
         except Exception as exc:  # noqa: BLE001 - reported to the daemon
@@ -389,7 +417,7 @@ class Monitor:
 
     def close_stdin(self) -> None:
         if self.stdin_fd is None:
-            if not self.started and self.cfg.get("stdin"):
+            if not self.pid and self.cfg.get("stdin"):
                 self.stdin_close_pending = True  # done once the process runs
             return
         if self.stdin_buf:
