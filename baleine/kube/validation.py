@@ -139,6 +139,7 @@ def decode_check(obj: Obj, schema: Obj | None, defs: dict[str, Obj], kind: str, 
     unknown: list[str] = []
     bad: list[str] = []
     pruned = prune(obj, schema, defs, "", unknown, bad)
+    unknown.sort()
     prefix = f'{kind} in version "{version}" cannot be handled as a {kind}: '
     if bad:
         raise APIError(400, prefix + bad[0])
