@@ -9,7 +9,8 @@
   field validation itself (the ``fieldValidation`` parameter of each PATCH
   operation tagged with the kind's ``x-kubernetes-group-version-kind``).
 
-Loading reads a 1.3 MB file: call ``load()`` in a worker thread once.
+Loading reads a 1.3 MB file: call ``load()`` in a worker thread once; documents
+are built (in a worker thread too) on first request and cached.
 """
 
 from __future__ import annotations
@@ -42,9 +43,8 @@ def definitions() -> dict[str, Obj]:
 
 
 def load() -> None:
-    """Warm the caches (blocking)."""
+    """Read the definitions (blocking); the documents are built on first request."""
     definitions()
-    v3_index()
 
 
 def kind_schema(kind: kinds.Kind) -> Obj | None:
