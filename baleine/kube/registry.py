@@ -424,8 +424,12 @@ class Registry:
         if old is None:
             await self.create(node_kind, "", node)
         else:
-            node["metadata"] = {**old["metadata"], "labels": {**(old["metadata"].get("labels") or {}),
-                                                              **node["metadata"].get("labels", {})}}
+            # A condition that did not change keeps its transition time across restarts.
+            before = {(c["type"], c["status"]): c for c in (old.get("status") or {}).get("conditions") or []}
+            for cond in node["status"]["conditions"]:
+                prior = before.get((cond["type"], cond["status"]))
+                if prior and prior.get("lastTransitionTime"):
+                    cond["lastTransitionTime"] = prior["lastTransitionTime"]
             await self._commit(node_kind, old, {**old, "status": node["status"]}, "status", False)
 
 

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -360,29 +361,53 @@ def _prepare(paths: certs.Paths, host: str, url: str) -> None:
     openapi.load()
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is written (a taken address fails fast, with no trace)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 async def start(data_root: str, addr: str) -> Running:
-    """Serve the Kubernetes API on ``addr`` (``host:port``) with state under ``<data_root>/kube``."""
+    """Serve the Kubernetes API on ``addr`` (``host:port``) with state under ``<data_root>/kube``.
+
+    Raises OSError when the address cannot be bound (nothing is created then)
+    and ValueError for a malformed address.
+    """
     host, _, port = addr.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
+    sock = _bind(host, int(port))
     paths = certs.Paths(os.path.join(data_root, "kube"))
     url = kubeconfig.server_url(addr)
-    await asyncio.to_thread(_prepare, paths, host, url)
     storage = Storage(paths.file("objects.db"))
-    await storage.open()
-    registry = Registry(storage)
-    await registry.bootstrap(await asyncio.to_thread(node.describe))
-    collector = Collector(registry)
-    collector.start()
-    runner = web.AppRunner(make_app(registry, f"{host}:{port}"), handle_signals=False, access_log=None,
-                           shutdown_timeout=1.0)
-    await runner.setup()
+    collector: Collector | None = None
+    runner: web.AppRunner | None = None
     try:
-        site = web.TCPSite(runner, host, int(port), ssl_context=tls_context(paths))
-        await site.start()
+        await asyncio.to_thread(_prepare, paths, host, url)
+        await storage.open()
+        registry = Registry(storage)
+        await registry.bootstrap(await asyncio.to_thread(node.describe))
+        collector = Collector(registry)
+        collector.start()
+        runner = web.AppRunner(make_app(registry, f"{host}:{port}"), handle_signals=False, access_log=None,
+                               shutdown_timeout=1.0)
+        await runner.setup()
+        await web.SockSite(runner, sock, ssl_context=tls_context(paths)).start()
     except BaseException:
-        await collector.stop()
-        await runner.cleanup()
+        if collector is not None:
+            await collector.stop()
+        if runner is not None:
+            await runner.cleanup()
         await storage.close()
+        sock.close()
         raise
     log.info("Kubernetes API listening on %s (kubeconfig: %s)", url, paths.kubeconfig)
     return Running(storage, collector, runner, url)

@@ -35,6 +35,15 @@ class Kube:
         self.home = daemon.root / "kube-home"
         self.home.mkdir(exist_ok=True)
 
+    def wait_ready(self, timeout: float = 30) -> None:
+        """The daemon answers its Engine API first; the Kubernetes API follows."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self.kubeconfig) and self.run("get", "--raw", "/readyz", timeout=10).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the Kubernetes API did not answer: {self.daemon.log()}")
+
     def run(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "HOME": str(self.home)}
         env.pop("KUBECONFIG", None)
@@ -57,7 +66,9 @@ def kube() -> Iterator[Kube]:
     port = free_port()
     d = new_daemon(extra_args=["--kube-addr", f"127.0.0.1:{port}"])
     try:
-        yield Kube(d, port)
+        k = Kube(d, port)
+        k.wait_ready()
+        yield k
     finally:
         destroy_daemon(d)
 
@@ -205,6 +216,7 @@ def test_objects_survive_a_restart(kube: Kube) -> None:
     before = json.loads(kube.ok("get", "cm", "durable", "-o", "json"))["metadata"]
     kube.daemon.stop()
     kube.daemon.start()
+    kube.wait_ready()
     after = json.loads(kube.ok("get", "cm", "durable", "-o", "json"))["metadata"]
     assert after["uid"] == before["uid"] and after["resourceVersion"] == before["resourceVersion"]
     kube.ok("patch", "cm", "durable", "-p", '{"data":{"x":"z"}}')
