@@ -3,8 +3,9 @@
 kubectl 1.32 posts built-in objects as ``application/vnd.kubernetes.protobuf``
 and does not fall back to JSON on 415. Bodies are the ``k8s\\0`` magic and a
 ``runtime.Unknown`` envelope around the object's message. Only the kinds the
-``kubectl create <kind>`` subcommands of this floor's kinds make are mapped
-(field numbers from k8s.io/api's generated.proto); others are a 415.
+``kubectl create <kind>`` subcommands of this floor's kinds make are mapped,
+with the fields those subcommands set (field numbers from k8s.io/api's
+generated.proto); other kinds are a 415 naming the kind.
 """
 
 from __future__ import annotations
@@ -24,7 +25,20 @@ _META = {1: ("name", "string"), 2: ("generateName", "string"), 3: ("namespace", 
          13: ("ownerReferences", ("list", _OWNER_REF)), 14: ("finalizers", ("list", "string"))}
 _LOCAL_REF = {1: ("name", "string")}
 _OBJECT_REF = {1: ("kind", "string"), 2: ("namespace", "string"), 3: ("name", "string")}
+_PORT = {1: ("name", "string"), 2: ("hostPort", "int"), 3: ("containerPort", "int"), 4: ("protocol", "string"),
+         5: ("hostIP", "string")}
+_CONTAINER = {1: ("name", "string"), 2: ("image", "string"), 3: ("command", ("list", "string")),
+              4: ("args", ("list", "string")), 5: ("workingDir", "string"), 6: ("ports", ("list", _PORT)),
+              7: ("env", ("list", {1: ("name", "string"), 2: ("value", "string")})), 8: ("resources", {}),
+              14: ("imagePullPolicy", "string"), 16: ("stdin", "bool"), 18: ("tty", "bool")}
+_POD_SPEC = {2: ("containers", ("list", _CONTAINER)), 3: ("restartPolicy", "string"),
+             8: ("serviceAccountName", "string"), 10: ("nodeName", "string")}
+_TEMPLATE = {1: ("metadata", _META), 2: ("spec", _POD_SPEC)}
+_SELECTOR = {1: ("matchLabels", ("map", "string"))}
 LAYOUTS: dict[str, dict[int, Any]] = {
+    # kubectl create deployment NAME --image=... [--replicas=N] [--port=P]
+    "Deployment": {1: ("metadata", _META), 2: ("spec", {1: ("replicas", "int!"), 2: ("selector", _SELECTOR),
+                                                         3: ("template", _TEMPLATE), 4: ("strategy", {})})},
     "Namespace": {1: ("metadata", _META), 2: ("spec", {1: ("finalizers", ("list", "string"))})},
     "ConfigMap": {1: ("metadata", _META), 2: ("data", ("map", "string")), 3: ("binaryData", ("map", "bytes")),
                   4: ("immutable", "bool")},
@@ -84,6 +98,8 @@ def _value(kind: Any, raw: int | bytes) -> Any:
         return base64.b64encode(raw).decode() if isinstance(raw, bytes) else ""
     if kind == "bool":
         return bool(raw)
+    if kind == "int!":
+        kind = "int"
     return int(raw) if isinstance(raw, int) else 0
 
 
@@ -101,7 +117,11 @@ def message(data: bytes, layout: dict[int, Any]) -> dict[str, Any]:
         elif isinstance(kind, tuple) and kind[0] == "list":
             out.setdefault(name, []).append(_value(kind[1], raw))
         else:
-            out[name] = _value(kind, raw)
+            value = _value(kind, raw)
+            # Go's non-pointer fields are always encoded: their zero value means unset.
+            # (Pointers, like replicas, are marked "int!": an explicit 0 is kept.)
+            if value not in ("", 0, False) or kind == "int!":
+                out[name] = value
     return out
 
 
