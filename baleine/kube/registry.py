@@ -326,7 +326,7 @@ class Registry:
             elif "merge-patch" in content_type:
                 new = patch.merge_patch(old, doc)
             else:
-                raise APIError(415, f"the body of the request was in an unknown format - accepted media types "
+                raise APIError(415, "the body of the request was in an unknown format - accepted media types "
                                     "include: application/json-patch+json, application/merge-patch+json, "
                                     "application/apply-patch+yaml, application/strategic-merge-patch+json",
                                "UnsupportedMediaType")

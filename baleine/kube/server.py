@@ -27,7 +27,7 @@ from .gc import Collector
 from .kinds import Kind, lookup
 from .registry import Registry
 from .selectors import SelectorError, field_selector, label_selector
-from .status import APIError, success
+from .status import APIError
 from .storage import Storage
 
 log = logging.getLogger("baleine.kube")
@@ -179,7 +179,7 @@ class API:
                 return await self._delete_collection(request, t)
         elif method == "GET":
             obj = self.registry.get(t.kind, t.namespace or "", t.name)
-            return self._show(request, t.kind, [obj], single=True)
+            return self._show(request, t.kind, obj)
         elif method == "PUT":
             body = await self._body(request)
             obj, warnings = await self.registry.update(t.kind, t.namespace or "", t.name, body,
@@ -194,7 +194,7 @@ class API:
             return respond(obj, 201 if created else 200, warnings)
         elif method == "DELETE":
             return await self._delete(request, t)
-        raise APIError(405, f"the server does not allow this method on the requested resource", "MethodNotAllowed")
+        raise APIError(405, "the server does not allow this method on the requested resource", "MethodNotAllowed")
 
     @staticmethod
     def _directive(request: web.Request) -> str:
@@ -249,11 +249,12 @@ class API:
         return respond({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.group_version, "metadata": meta,
                         "items": objects})
 
-    def _show(self, request: web.Request, kind: Kind, objects: list[dict[str, Any]], single: bool) -> web.Response:
+    def _show(self, request: web.Request, kind: Kind, obj: dict[str, Any]) -> web.Response:
+        """One object, as a one-row Table when the client asks for it."""
         if TABLE in request.headers.get("Accept", ""):
-            rv = objects[0]["metadata"].get("resourceVersion", "") if objects else ""
-            return respond(printers.table(kind.kind, objects, rv, request.query.get("includeObject", "Object")))
-        return respond(objects[0])
+            rv = obj["metadata"].get("resourceVersion", "")
+            return respond(printers.table(kind.kind, [obj], rv, request.query.get("includeObject", "Object")))
+        return respond(obj)
 
     async def _create(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
@@ -281,11 +282,10 @@ class API:
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
         opts = await self._delete_options(request)
-        obj, gone = await self.registry.delete(t.kind, t.namespace or "", t.name, opts["propagationPolicy"],
-                                               opts.get("preconditions"), self._dry(request))
-        if gone and t.kind.kind not in ("Namespace",):
-            return respond(obj)
-        return respond(obj, 200)
+        # The object is answered whether it is gone or terminating (kubectl then waits for it to go).
+        obj, _ = await self.registry.delete(t.kind, t.namespace or "", t.name, opts["propagationPolicy"],
+                                            opts.get("preconditions"), self._dry(request))
+        return respond(obj)
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
         opts = await self._delete_options(request)

@@ -66,12 +66,3 @@ def conflict(plural: str, group: str, name: str) -> APIError:
                          "please apply your changes to the latest version and try again",
                     "Conflict", kind=plural, name=name, group=group)
 
-
-def success(kind: str, name: str, group: str = "", uid: str = "") -> dict[str, Any]:
-    """The Status a delete answers when the object is gone at once."""
-    details: dict[str, Any] = {"name": name, "kind": kind}
-    if group:
-        details["group"] = group
-    if uid:
-        details["uid"] = uid
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}

@@ -175,11 +175,11 @@ def _labels(meta: Obj) -> list[Cause]:
     causes = []
     for key, value in (meta.get("labels") or {}).items():
         if not _qualified_key(key):
-            causes.append(invalid(f"metadata.labels", key, "name part must consist of alphanumeric characters, "
+            causes.append(invalid("metadata.labels", key, "name part must consist of alphanumeric characters, "
                                   "'-', '_' or '.', and must start and end with an alphanumeric character"))
         value = "" if value is None else str(value)
         if value and (len(value) > 63 or not _QUALIFIED.match(value)):
-            causes.append(invalid(f"metadata.labels", value, "a valid label must be an empty string or consist of "
+            causes.append(invalid("metadata.labels", value, "a valid label must be an empty string or consist of "
                                   "alphanumeric characters, '-', '_' or '.', and must start and end with an "
                                   "alphanumeric character"))
     for key in meta.get("annotations") or {}:
@@ -199,7 +199,7 @@ def _min(obj: Obj, path: str, low: int = 0) -> list[Cause]:
 
 
 def _config_keys(obj: Obj, field: str) -> list[Cause]:
-    return [invalid(f"{field}", key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+    return [invalid(field, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
                     "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
                     "'[-._a-zA-Z0-9]+')")
             for key in (obj.get(field) or {}) if not _CONFIG_KEY.match(key)]
@@ -373,7 +373,7 @@ def validate_update(kind: str, old: Obj, new: Obj) -> list[Cause]:
     causes = validate(kind, new)
     if kind == "Secret" or kind == "ConfigMap":
         if old.get("immutable") and (old.get("data") != new.get("data") or old.get("binaryData") != new.get("binaryData")):
-            causes.append(Cause("FieldValueForbidden", f"Forbidden: field is immutable when `immutable` is set",
+            causes.append(Cause("FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set",
                                 "data"))
     if kind == "Secret" and old.get("type") != new.get("type"):
         causes.append(invalid("type", new.get("type"), "field is immutable"))
