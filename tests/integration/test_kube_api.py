@@ -193,6 +193,27 @@ def test_server_side_apply_and_secrets(kube: Kube) -> None:
     assert "illegal base64 data" in kube.fails("apply", "-f", "-", input=json.dumps(bad))
 
 
+def test_typed_creates_tables_and_pagination(kube: Kube) -> None:
+    # kubectl's typed clients post protobuf: create deployment, create configmap.
+    kube.ok("create", "ns", "typed")
+    kube.ok("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "--port=80", "-n", "typed")
+    dep = json.loads(kube.ok("get", "deploy", "web", "-n", "typed", "-o", "json"))
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert dep["spec"]["replicas"] == 2 and dep["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert container["image"] == "nginx:1.27" and container["imagePullPolicy"] == "IfNotPresent"
+    assert container["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    rows = kube.ok("get", "deploy", "-n", "typed").splitlines()
+    assert rows[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert rows[1].split()[:4] == ["web", "0/2", "0", "0"]
+    for i in range(3):
+        kube.ok("create", "configmap", f"page{i}", f"--from-literal=k={i}", "-n", "typed")
+    names = kube.ok("get", "cm", "-n", "typed", "--chunk-size=1", "-o", "name").split()
+    assert names == ["configmap/page0", "configmap/page1", "configmap/page2"]
+    raw = json.loads(kube.ok("get", "--raw", "/api/v1/namespaces/typed/configmaps?limit=2"))
+    assert len(raw["items"]) == 2 and raw["metadata"]["continue"]
+    assert "NotFound" in kube.fails("get", "--raw", "/api/v1/frobnicators")
+
+
 def test_python_client_create_list_watch(kube: Kube) -> None:
     kubernetes = pytest.importorskip("kubernetes")
     api_client = kubernetes.config.new_client_from_config(config_file=kube.kubeconfig)
