@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,3 +244,21 @@ def test_objects_survive_a_restart(kube: Kube) -> None:
     kube.ok("patch", "cm", "durable", "-p", '{"data":{"x":"z"}}')
     newer = json.loads(kube.ok("get", "cm", "durable", "-o", "json"))["metadata"]
     assert int(newer["resourceVersion"]) > int(before["resourceVersion"])
+
+
+def test_an_address_given_but_taken_stops_the_daemon(kube: Kube) -> None:
+    root = Path(tempfile.mkdtemp(prefix="bt-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    d = Daemon(root=root, host=f"unix://{root}/d.sock", cgroup_parent=f"baleine-test-{root.name}",
+               extra_args=["--ip-forward=false", "--dns", "127.0.0.1", "--registry-hub", "none",
+                           "--kube-addr", f"127.0.0.1:{kube.port}"])
+    try:
+        try:
+            d.start()  # the Engine API may answer before the Kubernetes API fails
+        except RuntimeError:
+            pass
+        assert d.proc is not None and d.proc.wait(60) == 1
+        assert f"cannot serve the Kubernetes API on 127.0.0.1:{kube.port}" in d.log()
+        assert not (d.data_root / "kube" / "kubeconfig").exists()  # nothing written for a taken address
+    finally:
+        destroy_daemon(d)
