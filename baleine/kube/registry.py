@@ -412,13 +412,20 @@ class Registry:
                 await self.storage.put(resource, obj, "MODIFIED")
 
     async def bootstrap(self, node: Obj) -> None:
-        """The system namespaces (with their default ServiceAccounts) and this machine's Node."""
+        """The system namespaces (with their default ServiceAccounts), the ``kubernetes`` Service and this
+        machine's Node."""
         ns_kind = by_resource("namespaces")
         for name in SYSTEM_NAMESPACES:
             if self.storage.get("namespaces", "", name) is None:
                 await self.create(ns_kind, "", {"metadata": {"name": name}})
             else:
                 await self._namespace_created(name)
+        if self.storage.get("services", "default", "kubernetes") is None:
+            # The API server's own Service, first address of the service range, as in any cluster.
+            await self.create(by_resource("services"), "default", {
+                "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                "spec": {"clusterIP": str(SERVICE_CIDR.network_address + 1),
+                         "ports": [{"name": "https", "port": 443, "targetPort": 6443}]}})
         node_kind = by_resource("nodes")
         old = self.storage.get("nodes", "", node["metadata"]["name"])
         if old is None:

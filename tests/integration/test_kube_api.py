@@ -100,6 +100,8 @@ def test_system_namespaces_and_the_node(kube: Kube) -> None:
     node = json.loads(kube.ok("get", "nodes", "-o", "json"))["items"][0]
     assert int(node["status"]["capacity"]["cpu"]) == os.cpu_count()
     assert kube.ok("get", "sa", "-n", "kube-system", "-o", "name").split() == ["serviceaccount/default"]
+    svc = kube.ok("get", "svc", "kubernetes", "-n", "default").splitlines()[1].split()
+    assert svc[:5] == ["kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP"]
 
 
 def test_configmaps_apply_get_and_watch(kube: Kube) -> None:
