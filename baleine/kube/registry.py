@@ -381,6 +381,9 @@ class Registry:
             raise conflict(kind.plural, kind.group, name)
         if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"]["resourceVersion"]:
             raise conflict(kind.plural, kind.group, name)
+        if kind.kind == "Namespace" and name in SYSTEM_NAMESPACES[:3]:
+            raise APIError(403, f'namespaces "{name}" is forbidden: this namespace may not be deleted', "Forbidden",
+                           kind="namespaces", name=name)
         if dry_run:
             return old, True
         if propagation == "Orphan":

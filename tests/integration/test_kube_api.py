@@ -100,6 +100,7 @@ def test_system_namespaces_and_the_node(kube: Kube) -> None:
     node = json.loads(kube.ok("get", "nodes", "-o", "json"))["items"][0]
     assert int(node["status"]["capacity"]["cpu"]) == os.cpu_count()
     assert kube.ok("get", "sa", "-n", "kube-system", "-o", "name").split() == ["serviceaccount/default"]
+    assert "this namespace may not be deleted" in kube.fails("delete", "ns", "kube-system")
     svc = kube.ok("get", "svc", "kubernetes", "-n", "default").splitlines()[1].split()
     assert svc[:5] == ["kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP"]
 
