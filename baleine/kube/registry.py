@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from . import defaults, openapi, patch, validation
+from . import defaults, managedfields, openapi, patch, validation
 from .kinds import KINDS, Kind, by_resource
 from .selectors import Matcher
 from .status import APIError, already_exists, conflict, not_found
@@ -262,8 +262,12 @@ class Registry:
             raise conflict(kind.plural, kind.group, name)
         return await self._commit(kind, old, obj, subresource, dry_run), warnings
 
-    async def _commit(self, kind: Kind, old: Obj, obj: Obj, subresource: str, dry_run: bool) -> Obj:
-        """Store ``obj`` over ``old``: system metadata kept, status or the rest kept, generation bumped."""
+    async def _commit(self, kind: Kind, old: Obj, obj: Obj, subresource: str, dry_run: bool,
+                      managed: list[Obj] | None = None) -> Obj:
+        """Store ``obj`` over ``old``: system metadata kept, status or the rest kept, generation bumped.
+
+        ``managed``: new managedFields (server-side apply); otherwise the stored ones are kept.
+        """
         if subresource == "status":
             merged = {**old, "status": obj.get("status", {})}
             obj = merged
@@ -279,6 +283,8 @@ class Registry:
                     meta[key] = old["metadata"][key]
                 else:
                     meta.pop(key, None)
+            if managed is not None:
+                meta["managedFields"] = managed
             meta["name"] = old["metadata"]["name"]
             if kind.namespaced:
                 meta["namespace"] = old["metadata"]["namespace"]
@@ -344,8 +350,9 @@ class Registry:
                      manager: str, dry_run: bool) -> tuple[Obj, list[str], bool]:
         """Server-side apply, simplified: the applied configuration merges over the live object.
 
-        managedFields record the manager and time only (no per-field ownership,
-        hence no conflicts and no removal of fields a manager stops applying).
+        Each manager's applied fields are recorded (``managedfields``); fields it
+        stops applying are removed unless another manager owns them. There are
+        no conflicts between managers.
         """
         if not isinstance(doc, dict):
             raise APIError(400, "error decoding YAML: the applied configuration must be an object")
@@ -353,19 +360,23 @@ class Registry:
             raise APIError(422, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required "
                                 "for apply patch", "Invalid")
         entry = {"manager": manager, "operation": "Apply", "apiVersion": kind.group_version, "time": now(),
-                 "fieldsType": "FieldsV1", "fieldsV1": {}}
+                 "fieldsType": "FieldsV1", "fieldsV1": managedfields.fields_of(doc)}
         if old is None:
             doc.setdefault("metadata", {})["name"] = name
             doc["metadata"]["managedFields"] = [entry]
             obj, warnings = await self.create(kind, namespace, doc, directive, dry_run)
             return obj, warnings, True
+        managed = old["metadata"].get("managedFields") or []
+        mine = next((f for f in managed if f.get("manager") == manager and f.get("operation") == "Apply"), None)
+        others = [f for f in managed if f is not mine]
         new = patch.strategic_merge(old, doc, self._schema(kind) or {}, openapi.definitions())
-        fields = [f for f in (old["metadata"].get("managedFields") or []) if f.get("manager") != manager]
-        new["metadata"]["managedFields"] = fields + [entry]
+        if mine is not None:
+            managedfields.remove(new, managedfields.released(mine.get("fieldsV1") or {}, entry["fieldsV1"],
+                                                             [f.get("fieldsV1") or {} for f in others]))
         new, warnings = self._decode(kind, new, directive)
-        obj = await self._commit(kind, old, new, "", dry_run)
-        if obj is not old and not dry_run:
-            obj["metadata"]["managedFields"] = fields + [entry]
+        if mine is not None and mine.get("fieldsV1") == entry["fieldsV1"]:
+            entry["time"] = mine.get("time", entry["time"])  # same fields: a no-op apply stays a no-op
+        obj = await self._commit(kind, old, new, "", dry_run, managed=others + [entry])
         return obj, warnings, False
 
     async def delete(self, kind: Kind, namespace: str, name: str, propagation: str = "Background",

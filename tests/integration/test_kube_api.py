@@ -190,6 +190,8 @@ def test_server_side_apply_and_secrets(kube: Kube) -> None:
     assert out.strip() == "configmap/ssa serverside-applied"
     managed = json.loads(kube.ok("get", "cm", "ssa", "-o", "json", "--show-managed-fields"))["metadata"]
     assert managed["managedFields"][0]["manager"] == "kubectl"
+    kube.ok("apply", "--server-side", "-f", "-", input=manifest("ssa", "default", {"b": "2"}))
+    assert json.loads(kube.ok("get", "cm", "ssa", "-o", "json"))["data"] == {"b": "2"}
     kube.ok("create", "secret", "generic", "s1", "--from-literal=p=q")
     line = kube.ok("get", "secret", "s1").splitlines()[1].split()
     assert line[:3] == ["s1", "Opaque", "1"]

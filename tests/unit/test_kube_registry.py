@@ -102,6 +102,17 @@ def test_patches(tmp_path: Path) -> None:
         obj, _, created = await r.patch(CM, "default", "ssa", b"data:\n  a: b\n", "application/apply-patch+yaml",
                                         manager="me")
         assert created and obj["metadata"]["managedFields"][0]["manager"] == "me"
+        obj, _, _ = await r.patch(CM, "default", "ssa", b"data:\n  b: c\n", "application/apply-patch+yaml",
+                                  manager="me")
+        assert obj["data"] == {"b": "c"}  # "a" was released by its only manager
+        await r.patch(CM, "default", "ssa", b"data:\n  o: p\n", "application/apply-patch+yaml", manager="other")
+        obj, _, _ = await r.patch(CM, "default", "ssa", b"data:\n  o: q\n", "application/apply-patch+yaml",
+                                  manager="me")
+        assert obj["data"] == {"o": "q"} and [f["manager"] for f in obj["metadata"]["managedFields"]] == \
+            ["other", "me"]
+        same, _, _ = await r.patch(CM, "default", "ssa", b"data:\n  o: q\n", "application/apply-patch+yaml",
+                                   manager="me")
+        assert same["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
     run(tmp_path, body)
 
 
