@@ -1,9 +1,10 @@
 """The API server: aiohttp app over HTTPS, client-certificate authentication, routing to ``registry``.
 
-``start(data_root, addr)`` makes the PKI and kubeconfig under
+``start(data_root, addr)`` binds ``addr`` first (a taken address fails before
+anything is written), then makes the PKI and kubeconfig under
 ``<data-root>/kube/`` when missing, opens the storage, bootstraps the system
-namespaces and the Node, starts the garbage collector and listens; ``stop()``
-undoes it. Requests without a client certificate signed by the cluster CA are
+namespaces, the ``kubernetes`` Service and the Node, starts the garbage
+collector and serves; ``Running.stop()`` undoes it (watches end). Requests without a client certificate signed by the cluster CA are
 refused 401; certificates outside ``system:masters`` get 403 (there is no
 RBAC yet: masters may do everything).
 """
