@@ -165,7 +165,7 @@ class API:
     # --- resources ----------------------------------------------------------
 
     async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
-        if t.subresource and t.subresource not in ("status", "finalize"):
+        if t.subresource and (t.subresource != "status" or not t.kind.status):
             raise APIError(404, "the server could not find the requested resource")
         method = request.method
         q = request.query

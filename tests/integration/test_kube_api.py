@@ -213,6 +213,11 @@ def test_typed_creates_tables_and_pagination(kube: Kube) -> None:
     raw = json.loads(kube.ok("get", "--raw", "/api/v1/namespaces/typed/configmaps?limit=2"))
     assert len(raw["items"]) == 2 and raw["metadata"]["continue"]
     assert "NotFound" in kube.fails("get", "--raw", "/api/v1/frobnicators")
+    assert "NotFound" in kube.fails("get", "--raw", "/api/v1/namespaces/typed/configmaps/page0/status")
+    kube.ok("patch", "deploy", "web", "-n", "typed", "--subresource=status", "--type=merge",
+            "-p", '{"status":{"readyReplicas":1},"spec":{"replicas":9}}')
+    dep = json.loads(kube.ok("get", "deploy", "web", "-n", "typed", "-o", "json"))
+    assert dep["status"]["readyReplicas"] == 1 and dep["spec"]["replicas"] == 2  # status only
 
 
 def test_python_client_create_list_watch(kube: Kube) -> None:
