@@ -35,10 +35,19 @@ _POD_SPEC = {2: ("containers", ("list", _CONTAINER)), 3: ("restartPolicy", "stri
              8: ("serviceAccountName", "string"), 10: ("nodeName", "string")}
 _TEMPLATE = {1: ("metadata", _META), 2: ("spec", _POD_SPEC)}
 _SELECTOR = {1: ("matchLabels", ("map", "string"))}
+_JOB_SPEC = {1: ("parallelism", "int!"), 2: ("completions", "int!"), 3: ("activeDeadlineSeconds", "int!"),
+             4: ("selector", _SELECTOR), 6: ("template", _TEMPLATE), 7: ("backoffLimit", "int!"),
+             8: ("ttlSecondsAfterFinished", "int!"), 9: ("completionMode", "string"), 10: ("suspend", "bool")}
 LAYOUTS: dict[str, dict[int, Any]] = {
     # kubectl create deployment NAME --image=... [--replicas=N] [--port=P]
     "Deployment": {1: ("metadata", _META), 2: ("spec", {1: ("replicas", "int!"), 2: ("selector", _SELECTOR),
                                                          3: ("template", _TEMPLATE), 4: ("strategy", {})})},
+    # kubectl create job NAME --image=... [-- COMMAND]; kubectl create cronjob NAME --image=... --schedule=...
+    "Job": {1: ("metadata", _META), 2: ("spec", _JOB_SPEC)},
+    "CronJob": {1: ("metadata", _META), 2: ("spec", {
+        1: ("schedule", "string"), 2: ("startingDeadlineSeconds", "int!"), 3: ("concurrencyPolicy", "string"),
+        4: ("suspend", "bool"), 5: ("jobTemplate", {1: ("metadata", _META), 2: ("spec", _JOB_SPEC)}),
+        6: ("successfulJobsHistoryLimit", "int!"), 7: ("failedJobsHistoryLimit", "int!"), 8: ("timeZone", "string")})},
     "Namespace": {1: ("metadata", _META), 2: ("spec", {1: ("finalizers", ("list", "string"))})},
     "ConfigMap": {1: ("metadata", _META), 2: ("data", ("map", "string")), 3: ("binaryData", ("map", "bytes")),
                   4: ("immutable", "bool")},

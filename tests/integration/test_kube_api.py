@@ -206,6 +206,13 @@ def test_typed_creates_tables_and_pagination(kube: Kube) -> None:
     rows = kube.ok("get", "deploy", "-n", "typed").splitlines()
     assert rows[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     assert rows[1].split()[:4] == ["web", "0/2", "0", "0"]
+    kube.ok("create", "job", "once", "--image=busybox", "-n", "typed", "--", "echo", "hi")
+    kube.ok("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *", "-n", "typed", "--", "date")
+    job = json.loads(kube.ok("get", "job", "once", "-n", "typed", "-o", "json"))["spec"]
+    assert job["backoffLimit"] == 6 and job["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+    cron = kube.ok("get", "cronjob", "tick", "-n", "typed").splitlines()[1].split()
+    assert cron[:6] == ["tick", "*/5", "*", "*", "*", "*"]
     for i in range(3):
         kube.ok("create", "configmap", f"page{i}", f"--from-literal=k={i}", "-n", "typed")
     names = kube.ok("get", "cm", "-n", "typed", "--chunk-size=1", "-o", "name").split()

@@ -59,7 +59,7 @@ def test_deployment_keeps_an_explicit_zero_replicas() -> None:
         "containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}
 
 
-@pytest.mark.parametrize("body", [b'{"kind": "ConfigMap"}', envelope("batch/v1", "Job", b""), MAGIC + b"\x0a\xff"])
+@pytest.mark.parametrize("body", [b'{"kind": "ConfigMap"}', envelope("v1", "Pod", b""), MAGIC + b"\x0a\xff"])
 def test_unsupported_bodies(body: bytes) -> None:
     with pytest.raises(Unsupported):
         decode(body)
