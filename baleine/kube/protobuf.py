@@ -35,6 +35,11 @@ _POD_SPEC = {2: ("containers", ("list", _CONTAINER)), 3: ("restartPolicy", "stri
              8: ("serviceAccountName", "string"), 10: ("nodeName", "string")}
 _TEMPLATE = {1: ("metadata", _META), 2: ("spec", _POD_SPEC)}
 _SELECTOR = {1: ("matchLabels", ("map", "string"))}
+_SERVICE_PORT = {1: ("name", "string"), 2: ("protocol", "string"), 3: ("port", "int"), 4: ("targetPort", "intstr"),
+                 5: ("nodePort", "int"), 6: ("appProtocol", "string")}
+_SERVICE_SPEC = {1: ("ports", ("list", _SERVICE_PORT)), 2: ("selector", ("map", "string")),
+                 3: ("clusterIP", "string"), 4: ("type", "string"), 5: ("externalIPs", ("list", "string")),
+                 7: ("sessionAffinity", "string"), 10: ("externalName", "string")}
 _JOB_SPEC = {1: ("parallelism", "int!"), 2: ("completions", "int!"), 3: ("activeDeadlineSeconds", "int!"),
              4: ("selector", _SELECTOR), 6: ("template", _TEMPLATE), 7: ("backoffLimit", "int!"),
              8: ("ttlSecondsAfterFinished", "int!"), 9: ("completionMode", "string"), 10: ("suspend", "bool")}
@@ -42,6 +47,8 @@ LAYOUTS: dict[str, dict[int, Any]] = {
     # kubectl create deployment NAME --image=... [--replicas=N] [--port=P]
     "Deployment": {1: ("metadata", _META), 2: ("spec", {1: ("replicas", "int!"), 2: ("selector", _SELECTOR),
                                                          3: ("template", _TEMPLATE), 4: ("strategy", {})})},
+    # kubectl create service clusterip|nodeport|loadbalancer|externalname NAME --tcp=PORT:TARGET
+    "Service": {1: ("metadata", _META), 2: ("spec", _SERVICE_SPEC)},
     # kubectl create job NAME --image=... [-- COMMAND]; kubectl create cronjob NAME --image=... --schedule=...
     "Job": {1: ("metadata", _META), 2: ("spec", _JOB_SPEC)},
     "CronJob": {1: ("metadata", _META), 2: ("spec", {
@@ -107,6 +114,9 @@ def _value(kind: Any, raw: int | bytes) -> Any:
         return base64.b64encode(raw).decode() if isinstance(raw, bytes) else ""
     if kind == "bool":
         return bool(raw)
+    if kind == "intstr":  # IntOrString: type (0 int, 1 string), intVal, strVal
+        parts = dict(fields(raw)) if isinstance(raw, bytes) else {}
+        return _value("string", parts.get(3, b"")) if parts.get(1) == 1 else int(parts.get(2, 0))
     if kind == "int!":
         kind = "int"
     return int(raw) if isinstance(raw, int) else 0

@@ -38,6 +38,7 @@ from .watch import TooOld
 Obj = dict[str, Any]
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+NODE_PORTS = range(30000, 32768)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -108,6 +109,17 @@ class Registry:
                     spec["clusterIP"] = str(host)
                     break
         spec["clusterIPs"] = [spec["clusterIP"]]
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            self._allocate_node_ports(spec)
+
+    def _allocate_node_ports(self, spec: Obj) -> None:
+        """Ports of NodePort and LoadBalancer Services get the lowest free port of 30000-32767."""
+        used = {p.get("nodePort") for s in self.storage.list("services") for p in (s.get("spec") or {}).get("ports")
+                or []}
+        free = (n for n in NODE_PORTS if n not in used)
+        for port in spec.get("ports") or []:
+            if not port.get("nodePort"):
+                port["nodePort"] = next(free)
 
     def present(self, kind: Kind, obj: Obj) -> Obj:
         """The stored object as ``kind``'s version shows it (events.k8s.io/v1 converts core Events)."""
@@ -293,6 +305,8 @@ class Registry:
                 for key in ("clusterIP", "clusterIPs"):
                     if key in (old.get("spec") or {}) and key not in spec:
                         spec[key] = old["spec"][key]
+                if spec.get("type") in ("NodePort", "LoadBalancer"):
+                    self._allocate_node_ports(spec)
             defaults.apply(kind.kind, obj)
             if _spec_part(obj) != _spec_part(old):
                 meta["generation"] = int(old["metadata"].get("generation", 1)) + 1

@@ -213,6 +213,10 @@ def test_typed_creates_tables_and_pagination(kube: Kube) -> None:
     assert job["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
     cron = kube.ok("get", "cronjob", "tick", "-n", "typed").splitlines()[1].split()
     assert cron[:6] == ["tick", "*/5", "*", "*", "*", "*"]
+    kube.ok("create", "service", "nodeport", "front", "--tcp=80:8080", "-n", "typed")
+    svc = json.loads(kube.ok("get", "svc", "front", "-n", "typed", "-o", "json"))["spec"]
+    assert svc["type"] == "NodePort" and svc["clusterIP"].startswith("10.") and svc["selector"] == {"app": "front"}
+    assert svc["ports"][0]["targetPort"] == 8080 and 30000 <= svc["ports"][0]["nodePort"] <= 32767
     for i in range(3):
         kube.ok("create", "configmap", f"page{i}", f"--from-literal=k={i}", "-n", "typed")
     names = kube.ok("get", "cm", "-n", "typed", "--chunk-size=1", "-o", "name").split()

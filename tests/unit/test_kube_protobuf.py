@@ -59,6 +59,16 @@ def test_deployment_keeps_an_explicit_zero_replicas() -> None:
         "containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}
 
 
+def test_service_ports_with_int_or_string_target_ports() -> None:
+    ports = field(1, field(1, "http") + field(2, "TCP") + field(3, 80) + field(4, field(1, 0) + field(2, 8080)))
+    ports += field(1, field(3, 443) + field(4, field(1, 1) + field(3, "https")))
+    spec = ports + field(2, entry("app", "web")) + field(3, "") + field(4, "ClusterIP")
+    obj = decode(envelope("v1", "Service", field(1, field(1, "web")) + field(2, spec)))
+    assert obj["spec"] == {"ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": 8080},
+                                     {"port": 443, "targetPort": "https"}],
+                           "selector": {"app": "web"}, "type": "ClusterIP"}
+
+
 @pytest.mark.parametrize("body", [b'{"kind": "ConfigMap"}', envelope("v1", "Pod", b""), MAGIC + b"\x0a\xff"])
 def test_unsupported_bodies(body: bytes) -> None:
     with pytest.raises(Unsupported):
