@@ -1,8 +1,11 @@
-"""Discovery documents (the legacy, unaggregated form: kubectl falls back to it by itself).
+"""Discovery documents: what the server serves, for clients to map kinds and short names to URLs.
 
-``/api`` (APIVersions), ``/apis`` (APIGroupList), ``/api/v1`` and
-``/apis/<group>/<version>`` (APIResourceList with verbs, short names and
-categories: ``kubectl get cm`` resolves ``cm`` from here), ``/version``.
+Aggregated (``apidiscovery.k8s.io/v2``: ``/api`` and ``/apis`` in one answer
+each, what kubectl 1.32 asks first) when the Accept header asks for it;
+otherwise the legacy documents: ``/api`` (APIVersions), ``/apis``
+(APIGroupList), ``/api/v1`` and ``/apis/<group>/<version>`` (APIResourceList
+with verbs, short names and categories: ``kubectl get cm`` resolves ``cm``
+from here); and ``/version``.
 """
 
 from __future__ import annotations
@@ -64,3 +67,37 @@ def resources(group: str, version: str) -> Obj | None:
                         "kind": k.kind, "verbs": ["get", "patch", "update"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
             "resources": out}
+
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Whether an Accept header asks for aggregated discovery (v2), as kubectl 1.32 does first."""
+    return any("as=APIGroupDiscoveryList" in part and "v=v2" in part and "v=v2beta1" not in part
+               for part in accept.split(","))
+
+
+def _aggregated_resource(k: kinds.Kind) -> Obj:
+    kind = {"group": k.group, "version": k.version, "kind": k.kind}
+    entry: Obj = {"resource": k.plural, "responseKind": kind, "scope": "Namespaced" if k.namespaced else "Cluster",
+                  "singularResource": k.singular, "verbs": list(k.verbs)}
+    if k.short_names:
+        entry["shortNames"] = list(k.short_names)
+    if k.categories:
+        entry["categories"] = list(k.categories)
+    if k.status and not k.read_only:
+        entry["subresources"] = [{"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}]
+    return entry
+
+
+def aggregated(core: bool) -> Obj:
+    """``/api`` (core) or ``/apis`` (named groups) as one APIGroupDiscoveryList (apidiscovery.k8s.io/v2)."""
+    items = []
+    for group, versions in kinds.GROUPS.items():
+        if bool(group) == core:
+            continue
+        items.append({"metadata": {"name": group}, "versions": [
+            {"version": v, "freshness": "Current",
+             "resources": [_aggregated_resource(k) for k in kinds.in_group_version(group, v)]} for v in versions]})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}

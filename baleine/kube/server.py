@@ -128,6 +128,10 @@ class API:
             return respond(discovery.version())
         if path[:1] == ["openapi"]:
             return await self._openapi(request, path[1:])
+        if path in (["api"], ["apis"]) and discovery.wants_aggregated(request.headers.get("Accept", "")):
+            resp = respond(discovery.aggregated(core=path == ["api"]))
+            resp.headers["Content-Type"] = discovery.AGGREGATED  # tells the client which form it got
+            return resp
         if path == ["api"]:
             return respond(discovery.api_versions(self.address))
         if path == ["apis"]:

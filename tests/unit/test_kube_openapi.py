@@ -48,3 +48,20 @@ def test_discovery_short_names_and_subresources() -> None:
     assert discovery.resources("apps", "v2") is None
     groups = [g["name"] for g in discovery.api_groups()["groups"]]
     assert groups == ["apps", "batch", "discovery.k8s.io", "events.k8s.io"]
+
+
+def test_aggregated_discovery() -> None:
+    accept = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+              "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
+    assert discovery.wants_aggregated(accept)
+    assert not discovery.wants_aggregated("application/json;g=apidiscovery.k8s.io;v=v2beta1;"
+                                          "as=APIGroupDiscoveryList,application/json")
+    core = discovery.aggregated(core=True)
+    assert core["apiVersion"] == "apidiscovery.k8s.io/v2" and [i["metadata"]["name"] for i in core["items"]] == [""]
+    resources = {r["resource"]: r for r in core["items"][0]["versions"][0]["resources"]}
+    assert resources["configmaps"]["shortNames"] == ["cm"] and resources["nodes"]["scope"] == "Cluster"
+    assert resources["pods"]["subresources"][0]["subresource"] == "status"
+    named = discovery.aggregated(core=False)
+    apps = next(i for i in named["items"] if i["metadata"]["name"] == "apps")
+    assert apps["versions"][0]["resources"][0]["responseKind"] == {"group": "apps", "version": "v1",
+                                                                   "kind": "Deployment"}
