@@ -125,13 +125,14 @@ class Registry:
         """The stored object as ``kind``'s version shows it (events.k8s.io/v1 converts core Events)."""
         if kind.group != "events.k8s.io":
             return obj
-        return {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": obj.get("metadata", {}),
+        return {k: v for k, v in {
+                "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": obj.get("metadata", {}),
                 "eventTime": obj.get("eventTime"), "reason": obj.get("reason"), "note": obj.get("message"),
                 "regarding": obj.get("involvedObject"), "type": obj.get("type"), "action": obj.get("action"),
                 "reportingController": obj.get("reportingComponent") or (obj.get("source") or {}).get("component"),
                 "reportingInstance": obj.get("reportingInstance") or "",
                 "deprecatedCount": obj.get("count"), "deprecatedFirstTimestamp": obj.get("firstTimestamp"),
-                "deprecatedLastTimestamp": obj.get("lastTimestamp")}
+                "deprecatedLastTimestamp": obj.get("lastTimestamp")}.items() if v is not None}
 
     # --- reads --------------------------------------------------------------
 

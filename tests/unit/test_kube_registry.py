@@ -181,3 +181,18 @@ def test_orphan_propagation_keeps_dependents(tmp_path: Path) -> None:
             pass
         assert "ownerReferences" not in r.get(CM, "default", "child")["metadata"]
     run(tmp_path, body)
+
+
+def test_core_events_read_as_events_k8s_io(tmp_path: Path) -> None:
+    core, new = by_resource("events"), lookup("events.k8s.io", "v1", "events")
+
+    async def body(r: Registry) -> None:
+        await r.create(core, "default", {"metadata": {"name": "e1"}, "reason": "Started", "message": "hi",
+                                         "type": "Normal", "involvedObject": {"kind": "Pod", "name": "p"}})
+        seen = r.get(new, "default", "e1")
+        assert seen["apiVersion"] == "events.k8s.io/v1" and seen["note"] == "hi"
+        assert seen["regarding"] == {"kind": "Pod", "name": "p"} and "action" not in seen
+        with pytest.raises(APIError) as info:
+            await r.create(new, "default", {"metadata": {"name": "e2"}})
+        assert info.value.code == 405
+    run(tmp_path, body)
