@@ -35,6 +35,7 @@ log = logging.getLogger("baleine.kube")
 TABLE = "as=Table"
 JSON = "application/json"
 MASTERS = "system:masters"
+PROBE = 5.0  # seconds between checks that a quiet watch's client is still there
 _FIELD_LABELS = {"Pod": {"spec.nodeName", "status.phase", "spec.restartPolicy", "spec.schedulerName",
                          "spec.serviceAccountName", "status.podIP"},
                  "Secret": {"type"}, "Event": {"involvedObject.kind", "involvedObject.name", "involvedObject.uid",
@@ -315,7 +316,11 @@ class API:
         await resp.prepare(request)
 
         async def pump() -> None:
-            async for kind, obj in events:
+            while True:
+                event = await _next_or_gone(events, request)
+                if event is None:
+                    return
+                kind, obj = event
                 if table:
                     obj = printers.table(t.kind.kind, [obj], obj["metadata"].get("resourceVersion", ""),
                                          request.query.get("includeObject", "Object"))
@@ -328,6 +333,24 @@ class API:
         finally:
             await events.aclose()
         return resp
+
+
+async def _next_or_gone(events: Any, request: web.Request) -> tuple[str, dict[str, Any]] | None:
+    """The next watch event; None when the stream ends or the client went away.
+
+    aiohttp does not cancel handlers of closed connections: a quiet watch checks
+    its transport every ``PROBE`` seconds so that it does not outlive its client.
+    """
+    task = asyncio.ensure_future(anext(events, None))
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=PROBE)
+            if done:
+                return task.result()
+            if request.transport is None or request.transport.is_closing():
+                return None
+    finally:
+        task.cancel()
 
 
 def make_app(registry: Registry, address: str) -> web.Application:
