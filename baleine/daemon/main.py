@@ -181,11 +181,11 @@ async def _start_kube(args: argparse.Namespace, data_root: str):  # noqa: ANN202
     addr = KUBE_ADDR if args.kube_addr is None else args.kube_addr
     if not addr:
         return None
-    from ..kube.server import start
-
     try:
+        from ..kube.server import start  # needs cryptography and kubernetes-validate
+
         return await start(data_root, addr)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ImportError) as exc:
         if args.kube_addr is not None:
             raise SystemExit(f"cannot serve the Kubernetes API on {addr}: {exc}") from None
         log.warning("Kubernetes API not served on %s: %s", addr, exc)
