@@ -22,7 +22,7 @@ def config(ctx: Context, argv: list[str]) -> int:
     root = o.data_root
     if not root:
         with ctx.api():
-            root = ctx.client.call("GET", "/info")["DockerRootDir"]
+            root = ctx.client.system.info()["DockerRootDir"]
     path = os.path.join(root, "kube", "kubeconfig")
     try:
         with open(path) as f:
