@@ -80,6 +80,7 @@ GROUPS: dict[str, dict[str, str]] = {
     "volume": {sub: f"volume {sub}" for sub in ("create", "ls", "inspect", "rm", "prune")}
     | {"list": "volume ls", "remove": "volume rm"},
     "registry": {"serve": "registry serve", "gc": "registry gc", "htpasswd": "registry htpasswd"},
+    "kube": {"config": "kube config"},
 }
 COMMANDS.update({f"network {sub}": ("networks", sub) for sub in ("create", "ls", "inspect", "rm", "prune",
                                                                    "connect", "disconnect")})
@@ -94,6 +95,7 @@ COMMANDS.update({
     "registry gc": ("baleine.distribution.server.command", "gc"),
     "registry htpasswd": ("baleine.distribution.server.command", "htpasswd"),
     "system prune": ("system", "prune"),
+    "kube config": ("kube", "config"),
 })
 
 USAGE = """Usage:  baleine [OPTIONS] COMMAND

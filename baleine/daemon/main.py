@@ -26,6 +26,7 @@ from ..rules.units import parse_bytes
 
 DEFAULT_HOST = "unix:///run/baleine/baleine.sock"
 DEFAULT_GROUP = "baleine"
+KUBE_ADDR = "127.0.0.1:6443"
 log = logging.getLogger("baleine")
 
 
@@ -80,6 +81,8 @@ def parser() -> argparse.ArgumentParser:
                    help="Storage of the built-in registry (default <data-root>/registry)")
     p.add_argument("--registry-htpasswd", default="", metavar="FILE",
                    help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
+    p.add_argument("--kube-addr", default=None, metavar="HOST:PORT",
+                   help=f"Serve the Kubernetes API here (default {KUBE_ADDR}; empty: off)")
     return p
 
 
@@ -141,6 +144,11 @@ async def serve(args: argparse.Namespace) -> None:
     with open(pidfile, "w") as f:
         f.write(str(os.getpid()))
     log.info("API listening on %s", ", ".join(hosts))
+    kube, kube_failure = None, None
+    try:  # after the Engine API: it must not delay it
+        kube = await _start_kube(args, config.data_root)
+    except SystemExit as exc:
+        kube_failure = exc  # shut down in order, then exit with it
     from .systemd import notify
 
     notify("READY=1\nSTATUS=API listening")  # the sites accept connections: the API answers
@@ -149,18 +157,39 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: reload(args, engine))
-    await stop.wait()
+    if kube_failure is None:
+        await stop.wait()
     notify("STOPPING=1")
     logging.getLogger("baleine").info("shutting down (containers keep running)")
     await engine.lifecycle.shutdown()
     if registry is not None:
         await registry.stop()
+    if kube is not None:
+        await kube.stop()
     await runner.cleanup()
     await engine.close()
     try:
         os.unlink(pidfile)
     except OSError:
         pass
+    if kube_failure is not None:
+        raise kube_failure
+
+
+async def _start_kube(args: argparse.Namespace, data_root: str):  # noqa: ANN202 - kube.server.Running | None
+    """The Kubernetes API server (baleine/kube); the default address being taken only warns."""
+    addr = KUBE_ADDR if args.kube_addr is None else args.kube_addr
+    if not addr:
+        return None
+    try:
+        from ..kube.server import start  # needs cryptography and kubernetes-validate
+
+        return await start(data_root, addr)
+    except (OSError, ValueError, ImportError) as exc:
+        if args.kube_addr is not None:
+            raise SystemExit(f"cannot serve the Kubernetes API on {addr}: {exc}") from None
+        log.warning("Kubernetes API not served on %s: %s", addr, exc)
+        return None
 
 
 async def _start_registry(args: argparse.Namespace, data_root: str):  # noqa: ANN202 - server.Running | None

@@ -1,0 +1,26 @@
+"""A Kubernetes API server on one machine (issue 9, first floor).
+
+Structured like kube-apiserver:
+
+- ``server``: aiohttp app over HTTPS, client-certificate authentication (CA,
+  server and admin certificates from ``certs``, the admin's ``kubeconfig``),
+  routing; ``protobuf`` decodes the few protobuf bodies kubectl's typed
+  clients post;
+- ``registry``: the generic REST storage (create, get, list, watch, update,
+  patch, delete; defaults from ``defaults``, rules from ``validation``,
+  optimistic concurrency, ``status`` subresource, server-side apply with
+  ``managedfields``) over ``storage`` (one SQLite file, a global
+  resourceVersion counter) and ``watch`` (the event fan-out);
+- ``kinds``: the served kinds; ``discovery`` and ``openapi`` describe them to
+  clients; ``printers`` makes server-side tables; ``selectors`` parses label
+  and field selectors; ``patch`` implements the three patch types;
+- ``gc``: deletes dependents of deleted owners and the contents of deleted
+  namespaces; ``node``: this machine as the cluster's one Node.
+
+Errors are Kubernetes ``Status`` objects (``status``).
+
+No controller runs Pods, Deployments, ReplicaSets, Jobs, CronJobs, Services,
+PersistentVolumeClaims or EndpointSlices yet: they are stored, defaulted and
+validated only (a Pod stays ``Pending``). The node agent and the controllers
+come in later floors.
+"""

@@ -1,0 +1,221 @@
+"""Server-side printing: the ``Table`` kubectl shows (``as=Table;v=v1;g=meta.k8s.io``), columns per kind."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+Obj = dict[str, Any]
+Column = tuple[str, str, int, Callable[[Obj, datetime.datetime], Any]]  # name, type, priority, cell
+
+
+def parse_time(text: str | None) -> datetime.datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def human_duration(seconds: float) -> str:
+    """Kubernetes' ``duration.HumanDuration``: ``45s``, ``5m30s``, ``3h``, ``2d5h``, ``400d``, ``3y``."""
+    s = int(seconds)
+    if s < 0:
+        return "<invalid>"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        years = hours // 24 // 365
+        days = hours // 24 % 365
+        return f"{years}y{days}d" if days else f"{years}y"
+    return f"{hours // 24 // 365}y"
+
+
+def age(obj: Obj, now: datetime.datetime) -> str:
+    created = parse_time((obj.get("metadata") or {}).get("creationTimestamp"))
+    return "<unknown>" if created is None else human_duration((now - created).total_seconds())
+
+
+def _get(obj: Obj, path: str, default: Any = None) -> Any:
+    cur: Any = obj
+    for part in path.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    return default if cur is None else cur
+
+
+def _name(obj: Obj, now: datetime.datetime) -> str:
+    return obj["metadata"]["name"]
+
+
+def _node_status(obj: Obj, now: datetime.datetime) -> str:
+    ready = next((c for c in _get(obj, "status.conditions", []) if c.get("type") == "Ready"), None)
+    status = "Ready" if ready and ready.get("status") == "True" else "NotReady"
+    return status + (",SchedulingDisabled" if _get(obj, "spec.unschedulable") else "")
+
+
+def _node_roles(obj: Obj, now: datetime.datetime) -> str:
+    prefix = "node-role.kubernetes.io/"
+    roles = sorted(k[len(prefix):] for k in _get(obj, "metadata.labels", {}) if k.startswith(prefix))
+    return ",".join(roles) or "<none>"
+
+
+def _pod_ready(obj: Obj, now: datetime.datetime) -> str:
+    statuses = _get(obj, "status.containerStatuses", [])
+    total = len(_get(obj, "spec.containers", []))
+    return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
+
+
+def _pod_restarts(obj: Obj, now: datetime.datetime) -> int:
+    return sum(int(s.get("restartCount", 0)) for s in _get(obj, "status.containerStatuses", []))
+
+
+def _ports(obj: Obj, now: datetime.datetime) -> str:
+    out = []
+    for p in _get(obj, "spec.ports", []):
+        text = f"{p.get('port')}"
+        if p.get("nodePort"):
+            text += f":{p['nodePort']}"
+        out.append(f"{text}/{p.get('protocol', 'TCP')}")
+    return ",".join(out) or "<none>"
+
+
+def _external_ip(obj: Obj, now: datetime.datetime) -> str:
+    ips = list(_get(obj, "spec.externalIPs", []))
+    ips += [i.get("ip") or i.get("hostname") for i in _get(obj, "status.loadBalancer.ingress", [])]
+    if _get(obj, "spec.type") == "ExternalName":
+        return _get(obj, "spec.externalName", "<none>")
+    if not ips:
+        return "<pending>" if _get(obj, "spec.type") == "LoadBalancer" else "<none>"
+    return ",".join(ips)
+
+
+def _job_status(obj: Obj, now: datetime.datetime) -> str:
+    for cond in _get(obj, "status.conditions", []):
+        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed", "Suspended"):
+            return cond["type"]
+    return "Running"
+
+
+def _duration(obj: Obj, now: datetime.datetime) -> str:
+    start = parse_time(_get(obj, "status.startTime"))
+    if start is None:
+        return ""
+    end = parse_time(_get(obj, "status.completionTime")) or now
+    return human_duration((end - start).total_seconds())
+
+
+def _last_seen(obj: Obj, now: datetime.datetime) -> str:
+    when = parse_time(obj.get("lastTimestamp") or obj.get("eventTime") or _get(obj, "metadata.creationTimestamp"))
+    return "<unknown>" if when is None else human_duration((now - when).total_seconds())
+
+
+def _const(path: str, default: Any = "<none>", fmt: Callable[[Any], Any] = lambda v: v) -> Callable[..., Any]:
+    return lambda obj, now: fmt(_get(obj, path, default))
+
+
+_NAME: Column = ("Name", "string", 0, _name)
+_AGE: Column = ("Age", "string", 0, age)
+
+COLUMNS: dict[str, list[Column]] = {
+    "Namespace": [_NAME, ("Status", "string", 0, _const("status.phase", "")), _AGE],
+    "ConfigMap": [_NAME, ("Data", "string", 0, lambda o, n: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
+                  _AGE],
+    "Secret": [_NAME, ("Type", "string", 0, _const("type", "")),
+               ("Data", "string", 0, lambda o, n: len(o.get("data") or {})), _AGE],
+    "ServiceAccount": [_NAME, ("Secrets", "string", 0, lambda o, n: len(o.get("secrets") or [])), _AGE],
+    "Node": [_NAME, ("Status", "string", 0, _node_status), ("Roles", "string", 0, _node_roles), _AGE,
+             ("Version", "string", 0, _const("status.nodeInfo.kubeletVersion", "")),
+             ("Internal-IP", "string", 1, lambda o, n: next((a["address"] for a in _get(o, "status.addresses", [])
+                                                              if a.get("type") == "InternalIP"), "<none>")),
+             ("OS-Image", "string", 1, _const("status.nodeInfo.osImage", "<unknown>")),
+             ("Kernel-Version", "string", 1, _const("status.nodeInfo.kernelVersion", "<unknown>")),
+             ("Container-Runtime", "string", 1, _const("status.nodeInfo.containerRuntimeVersion", "<unknown>"))],
+    "Pod": [_NAME, ("Ready", "string", 0, _pod_ready), ("Status", "string", 0, _const("status.phase", "Unknown")),
+            ("Restarts", "string", 0, _pod_restarts), _AGE,
+            ("IP", "string", 1, _const("status.podIP")), ("Node", "string", 1, _const("spec.nodeName"))],
+    "Service": [_NAME, ("Type", "string", 0, _const("spec.type", "")),
+                ("Cluster-IP", "string", 0, _const("spec.clusterIP")), ("External-IP", "string", 0, _external_ip),
+                ("Port(s)", "string", 0, _ports), _AGE,
+                ("Selector", "string", 1, _const("spec.selector", {}, lambda s: ",".join(
+                    f"{k}={v}" for k, v in sorted(s.items())) or "<none>"))],
+    "Deployment": [_NAME, ("Ready", "string", 0, lambda o, n: f"{_get(o, 'status.readyReplicas', 0)}/"
+                                                                f"{_get(o, 'spec.replicas', 0)}"),
+                   ("Up-to-date", "integer", 0, _const("status.updatedReplicas", 0)),
+                   ("Available", "integer", 0, _const("status.availableReplicas", 0)), _AGE],
+    "ReplicaSet": [_NAME, ("Desired", "integer", 0, _const("spec.replicas", 0)),
+                   ("Current", "integer", 0, _const("status.replicas", 0)),
+                   ("Ready", "integer", 0, _const("status.readyReplicas", 0)), _AGE],
+    "Job": [_NAME, ("Status", "string", 0, _job_status),
+            ("Completions", "string", 0, lambda o, n: f"{_get(o, 'status.succeeded', 0)}/"
+                                                      f"{_get(o, 'spec.completions', 1)}"),
+            ("Duration", "string", 0, _duration), _AGE],
+    "CronJob": [_NAME, ("Schedule", "string", 0, _const("spec.schedule", "")),
+                ("Timezone", "string", 0, _const("spec.timeZone")),
+                ("Suspend", "boolean", 0, _const("spec.suspend", False, lambda v: "True" if v else "False")),
+                ("Active", "integer", 0, lambda o, n: len(_get(o, "status.active", []))),
+                ("Last Schedule", "string", 0, lambda o, n: human_duration(
+                    (n - parse_time(_get(o, "status.lastScheduleTime"))).total_seconds())
+                    if _get(o, "status.lastScheduleTime") else "<none>"), _AGE],
+    "PersistentVolumeClaim": [_NAME, ("Status", "string", 0, _const("status.phase", "")),
+                              ("Volume", "string", 0, _const("spec.volumeName", "")),
+                              ("Capacity", "string", 0, _const("status.capacity.storage", "")),
+                              ("Access Modes", "string", 0, _const("status.accessModes", [], lambda m: ",".join(
+                                  {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
+                                   "ReadWriteOncePod": "RWOP"}.get(x, x) for x in m))),
+                              ("StorageClass", "string", 0, _const("spec.storageClassName", "<unset>")),
+                              ("VolumeAttributesClass", "string", 0, _const("spec.volumeAttributesClassName",
+                                                                            "<unset>")), _AGE],
+    "EndpointSlice": [_NAME, ("AddressType", "string", 0, _const("addressType", "")),
+                      ("Ports", "string", 0, lambda o, n: ",".join(str(p.get("port", "")) for p in o.get("ports") or [])
+                       or "<unset>"),
+                      ("Endpoints", "string", 0, lambda o, n: ",".join(a for e in o.get("endpoints") or []
+                                                                        for a in e.get("addresses", [])) or "<unset>"),
+                      _AGE],
+    "Event": [("Last Seen", "string", 0, _last_seen), ("Type", "string", 0, _const("type", "")),
+              ("Reason", "string", 0, _const("reason", "")),
+              ("Object", "string", 0, lambda o, n: f"{_get(o, 'involvedObject.kind', '').lower()}/"
+                                                   f"{_get(o, 'involvedObject.name', '')}"),
+              ("Message", "string", 0, _const("message", ""))],
+}
+
+_DESCRIPTIONS = {"Name": "Name must be unique within a namespace.",
+                 "Age": "CreationTimestamp is a timestamp representing the server time when this object was created."}
+
+
+def table(kind: str, objects: list[Obj], resource_version: str, include: str = "Object",
+          now: datetime.datetime | None = None, continue_token: str = "") -> Obj:
+    """A ``meta.k8s.io/v1`` Table of ``objects``; rows embed the object (``include``: Object, Metadata, None)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    columns = COLUMNS.get(kind, [_NAME, _AGE])
+    defs = [{"name": name, "type": typ, "format": "name" if name == "Name" else "", "priority": prio,
+             "description": _DESCRIPTIONS.get(name, name)} for name, typ, prio, _ in columns]
+    rows = []
+    for obj in objects:
+        row: Obj = {"cells": [cell(obj, now) for _, _, _, cell in columns]}
+        if include == "Object":
+            row["object"] = obj
+        elif include == "Metadata":
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": obj.get("metadata", {})}
+        rows.append(row)
+    meta: Obj = {"resourceVersion": resource_version}
+    if continue_token:
+        meta["continue"] = continue_token
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": defs,
+            "rows": rows}
