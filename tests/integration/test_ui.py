@@ -1,0 +1,261 @@
+"""The web dashboard (``--ui-addr``): access control with plain HTTP, then the pages in a real
+browser (Debian's chromium driven by Playwright, no browser download).
+
+Screenshots of every page go to the test's temporary directory; set
+``BALEINE_UI_SCREENSHOTS=<dir>`` to keep them (docs/ui/ holds a few for the README).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..conftest import BUSYBOX_TAR, Daemon, baleine_cmd, destroy_daemon, new_daemon
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui_daemon() -> Iterator[tuple[Daemon, str]]:
+    """A daemon serving the dashboard on a free loopback port, with busybox; (daemon, base URL)."""
+    port = _free_port()
+    d = new_daemon(extra_args=["--ui-addr", f"127.0.0.1:{port}"])
+    try:
+        d.ok("load", "-i", str(BUSYBOX_TAR))
+        yield d, f"127.0.0.1:{port}"
+    finally:
+        destroy_daemon(d)
+
+
+def request(addr: str, method: str, path: str, headers: dict[str, str] | None = None,
+            body: bytes | None = None) -> http.client.HTTPResponse:
+    """One plain HTTP request, redirects not followed; the body is read."""
+    conn = http.client.HTTPConnection(addr, timeout=10)
+    conn.request(method, path, body=body, headers=headers or {})
+    resp = conn.getresponse()
+    resp.data = resp.read()  # type: ignore[attr-defined]
+    conn.close()
+    return resp
+
+
+def login_token(d: Daemon) -> str:
+    return (d.data_root / "ui" / "token").read_text().strip()
+
+
+def login(addr: str, d: Daemon) -> tuple[str, str]:
+    """(Cookie header value, CSRF token) of a fresh session."""
+    resp = request(addr, "GET", f"/?token={login_token(d)}")
+    assert resp.status == 303
+    cookies = {}
+    for header in resp.headers.get_all("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        cookies[name] = rest.split(";", 1)[0]
+    return "; ".join(f"{k}={v}" for k, v in cookies.items()), cookies["baleine_csrf"]
+
+
+ROUTES = ["/", "/static/app.js", "/static/index.html", "/engine/_ping", "/engine/containers/json",
+          "/engine/v1.47/images/json", "/engine/events", "/ui/terminal/abc", "/nothing-here"]
+
+
+def test_the_token_file_is_root_only(ui_daemon: tuple[Daemon, str]) -> None:
+    d, _ = ui_daemon
+    path = d.data_root / "ui" / "token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert len(login_token(d)) >= 32
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_every_route_is_401_without_a_session(ui_daemon: tuple[Daemon, str], path: str) -> None:
+    d, addr = ui_daemon
+    for method in ("GET", "POST"):
+        resp = request(addr, method, path)
+        assert resp.status == 401, (method, path, resp.status)
+        assert b"baleine_" not in resp.data and login_token(d).encode() not in resp.data
+    forged = request(addr, "GET", path, {"Cookie": "baleine_session=abc.9999999999.deadbeef"})
+    assert forged.status == 401
+
+
+def test_a_wrong_token_is_401(ui_daemon: tuple[Daemon, str]) -> None:
+    _, addr = ui_daemon
+    resp = request(addr, "GET", "/?token=not-the-token")
+    assert resp.status == 401 and not resp.headers.get_all("Set-Cookie")
+
+
+def test_the_token_url_sets_the_session_and_drops_the_token(ui_daemon: tuple[Daemon, str]) -> None:
+    d, addr = ui_daemon
+    resp = request(addr, "GET", f"/?token={login_token(d)}&x=1")
+    assert resp.status == 303
+    assert resp.headers["Location"] == "/?x=1"
+    cookies = resp.headers.get_all("Set-Cookie")
+    session = next(c for c in cookies if c.startswith("baleine_session="))
+    csrf = next(c for c in cookies if c.startswith("baleine_csrf="))
+    assert "HttpOnly" in session and "SameSite=Strict" in session and "Path=/" in session
+    assert "HttpOnly" not in csrf and "SameSite=Strict" in csrf
+    cookie, _ = login(addr, d)
+    page = request(addr, "GET", "/", {"Cookie": cookie})
+    assert page.status == 200 and b"/static/app.js" in page.data
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert request(addr, "GET", "/static/app.js", {"Cookie": cookie}).status == 200
+    api = request(addr, "GET", "/engine/containers/json?all=1", {"Cookie": cookie})
+    assert api.status == 200 and isinstance(json.loads(api.data), list)
+    assert request(addr, "GET", "/engine/v1.47/version", {"Cookie": cookie}).headers["Api-Version"]
+
+
+def test_cross_origin_requests_are_refused(ui_daemon: tuple[Daemon, str]) -> None:
+    d, addr = ui_daemon
+    cookie, csrf = login(addr, d)
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": f"http://{addr}.evil.example"},
+                    {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
+        for method, path in (("GET", "/engine/containers/json"), ("GET", "/"),
+                             ("POST", "/engine/containers/create"), ("GET", "/ui/terminal/abc")):
+            resp = request(addr, method, path, {"Cookie": cookie, "X-CSRF-Token": csrf, **headers})
+            assert resp.status == 403, (headers, method, path, resp.status)
+    # The login URL too: a cross-site page cannot log a victim in with a token it knows.
+    assert request(addr, "GET", f"/?token={login_token(d)}", {"Sec-Fetch-Site": "cross-site"}).status == 403
+    assert request(addr, "GET", "/engine/_ping", {"Cookie": cookie, "Origin": f"http://{addr}"}).status == 200
+
+
+def test_state_changes_need_the_csrf_token_and_same_origin(ui_daemon: tuple[Daemon, str], name: str) -> None:
+    d, addr = ui_daemon
+    cookie, csrf = login(addr, d)
+    body = json.dumps({"Image": "busybox", "Cmd": ["true"]}).encode()
+    path = f"/engine/containers/create?name={name}"
+    base = {"Cookie": cookie, "Content-Type": "application/json"}
+    for headers in ({"Origin": f"http://{addr}"}, {"Origin": f"http://{addr}", "X-CSRF-Token": "x" * 64},
+                    {"X-CSRF-Token": csrf}):  # no Origin nor Sec-Fetch-Site: not proven same-origin
+        assert request(addr, "POST", path, {**base, **headers}, body).status == 403, headers
+    assert d.docker("inspect", name).returncode != 0
+    ok = request(addr, "POST", path, {**base, "X-CSRF-Token": csrf, "Origin": f"http://{addr}"}, body)
+    assert ok.status == 201, ok.data
+    removed = request(addr, "DELETE", f"/engine/containers/{name}",
+                      {"Cookie": cookie, "X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-origin"})
+    assert removed.status == 204
+    # Another session's CSRF token does not fit this session.
+    _, other = login(addr, d)
+    assert request(addr, "POST", path, {**base, "X-CSRF-Token": other, "Origin": f"http://{addr}"}, body).status == 403
+
+
+def test_baleine_ui_prints_the_login_url(ui_daemon: tuple[Daemon, str]) -> None:
+    d, addr = ui_daemon
+    env = {**d.env(), "BROWSER": ""}
+    env.pop("DISPLAY", None)
+    r = subprocess.run(baleine_cmd() + ["ui", "--data-root", str(d.data_root), "--no-browser"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"http://{addr}/?token={login_token(d)}"
+    off = subprocess.run(baleine_cmd() + ["ui", "--data-root", str(d.root / "nowhere"), "--no-browser"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert off.returncode != 0 and "--ui-addr" in off.stderr and "token=" not in off.stdout
+
+
+# --- In a real browser ---------------------------------------------------------------------------
+
+def _shot(page, tmp_path: Path, name: str) -> None:  # noqa: ANN001 - playwright Page
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path))
+    keep = os.environ.get("BALEINE_UI_SCREENSHOTS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(path, keep)
+
+
+@pytest.fixture
+def browser_page(ui_daemon: tuple[Daemon, str]):  # noqa: ANN201 - playwright Page
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            yield page
+        finally:
+            browser.close()
+
+
+def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page, tmp_path: Path,
+                                    name: str) -> None:
+    from playwright.sync_api import expect
+
+    d, addr = ui_daemon
+    page = browser_page
+    client = d.api()
+    page.goto(f"http://{addr}/?token={login_token(d)}")
+    assert "token" not in page.url  # the token left the address bar
+    expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
+    expect(page.locator('[data-count="total"] strong')).to_be_visible()
+    _shot(page, tmp_path, "overview")
+
+    page.goto(f"http://{addr}/#/containers")
+    expect(page.locator("table.list")).to_be_visible()
+    c = client.containers.run("busybox", ["sh", "-c", "i=0; while true; do echo line-$i; echo err-$i >&2; "
+                                                      "i=$((i+1)); sleep 0.3; done"], name=name, detach=True)
+    try:
+        row = page.locator(f'tr[data-name="{name}"]')
+        expect(row).to_have_attribute("data-state", "running", timeout=1_000)  # live, from /events
+        _shot(page, tmp_path, "containers")
+        row.locator('button[data-action="stop"]').click()
+        expect(row).to_have_attribute("data-state", "exited", timeout=20_000)
+        assert client.containers.get(name).status == "exited"
+        row.locator('button[data-action="start"]').click()
+        expect(row).to_have_attribute("data-state", "running", timeout=10_000)
+        assert client.containers.get(name).status == "running"
+
+        page.goto(f"http://{addr}/#/containers/{c.id}/logs")
+        logs = page.locator("pre.logs")
+        expect(logs.locator(".line.stdout").first).to_be_visible(timeout=10_000)
+        expect(logs.locator(".line.stderr").first).to_be_visible()
+        # A line written now, through the container's own stdout, shows up live.
+        marker = f"marker-{time.time_ns()}"
+        client.containers.get(name).exec_run(["sh", "-c", f"echo {marker} > /proc/1/fd/1"])
+        expect(logs.locator(".line.stdout", has_text=marker)).to_have_count(1, timeout=2_000)
+        _shot(page, tmp_path, "logs")
+
+        page.goto(f"http://{addr}/#/containers/{c.id}/stats")
+        plot = page.locator(".plot")
+        expect(plot).not_to_have_attribute("data-points", "0", timeout=10_000)
+        first = int(plot.get_attribute("data-points"))
+        page.wait_for_function("n => +document.querySelector('.plot').dataset.points > n", arg=first + 1,
+                               timeout=10_000)
+        _shot(page, tmp_path, "stats")
+
+        page.goto(f"http://{addr}/#/containers/{c.id}/terminal")
+        expect(page.locator("p.note")).to_contain_text("Connected", timeout=10_000)
+        page.locator(".term").click()
+        page.keyboard.type("echo hi\n")
+        # The output line alone (the echoed command line is "... echo hi").
+        expect(page.locator(".xterm-rows > div", has_text=re.compile(r"^hi\s*$"))).to_have_count(1, timeout=10_000)
+        page.keyboard.type("echo done-$((40+2))\n")
+        expect(page.locator(".xterm-rows")).to_contain_text("done-42", timeout=10_000)
+        _shot(page, tmp_path, "terminal")
+
+        page.goto(f"http://{addr}/#/containers/{c.id}/inspect")
+        expect(page.locator("ul.env")).to_be_visible()
+        for route in ("images", "networks", "volumes", "compose"):
+            page.goto(f"http://{addr}/#/{route}")
+            expect(page.locator("h1")).to_be_visible()
+            _shot(page, tmp_path, route)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"http://{addr}/#/containers")
+        expect(page.locator(f'tr[data-name="{name}"]')).to_be_visible()
+        _shot(page, tmp_path, "containers-phone")
+    finally:
+        c.remove(force=True)
