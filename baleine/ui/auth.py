@@ -101,7 +101,7 @@ def _login(request: web.Request, auth: Auth) -> web.StreamResponse:
     session, csrf = auth.new_session()
     query = [(k, v) for k, v in request.query.items() if k != "token"]
     location = request.path + ("?" + urlencode(query) if query else "")
-    resp = web.HTTPSeeOther(location)
+    resp = web.Response(status=303, headers={"Location": location})
     resp.set_cookie(SESSION_COOKIE, session, max_age=SESSION_SECONDS, path="/", httponly=True,
                     samesite="Strict", secure=auth.secure)
     resp.set_cookie(CSRF_COOKIE, csrf, max_age=SESSION_SECONDS, path="/", samesite="Strict", secure=auth.secure)

@@ -249,7 +249,7 @@ def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page,
 
         page.goto(f"http://{addr}/#/containers/{c.id}/inspect")
         expect(page.locator("ul.env")).to_be_visible()
-        for route in ("images", "networks", "volumes", "compose"):
+        for route in ("images", "networks", "volumes"):
             page.goto(f"http://{addr}/#/{route}")
             expect(page.locator("h1")).to_be_visible()
             _shot(page, tmp_path, route)
@@ -259,3 +259,93 @@ def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page,
         _shot(page, tmp_path, "containers-phone")
     finally:
         c.remove(force=True)
+
+
+def test_compose_projects_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page, tmp_path: Path,
+                                       name: str) -> None:
+    """Containers grouped by their compose labels; "Stop all" stops the project's containers."""
+    from playwright.sync_api import expect
+
+    d, addr = ui_daemon
+    page, client = browser_page, d.api()
+    project = f"p{name[-6:]}"
+    made = [client.containers.run("busybox", ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"],
+                                  name=f"{project}-{svc}-1", detach=True,
+                                  labels={"com.docker.compose.project": project,
+                                          "com.docker.compose.service": svc})
+            for svc in ("web", "db")]
+    try:
+        page.goto(f"http://{addr}/?token={login_token(d)}")
+        page.goto(f"http://{addr}/#/compose")
+        section = page.locator(f'section[data-project="{project}"]')
+        expect(section.locator("tbody tr")).to_have_count(2, timeout=5_000)
+        expect(section).to_contain_text("web")
+        expect(section).to_contain_text("db")
+        _shot(page, tmp_path, "compose")
+        section.locator('button[data-bulk="stop"]').click()
+        for c in made:
+            expect(section.locator(f'tr[data-name="{c.name}"]')).to_contain_text("exited", timeout=20_000)
+            assert client.containers.get(c.id).status == "exited"
+    finally:
+        for c in made:
+            c.remove(force=True)
+
+
+def test_the_page_reconnects_when_the_daemon_restarts(ui_daemon: tuple[Daemon, str], browser_page,
+                                                      name: str) -> None:
+    """The session survives a restart (signed, not stored) and the page picks up where it was."""
+    from playwright.sync_api import expect
+
+    d, addr = ui_daemon
+    page = browser_page
+    page.goto(f"http://{addr}/?token={login_token(d)}")
+    page.goto(f"http://{addr}/#/containers")
+    expect(page.locator("#conn")).to_have_text("live", timeout=10_000)
+    d.stop()
+    expect(page.locator("#conn")).to_have_text("reconnecting…", timeout=10_000)
+    d.start()
+    expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
+    client = d.api()
+    c = client.containers.run("busybox", ["sleep", "300"], name=name, detach=True)
+    try:
+        expect(page.locator(f'tr[data-name="{name}"]')).to_have_attribute("data-state", "running", timeout=2_000)
+    finally:
+        c.remove(force=True)
+
+
+def test_https_with_a_certificate(tmp_path: Path) -> None:
+    """--ui-tlscert/--ui-tlskey: the dashboard speaks HTTPS and its cookies are Secure."""
+    import asyncio
+    import ssl
+
+    from aiohttp import web
+
+    from baleine.ui.server import make_ui_app, start_ui
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    port = _free_port()
+
+    def fetch(path: str) -> http.client.HTTPResponse:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ssl._create_unverified_context())
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        return resp
+
+    async def scenario() -> None:
+        app = make_ui_app(web.Application(), str(tmp_path), "unix:///nonexistent", secure=True)
+        runner = await start_ui(app, f"127.0.0.1:{port}", str(tmp_path), str(cert), str(key))
+        try:
+            assert (await asyncio.to_thread(fetch, "/")).status == 401
+            token = (tmp_path / "ui" / "token").read_text().strip()
+            resp = await asyncio.to_thread(fetch, f"/?token={token}")
+            assert resp.status == 303
+            assert all("Secure" in c for c in resp.headers.get_all("Set-Cookie"))
+            assert (tmp_path / "ui" / "url").read_text().strip() == f"https://127.0.0.1:{port}/"
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(scenario())

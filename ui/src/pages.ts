@@ -126,11 +126,11 @@ export const compose: Page = (main, _p, signal) => {
     replace(list, ...[...projects].sort().map(([p, svcs]) => {
       const ids = [...svcs.values()].flat().map((c) => c.Id);
       const bulk = (verb: string, label: string, confirm?: string) => h("button" + (confirm ? ".danger" : ""), {
-        type: "button", "data-action": verb, onclick: async () => {
+        type: "button", "data-bulk": verb, onclick: async () => {
           if (confirm && !(await confirmDialog(confirm, label))) return;
-          for (const id of ids) {
+          await Promise.all(ids.map(async (id) => {
             try { await api(verb === "remove" ? "DELETE" : "POST", verb === "remove" ? `/containers/${id}?force=1` : `/containers/${id}/${verb}`); } catch (e: any) { if (e.status !== 304) toast(e.message, true); }
-          }
+          }));
         } }, label);
       return h("section.project", { "data-project": p, "aria-label": `Project ${p}` },
         h("h2", {}, p, " ", bulk("start", "Start all"), bulk("stop", "Stop all"), bulk("remove", "Remove all", `Remove every container of ${p}?`)),
