@@ -207,7 +207,8 @@ def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page,
     page.goto(f"http://{addr}/#/containers")
     expect(page.locator("table.list")).to_be_visible()
     c = client.containers.run("busybox", ["sh", "-c", "i=0; while true; do echo line-$i; echo err-$i >&2; "
-                                                      "i=$((i+1)); sleep 0.3; done"], name=name, detach=True)
+                                                      "i=$((i+1)); sleep 0.3; done"], name=name, detach=True,
+                               environment={"API_TOKEN": "hunter2", "GREETING": "hello"})
     try:
         row = page.locator(f'tr[data-name="{name}"]')
         expect(row).to_have_attribute("data-state", "running", timeout=1_000)  # live, from /events
@@ -248,7 +249,20 @@ def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page,
         _shot(page, tmp_path, "terminal")
 
         page.goto(f"http://{addr}/#/containers/{c.id}/inspect")
-        expect(page.locator("ul.env")).to_be_visible()
+        env = page.locator("ul.env")
+        expect(env).to_contain_text("GREETING=hello")
+        expect(env).to_contain_text("API_TOKEN=••••••")  # secret-looking values are masked
+        assert "hunter2" not in page.content()
+
+        page.goto(f"http://{addr}/#/volumes")
+        page.get_by_label("Name").fill(f"{name}-vol")
+        page.get_by_role("button", name="Create").click()
+        vol_row = page.locator(f'tr[data-name="{name}-vol"]')
+        expect(vol_row).to_be_visible(timeout=5_000)
+        vol_row.locator('button[data-action="remove"]').click()
+        page.locator('dialog[open] button[data-confirm="yes"]').click()  # destructive: asks first
+        expect(vol_row).to_have_count(0, timeout=5_000)
+        assert not [v for v in client.volumes.list() if v.name == f"{name}-vol"]
         for route in ("images", "networks", "volumes"):
             page.goto(f"http://{addr}/#/{route}")
             expect(page.locator("h1")).to_be_visible()

@@ -41,12 +41,16 @@ export const overview: Page = (main, _p, signal) => {
       h("div.card", {}, h("strong", {}, bytes(sum(d.Volumes, (v) => v.UsageData?.Size))), h("span", {}, `${(d.Volumes || []).length} volumes`)),
       h("div.card", {}, h("strong", {}, bytes(sum(d.BuildCache, (b) => b.Size))), h("span", {}, "build cache")));
   });
-  const off = onEvent((ev) => {
+  const show = (ev: any) => {
     const name = ev.Actor?.Attributes?.name || (ev.Actor?.ID || "").slice(0, 12);
     events.prepend(h("li", {}, h("time", {}, new Date((ev.time || 0) * 1000).toLocaleTimeString()), ` ${ev.Type} ${ev.Action} `, h("b", {}, name)));
     while (events.children.length > 50) events.lastChild!.remove();
-  });
-  signal.addEventListener("abort", off);
+  };
+  // The last hour's events first (a bounded query), then the live stream's.
+  const now = Math.floor(Date.now() / 1000);
+  const live = onEvent(show);
+  stream("GET", `/events?since=${now - 3600}&until=${now}`, jsonLines(show), signal).catch(() => undefined);
+  signal.addEventListener("abort", live);
 };
 
 /** CPU % as docker stats computes it. */
