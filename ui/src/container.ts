@@ -68,7 +68,10 @@ function logs(panel: HTMLElement, id: string, signal: AbortSignal): void {
       pending.push(lineEl(l)); if (pending.length > MAX_LINES) pending.shift();
     }
   };
-  search.addEventListener("input", () => { for (const [i, el] of [...out.children].entries()) (el as HTMLElement).hidden = !!search.value && !(el.textContent || "").toLowerCase().includes(search.value.toLowerCase()); void i; });
+  search.addEventListener("input", () => {
+    const q = search.value.toLowerCase();
+    for (const el of out.children) (el as HTMLElement).hidden = !!q && !(el.textContent || "").toLowerCase().includes(q);
+  });
   stamps.addEventListener("change", () => out.classList.toggle("stamps", stamps.checked));
   const download = () => {
     const blob = new Blob(lines.map((l) => `${l.t} ${l.text}\n`), { type: "text/plain" });

@@ -48,9 +48,9 @@ export const overview: Page = (main, _p, signal) => {
   };
   // The last hour's events first (a bounded query), then the live stream's.
   const now = Math.floor(Date.now() / 1000);
-  const live = onEvent(show);
+  const off = onEvent(show);
   stream("GET", `/events?since=${now - 3600}&until=${now}`, jsonLines(show), signal).catch(() => undefined);
-  signal.addEventListener("abort", live);
+  signal.addEventListener("abort", off);
 };
 
 /** CPU % as docker stats computes it. */
@@ -216,7 +216,7 @@ function resourcePage(kind: "networks" | "volumes"): Page {
           ? Object.values(c.NetworkSettings?.Networks || {}).some((n: any) => n.NetworkID === x.Id)
           : (c.Mounts || []).some((m: any) => m.Name === x.Name)).map((c: any) => c.Names[0].slice(1));
         const id = kind === "networks" ? x.Id : x.Name;
-        const details = h("details", {}, h("summary", {}, x.Name));
+        const details = h("details", {}, h("summary", {}, x.Name)) as HTMLDetailsElement;
         details.addEventListener("toggle", async () => {
           if (details.open && details.children.length === 1) details.append(jsonView(await api("GET", `/${kind}/${encodeURIComponent(id)}`)));
         }, { once: false });
