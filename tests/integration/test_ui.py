@@ -363,3 +363,37 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
             await runner.cleanup()
 
     asyncio.run(scenario())
+
+
+def test_fast_logs_freeze_neither_the_page_nor_the_daemon(ui_daemon: tuple[Daemon, str], browser_page,
+                                                          name: str) -> None:
+    """`yes` into the log: the page keeps answering, keeps a bounded number of lines, the API answers."""
+    from playwright.sync_api import expect
+
+    d, addr = ui_daemon
+    page, client = browser_page, d.api()
+    c = client.containers.run("busybox", ["sh", "-c", "sleep 1; yes | head -n 100000; echo the-end; sleep 300"],
+                              name=name, detach=True)
+    try:
+        page.goto(f"http://{addr}/?token={login_token(d)}")
+        page.goto(f"http://{addr}/#/containers/{c.id}/logs")
+        worst_page = worst_api = 0.0
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            t0 = time.monotonic()
+            page.evaluate("document.querySelectorAll('pre.logs .line').length")
+            worst_page = max(worst_page, time.monotonic() - t0)
+            t0 = time.monotonic()
+            assert request(addr, "GET", "/engine/_ping", {"Cookie": _cookie(page)}).status == 200
+            worst_api = max(worst_api, time.monotonic() - t0)
+            time.sleep(0.2)
+        expect(page.locator("pre.logs")).to_contain_text("the-end", timeout=30_000)
+        assert page.locator("pre.logs .line").count() <= 5000  # bounded: the oldest lines leave the page
+        assert worst_page < 2.0, worst_page
+        assert worst_api < 2.0, worst_api
+    finally:
+        c.remove(force=True)
+
+
+def _cookie(page) -> str:  # noqa: ANN001 - playwright Page
+    return "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())

@@ -58,21 +58,27 @@ export function jsonLines(onDoc: (d: any) => void): (b: Uint8Array) => void {
   };
 }
 
-/** Docker's multiplexed stdout/stderr frames ([stream,0,0,0,size BE]) to (stream, text). */
+/** Docker's multiplexed stdout/stderr frames ([stream,0,0,0,size BE]) to (stream, text).
+ *  Linear in the bytes received: frames are read at an offset, the rest copied once per chunk. */
 export function demux(onFrame: (stream: number, text: string) => void): (b: Uint8Array) => void {
   let buf = new Uint8Array(0);
   const dec = [new TextDecoder(), new TextDecoder(), new TextDecoder()];
   return (b) => {
-    const joined = new Uint8Array(buf.length + b.length);
-    joined.set(buf); joined.set(b, buf.length);
-    buf = joined;
-    while (buf.length >= 8) {
-      const size = new DataView(buf.buffer, buf.byteOffset).getUint32(4);
-      if (buf.length < 8 + size) break;
-      const s = buf[0] === 2 ? 2 : 1;
-      onFrame(s, dec[s].decode(buf.subarray(8, 8 + size), { stream: true }));
-      buf = buf.slice(8 + size);
+    if (buf.length) {
+      const joined = new Uint8Array(buf.length + b.length);
+      joined.set(buf); joined.set(b, buf.length);
+      buf = joined;
+    } else buf = b;
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let at = 0;
+    while (buf.length - at >= 8) {
+      const size = view.getUint32(at + 4);
+      if (buf.length - at < 8 + size) break;
+      const s = buf[at] === 2 ? 2 : 1;
+      onFrame(s, dec[s].decode(buf.subarray(at + 8, at + 8 + size), { stream: true }));
+      at += 8 + size;
     }
+    buf = buf.slice(at);
   };
 }
 

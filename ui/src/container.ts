@@ -44,18 +44,24 @@ function logs(panel: HTMLElement, id: string, signal: AbortSignal): void {
   const search = h("input", { type: "search", placeholder: "Search logs", "aria-label": "Search logs" }) as HTMLInputElement;
   const follow = h("input", { type: "checkbox", checked: true, id: "follow" }) as HTMLInputElement;
   const stamps = h("input", { type: "checkbox", id: "stamps" }) as HTMLInputElement;
-  const lines: { s: number; t: string; text: string }[] = [];
-  let pending: HTMLElement[] = [];
-  const lineEl = (l: { s: number; t: string; text: string }) =>
+  // Lines are kept as data (the last MAX_LINES, for the download) and become DOM nodes only
+  // in the 100 ms flush, at most MAX_LINES of them: a container printing fast must not
+  // freeze the page.
+  type Line = { s: number; t: string; text: string };
+  let lines: Line[] = [];
+  let pending: Line[] = [];
+  const trim = (xs: Line[]) => (xs.length > 2 * MAX_LINES ? xs.slice(-MAX_LINES) : xs);
+  const lineEl = (l: Line) =>
     h("div.line" + (l.s === 2 ? ".stderr" : ".stdout"), { hidden: !!search.value && !l.text.toLowerCase().includes(search.value.toLowerCase()) },
       h("time", {}, l.t), l.text);
   const flush = () => {
     if (!pending.length) return;
-    out.append(...pending); pending = [];
-    while (out.childElementCount > MAX_LINES) out.firstElementChild!.remove();
+    out.append(...pending.slice(-MAX_LINES).map(lineEl)); pending = [];
+    let extra = out.childElementCount - MAX_LINES;
+    while (extra-- > 0) out.firstElementChild!.remove();
     if (follow.checked) out.scrollTop = out.scrollHeight;
   };
-  const timer = setInterval(flush, 100); // batched: a container printing fast must not freeze the page
+  const timer = setInterval(flush, 100);
   signal.addEventListener("abort", () => clearInterval(timer));
   const partial = ["", "", ""];
   const onText = (s: number, text: string) => {
@@ -64,9 +70,9 @@ function logs(panel: HTMLElement, id: string, signal: AbortSignal): void {
     for (const p of parts) {
       const sp = p.indexOf(" ");
       const l = { s, t: p.slice(0, sp), text: p.slice(sp + 1) };
-      lines.push(l); if (lines.length > MAX_LINES) lines.shift();
-      pending.push(lineEl(l)); if (pending.length > MAX_LINES) pending.shift();
+      lines.push(l); pending.push(l);
     }
+    lines = trim(lines); pending = trim(pending);
   };
   search.addEventListener("input", () => {
     const q = search.value.toLowerCase();
@@ -74,7 +80,7 @@ function logs(panel: HTMLElement, id: string, signal: AbortSignal): void {
   });
   stamps.addEventListener("change", () => out.classList.toggle("stamps", stamps.checked));
   const download = () => {
-    const blob = new Blob(lines.map((l) => `${l.t} ${l.text}\n`), { type: "text/plain" });
+    const blob = new Blob(lines.slice(-MAX_LINES).map((l) => `${l.t} ${l.text}\n`), { type: "text/plain" });
     const a = h("a", { href: URL.createObjectURL(blob), download: `${id.slice(0, 12)}.log` });
     a.click(); setTimeout(() => URL.revokeObjectURL((a as HTMLAnchorElement).href), 1000);
   };
