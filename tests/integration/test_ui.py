@@ -219,6 +219,7 @@ def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page,
         row.locator('button[data-action="start"]').click()
         expect(row).to_have_attribute("data-state", "running", timeout=10_000)
         assert client.containers.get(name).status == "running"
+        expect(row.locator("td").nth(4)).to_contain_text(re.compile(r"\d+\.\d% · \d"), timeout=15_000)  # CPU · memory
 
         page.goto(f"http://{addr}/#/containers/{c.id}/logs")
         logs = page.locator("pre.logs")

@@ -97,14 +97,19 @@ export const containers: Page = (main, _p, signal) => {
   search.addEventListener("input", render);
   all.addEventListener("change", render);
   live(signal, ["container"], load);
-  // CPU and memory: one-shot stats in turn (one connection, not one stream per row).
+  // CPU and memory: one-shot samples in turn (one connection, not one stream per row: a
+  // browser opens 6 per host); CPU % from this sample and the row's previous one.
+  const previous = new Map<string, any>();
   (async () => {
     while (!signal.aborted) {
       for (const c of rows.filter((r) => r.State === "running").slice(0, 50)) {
         if (signal.aborted) return;
         try {
-          const s: any = await api("GET", `/containers/${c.Id}/stats?stream=0&one-shot=0`);
-          usage.set(c.Id, `${cpuPercent(s).toFixed(1)}% · ${bytes(memUsed(s))}`);
+          const s: any = await api("GET", `/containers/${c.Id}/stats?stream=0&one-shot=1`);
+          const prev = previous.get(c.Id);
+          previous.set(c.Id, s);
+          if (prev) s.precpu_stats = prev.cpu_stats;
+          usage.set(c.Id, `${prev ? cpuPercent(s).toFixed(1) + "%" : "…"} · ${bytes(memUsed(s))}`);
         } catch { /* gone */ }
       }
       render();
