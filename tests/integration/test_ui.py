@@ -264,6 +264,10 @@ def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page,
         page.locator('dialog[open] button[data-confirm="yes"]').click()  # destructive: asks first
         expect(vol_row).to_have_count(0, timeout=5_000)
         assert not [v for v in client.volumes.list() if v.name == f"{name}-vol"]
+        page.goto(f"http://{addr}/#/images")
+        busybox = page.locator('tr[data-name*="busybox"]').first
+        busybox.locator("summary").click()
+        expect(busybox.locator("table.history tr").first).to_be_visible(timeout=5_000)  # layers and history
         for route in ("images", "networks", "volumes"):
             page.goto(f"http://{addr}/#/{route}")
             expect(page.locator("h1")).to_be_visible()

@@ -179,7 +179,14 @@ export const images: Page = (main, _p, signal) => {
     const [imgs, cs]: any[] = await Promise.all([api("GET", "/images/json"), api("GET", "/containers/json?all=1")]);
     replace(body, ...imgs.map((i: any) => {
       const users = cs.filter((c: any) => c.ImageID === i.Id).map((c: any) => c.Names[0].slice(1));
-      return h("tr", {}, h("td", {}, (i.RepoTags || ["<none>"]).join(", ")), h("td.mono", {}, i.Id.replace("sha256:", "").slice(0, 12)),
+      const tags = h("details", {}, h("summary", {}, (i.RepoTags || ["<none>"]).join(", "))) as HTMLDetailsElement;
+      tags.addEventListener("toggle", async () => {  // layers and history, on demand
+        if (!tags.open || tags.children.length > 1) return;
+        const hist: any[] = await api("GET", `/images/${encodeURIComponent(i.Id)}/history`);
+        tags.append(h("table.history", { "aria-label": "History" }, h("tbody", {}, hist.map((l) =>
+          h("tr", {}, h("td", {}, bytes(l.Size)), h("td.mono", {}, (l.CreatedBy || "").replace(/^\/bin\/sh -c #\(nop\)\s*/, "")))))));
+      });
+      return h("tr", { "data-name": (i.RepoTags || [i.Id])[0] }, h("td", {}, tags), h("td.mono", {}, i.Id.replace("sha256:", "").slice(0, 12)),
         h("td", {}, bytes(i.Size)), h("td", {}, ago(i.Created) + " ago"), h("td", {}, users.join(", ")),
         h("td", {}, h("button.danger", { type: "button", "data-action": "remove", onclick: async () => {
           if (!(await confirmDialog(`Remove image ${(i.RepoTags || [i.Id])[0]}?`, "Remove"))) return;
