@@ -13,8 +13,21 @@ import shutil
 import subprocess
 import sys
 
-from ..ui.token import read_login_token, ui_dir
 from .context import CLIError, Context, Parser
+
+
+def ui_dir(data_root: str) -> str:
+    """Where the daemon's baleine/ui/token.py keeps the dashboard's files (the CLI is a
+    client: it shares this layout, not the daemon's code)."""
+    return os.path.join(data_root, "ui")
+
+
+def read_login_token(data_root: str) -> str | None:
+    try:
+        with open(os.path.join(ui_dir(data_root), "token")) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
 
 
 def ui(ctx: Context, argv: list[str]) -> int:
