@@ -32,11 +32,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+REGISTRY_PORT: int | None = None  # set by the fixture: the daemon's built-in registry
+
+
 @pytest.fixture(scope="module")
 def ui_daemon() -> Iterator[tuple[Daemon, str]]:
-    """A daemon serving the dashboard on a free loopback port, with busybox; (daemon, base URL)."""
-    port = _free_port()
-    d = new_daemon(extra_args=["--ui-addr", f"127.0.0.1:{port}"])
+    """A daemon serving the dashboard on a free loopback port, and a registry (for pulls
+    from the page), with busybox; (daemon, base URL)."""
+    global REGISTRY_PORT
+    port, REGISTRY_PORT = _free_port(), _free_port()
+    d = new_daemon(extra_args=["--ui-addr", f"127.0.0.1:{port}", "--registry-addr", f"127.0.0.1:{REGISTRY_PORT}"])
     try:
         d.ok("load", "-i", str(BUSYBOX_TAR))
         yield d, f"127.0.0.1:{port}"
@@ -265,7 +270,17 @@ def test_the_dashboard_in_a_browser(ui_daemon: tuple[Daemon, str], browser_page,
         expect(vol_row).to_have_count(0, timeout=5_000)
         assert not [v for v in client.volumes.list() if v.name == f"{name}-vol"]
         page.goto(f"http://{addr}/#/images")
-        busybox = page.locator('tr[data-name*="busybox"]').first
+        ref = f"127.0.0.1:{REGISTRY_PORT}/ui-pull:{name[-6:]}"
+        d.ok("tag", "busybox", ref)
+        d.ok("push", ref)
+        d.ok("rmi", ref)
+        page.get_by_label("Image to pull").fill(ref)
+        page.get_by_role("button", name="Pull").click()
+        progress = page.locator("ul.progress")
+        expect(progress).to_contain_text(re.compile(r"Pull complete|Already exists"), timeout=20_000)  # per layer
+        expect(progress).to_contain_text("Status:", timeout=20_000)
+        expect(page.locator(f'tr[data-name~="{ref}"]')).to_be_visible(timeout=5_000)
+        busybox = page.locator('tr[data-name~="busybox:latest"]')
         busybox.locator("summary").click()
         expect(busybox.locator("table.history tr").first).to_be_visible(timeout=5_000)  # layers and history
         for route in ("images", "networks", "volumes"):

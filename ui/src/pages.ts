@@ -175,18 +175,21 @@ export const images: Page = (main, _p, signal) => {
   main.append(h("h1", {}, "Images"), h("form.toolbar", { onsubmit: pull }, ref, h("button", { type: "submit" }, "Pull")), progress,
     h("div.scroll", {}, h("table.list", { "aria-label": "Images" },
       h("thead", {}, h("tr", {}, ["Tags", "ID", "Size", "Created", "Containers", ""].map((t) => h("th", { scope: "col" }, t)))), body)));
+  const expanded = new Set<string>();
   live(signal, ["image", "container"], async () => {
     const [imgs, cs]: any[] = await Promise.all([api("GET", "/images/json"), api("GET", "/containers/json?all=1")]);
     replace(body, ...imgs.map((i: any) => {
       const users = cs.filter((c: any) => c.ImageID === i.Id).map((c: any) => c.Names[0].slice(1));
       const tags = h("details", {}, h("summary", {}, (i.RepoTags || ["<none>"]).join(", "))) as HTMLDetailsElement;
       tags.addEventListener("toggle", async () => {  // layers and history, on demand
+        if (tags.open) expanded.add(i.Id); else expanded.delete(i.Id);
         if (!tags.open || tags.children.length > 1) return;
         const hist: any[] = await api("GET", `/images/${encodeURIComponent(i.Id)}/history`);
         tags.append(h("table.history", { "aria-label": "History" }, h("tbody", {}, hist.map((l) =>
           h("tr", {}, h("td", {}, bytes(l.Size)), h("td.mono", {}, (l.CreatedBy || "").replace(/^\/bin\/sh -c #\(nop\)\s*/, "")))))));
       });
-      return h("tr", { "data-name": (i.RepoTags || [i.Id])[0] }, h("td", {}, tags), h("td.mono", {}, i.Id.replace("sha256:", "").slice(0, 12)),
+      tags.open = expanded.has(i.Id);  // live reloads keep what the user opened
+      return h("tr", { "data-name": (i.RepoTags || [i.Id]).join(" ") }, h("td", {}, tags), h("td.mono", {}, i.Id.replace("sha256:", "").slice(0, 12)),
         h("td", {}, bytes(i.Size)), h("td", {}, ago(i.Created) + " ago"), h("td", {}, users.join(", ")),
         h("td", {}, h("button.danger", { type: "button", "data-action": "remove", onclick: async () => {
           if (!(await confirmDialog(`Remove image ${(i.RepoTags || [i.Id])[0]}?`, "Remove"))) return;
@@ -220,6 +223,7 @@ function resourcePage(kind: "networks" | "volumes"): Page {
     main.append(h("h1", {}, title), h("form.toolbar", { onsubmit: create }, name, driver, h("button", { type: "submit" }, "Create")),
       h("div.scroll", {}, h("table.list", { "aria-label": title },
         h("thead", {}, h("tr", {}, ["Name", "Driver", kind === "networks" ? "Subnet" : "Mountpoint", "Used by", ""].map((t) => h("th", { scope: "col" }, t)))), body)));
+    const expanded = new Set<string>();
     const load = async () => {
       const [res, cs]: any[] = await Promise.all([api("GET", `/${kind}`), api("GET", "/containers/json?all=1")]);
       const items: any[] = kind === "volumes" ? res.Volumes || [] : res;
@@ -230,8 +234,10 @@ function resourcePage(kind: "networks" | "volumes"): Page {
         const id = kind === "networks" ? x.Id : x.Name;
         const details = h("details", {}, h("summary", {}, x.Name)) as HTMLDetailsElement;
         details.addEventListener("toggle", async () => {
+          if (details.open) expanded.add(id); else expanded.delete(id);
           if (details.open && details.children.length === 1) details.append(jsonView(await api("GET", `/${kind}/${encodeURIComponent(id)}`)));
-        }, { once: false });
+        });
+        details.open = expanded.has(id);  // live reloads keep what the user opened
         return h("tr", { "data-name": x.Name }, h("td", {}, details), h("td", {}, x.Driver),
           h("td.mono", {}, kind === "networks" ? (x.IPAM?.Config || []).map((c: any) => c.Subnet).join(", ") : x.Mountpoint),
           h("td", {}, users.join(", ")),
