@@ -53,7 +53,7 @@ if [ "$uninstall" = 1 ]; then
 fi
 
 packages=(python3 python3-venv runc tini busybox-static iptables iproute2 conntrack procps xz-utils zstd bzip2 ca-certificates)
-[ "$with_tests" = 1 ] && packages+=(skopeo docker-registry docker-compose)
+[ "$with_tests" = 1 ] && packages+=(skopeo docker-registry docker-compose chromium)  # chromium: tests/integration/test_ui.py
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -61,6 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("system", "events"),
     "daemon": ("baleine.daemon.command", "daemon"),
     "compose": ("compose", "compose"),
+    "ui": ("ui", "ui"),
 }
 
 GROUPS: dict[str, dict[str, str]] = {

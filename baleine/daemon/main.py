@@ -17,6 +17,7 @@ import signal
 import socket
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,9 @@ def parser() -> argparse.ArgumentParser:
                    help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
     p.add_argument("--kube-addr", default=None, metavar="HOST:PORT",
                    help=f"Serve the Kubernetes API here (default {KUBE_ADDR}; empty: off)")
+    p.add_argument("--ui-addr", default="", metavar="HOST:PORT", help="Serve the web dashboard here (default: off)")
+    p.add_argument("--ui-tlscert", default="", metavar="FILE", help="Serve the dashboard over HTTPS: certificate")
+    p.add_argument("--ui-tlskey", default="", metavar="FILE", help="Serve the dashboard over HTTPS: key")
     return p
 
 
@@ -134,12 +138,16 @@ async def serve(args: argparse.Namespace) -> None:
     # First: a registry that cannot start stops the daemon before it holds anything.
     registry = await _start_registry(args, config.data_root)
     await engine.open()
-    app = make_app(engine, wiring.make_backends(engine))
+    backends = wiring.make_backends(engine)
+    app = make_app(engine, backends)
+    hosts = args.host or [DEFAULT_HOST]
+    ui = _mount_ui(args, lambda: make_app(engine, backends), config.data_root,
+                   next((h for h in hosts if h.startswith("unix://")), hosts[0]))  # the terminal's exec socket
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
-    hosts = args.host or [DEFAULT_HOST]
     for host in hosts:
         await _listen(runner, host, args, listeners)
+    ui_runner = await _start_ui(args, ui, config.data_root)
     pidfile = args.pidfile or os.path.join(config.exec_root, "baleine.pid")
     with open(pidfile, "w") as f:
         f.write(str(os.getpid()))
@@ -166,6 +174,8 @@ async def serve(args: argparse.Namespace) -> None:
         await registry.stop()
     if kube is not None:
         await kube.stop()
+    if ui_runner is not None:
+        await ui_runner.cleanup()
     await runner.cleanup()
     await engine.close()
     try:
@@ -245,6 +255,33 @@ def check_hosts(args: argparse.Namespace) -> Listeners:
         else:
             raise SystemExit(f"baleine daemon: unsupported host: {host}")
     return out
+
+
+def _mount_ui(args: argparse.Namespace, make_api: Callable[[], web.Application], data_root: str,
+              api_host: str) -> web.Application | None:
+    """The dashboard's app around an Engine API app (see baleine/ui/server.py), when ``--ui-addr`` asks.
+
+    The dashboard gets an API app of its own: mounting re-prefixes an app's routes, so the
+    one served on the daemon's sockets cannot be shared."""
+    if not args.ui_addr:
+        return None
+    from ..ui.server import make_ui_app
+
+    return make_ui_app(make_api(), data_root, api_host, secure=bool(args.ui_tlscert))
+
+
+async def _start_ui(args: argparse.Namespace, ui: web.Application | None, data_root: str) -> web.AppRunner | None:
+    if ui is None:
+        return None
+    from ..ui.server import start_ui
+
+    try:
+        running = await start_ui(ui, args.ui_addr, data_root, args.ui_tlscert, args.ui_tlskey)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot serve the dashboard on {args.ui_addr}: {exc}") from None
+    logging.getLogger("baleine").info("dashboard on %s://%s (`baleine ui` prints the login address)",
+                                      "https" if args.ui_tlscert else "http", args.ui_addr)
+    return running
 
 
 async def _listen(runner: web.AppRunner, host: str, args: argparse.Namespace, listeners: Listeners) -> None:

@@ -76,6 +76,10 @@ def _read_file(name: str, since: float | None, until: float | None) -> list[LogE
     return out
 
 
+def _parse_lines(data: bytes, since: float | None, until: float | None) -> list[LogEntry]:
+    return [e for line in data.split(b"\n") if line and (e := _parse(line)) is not None and _keep(e, since, until)]
+
+
 def read_existing(path: str, since: float | None = None, until: float | None = None,
                   tail: int | None = None) -> list[LogEntry]:
     """Entries already written, oldest first; ``tail`` keeps only the last N."""
@@ -99,13 +103,10 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
         rotated = [p for p in log_files(path) if p != path]
         for name in rotated:
             history.extend(await asyncio.to_thread(_read_file, name, since, until))
-        data = f.read()
+        data = await asyncio.to_thread(f.read)  # may be large (a container printing fast): not on the loop
         cut = data.rfind(b"\n") + 1
         f.seek(cut)
-        for line in data[:cut].split(b"\n"):
-            entry = _parse(line) if line else None
-            if entry is not None and _keep(entry, since, until):
-                history.append(entry)
+        history.extend(await asyncio.to_thread(_parse_lines, data[:cut], since, until))
     if tail != 0:
         for entry in history:
             yield entry
@@ -116,7 +117,7 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
             f = _open(path)
             pending = b""
         if f is not None:
-            chunk = f.read()
+            chunk = f.read(1 << 16)  # small slices: the loop parses them between other requests
             if chunk:
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
@@ -124,6 +125,7 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
                     entry = _parse(line)
                     if entry is not None and _keep(entry, since, until):
                         yield entry
+                await asyncio.sleep(0)  # a fast writer must not hold the loop: let other requests run
                 continue
             if _rotated(f, path):
                 # Several rotations may have happened since the last look: go on
