@@ -28,7 +28,7 @@ import stat
 import threading
 from dataclasses import dataclass
 
-from ..engine.images import compression, layers
+from ..engine.images import compression, layers, rootpath
 from ..engine.runtime import mounts
 from ..engine.images.content import ContentStore
 from ..rules.errors import EngineError, InvalidParameter
@@ -37,7 +37,6 @@ from ..engine.images.unpack import chain_of
 from .context import Source
 from .dockerignore import PatternMatcher
 
-_MAX_SYMLINKS = 40
 LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
 
 
@@ -209,35 +208,14 @@ class RootFS:
 
     def resolve(self, path: str, follow_final: bool = True) -> str:
         """Host path of ``path`` (absolute in the container), symlinks followed inside
-        the root. Missing components are kept as written (they cannot be links)."""
-        pending = [p for p in path.split("/") if p and p != "."]
-        resolved: list[str] = []
-        hops = 0
-        while pending:
-            comp = pending.pop(0)
-            if comp == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            host = os.path.join(self.root, *resolved, comp)
-            try:
-                st = os.lstat(host)
-            except (FileNotFoundError, NotADirectoryError):
-                resolved.append(comp)
-                resolved += [p for p in pending if p != ".."]  # missing: nothing below can be a link
-                pending = []
-                break
-            if stat.S_ISLNK(st.st_mode) and (pending or follow_final):
-                hops += 1
-                if hops > _MAX_SYMLINKS:
-                    raise InvalidParameter(f"too many levels of symbolic links: {path}")
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    resolved = []
-                pending[:0] = [p for p in target.split("/") if p and p != "."]
-                continue
-            resolved.append(comp)
-        return os.path.join(self.root, *resolved)
+        the root (:mod:`rootpath`). Missing components are kept as written.
+
+        Raises InvalidParameter on a symlink loop.
+        """
+        try:
+            return rootpath.host_path(self.root, path, follow_final=follow_final)
+        except rootpath.TooManyLinks:
+            raise InvalidParameter(f"too many levels of symbolic links: {path}") from None
 
     def lstat(self, path: str) -> os.stat_result | None:
         try:
