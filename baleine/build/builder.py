@@ -1129,14 +1129,22 @@ class _Build:
         try:
             yield path, what, True
         finally:
-            await asyncio.to_thread(self._unmount_ro, path)
+            await asyncio.to_thread(self._drop_view, path)
 
     def _mount_ro(self, top: str) -> str:
-        path = os.path.join(self.scratch, "ro-" + secrets.token_hex(6))
-        os.makedirs(path)
-        if top:
-            mounts_mod.mount_overlay(self.engine.snapshots.lowers(top), None, None, path)
-        return path
+        """Mount a read-only view of the layer ``top``; return its mount point."""
+        snapshots = self.engine.snapshots
+        key = snapshots.new_key("v")
+        try:
+            mounts_mod.mount_all(snapshots.view(key, top), snapshots.mountpoint(key))
+        except BaseException:
+            snapshots.remove(key)
+            raise
+        return snapshots.mountpoint(key)
+
+    def _drop_view(self, path: str) -> None:
+        """Drop a view :meth:`_mount_ro` made (``path`` is its mount point)."""
+        self.engine.snapshots.remove(os.path.basename(os.path.dirname(path)))
 
     def _unmount_ro(self, path: str) -> None:
         for point in mounts_mod.mounted_under(path):

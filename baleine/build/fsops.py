@@ -7,7 +7,9 @@ the functions below; then :meth:`Layers.commit` unmounts it and turns the upper
 directory itself into the new layer (it already is in the form overlay reads
 as a lower: whiteouts, opaque directories), after writing its tar to the
 content store for the layer's diff ID, as containerd's overlay snapshotter does.
-Nothing is unpacked twice.
+Nothing is unpacked twice. Work areas are snapshot keys
+(:meth:`Snapshots.prepare`), mounted at their mount point with
+:func:`mounts.mount_all`.
 
 Destination paths are resolved by :class:`RootFS` inside the mounted root only:
 symlinks in the image (``/lib -> usr/lib``) are followed as the container would
@@ -96,26 +98,16 @@ class Layers:
         ``with_init`` puts the container init layer (mount points for /etc/hosts,
         /proc...) below the upper layer, for RUN.
         """
-        name = self.snapshots.create_rw()
-        upper, work, merged = self.snapshots.rw_paths(name)
+        name = self.snapshots.new_key()
         try:
-            if with_init:
-                self.snapshots.mount_rw(name, parent)
-            else:
-                lowers = self.snapshots.lowers(parent) if parent else []
-                if not lowers:
-                    # overlay needs a lower layer: an empty one for FROM scratch
-                    empty = os.path.join(self.snapshots.root, name, "empty")
-                    os.makedirs(empty, exist_ok=True)
-                    lowers = [empty]
-                mounts.mount_overlay(lowers, upper, work, merged)
+            mounts.mount_all(self.snapshots.prepare(name, parent, init=with_init), self.snapshots.mountpoint(name))
         except BaseException:
-            self.snapshots.remove_rw(name)
+            self.snapshots.remove(name)
             raise
-        return WorkArea(name, upper, merged, parent)
+        return WorkArea(name, self.snapshots.upper(name), self.snapshots.mountpoint(name), parent)
 
     def discard(self, area: WorkArea) -> None:
-        self.snapshots.remove_rw(area.name)
+        self.snapshots.remove(area.name)
 
     def commit(self, area: WorkArea, clean_paths: list[str] | None = None) -> Layer | None:
         """Unmount ``area`` and publish its changes as a layer on ``area.parent``.
@@ -123,9 +115,9 @@ class Layers:
         ``clean_paths`` are directories (absolute in the container) to drop from
         the changes when empty: mount points the runtime created. Returns None
         (and discards the area) when nothing changed. The new layer is pinned;
-        the caller unpins it once recorded.
+        the caller unpins it once recorded. The area is consumed either way.
         """
-        self.snapshots.unmount_rw(area.name)
+        mounts.unmount_all(area.merged)
         try:
             for p in sorted(clean_paths or [], key=len, reverse=True):
                 _remove_empty_stub(area.upper, p)
@@ -138,13 +130,12 @@ class Layers:
             chain = chain_of(area.parent, diff_id)
             self.pin([chain])
             size = _tree_size(area.upper)
-            layer = self.snapshots.commit(area.upper, chain, diff_id, area.parent, size, blob, LAYER_MEDIA_TYPE,
-                                          self.content.size(blob), self.content.size(blob))
+            blob_size = self.content.size(blob)
+            return self.snapshots.commit(chain, area.name, diff_id=diff_id, size=size, blob=blob,
+                                         media_type=LAYER_MEDIA_TYPE, blob_size=blob_size, tar_size=blob_size)
         except BaseException:
             self.discard(area)
             raise
-        self.discard(area)  # what remains: work dir, mount point, init layer
-        return layer
 
 
 def _has_entries(path: str) -> bool:
