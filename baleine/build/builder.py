@@ -50,7 +50,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine.runtime import mounts as mounts_mod
 from ..rules import references
@@ -69,6 +69,17 @@ from .planner import Planner, Step, cache_key
 from .shell import Lex, ShellError
 from .state import PROXY_ARGS, State, base_config, check_platform, platform_args, scratch_config
 from .steps import copy as copy_step, metadata as metadata_step, run as run_step, workdir as workdir_step
+
+if TYPE_CHECKING:  # the engine's services, as the constructor takes them
+    from ..distribution.service import Distribution
+    from ..engine.events import Events
+    from ..engine.gc import GarbageCollector
+    from ..engine.images.content import ContentStore
+    from ..engine.images.records import Images
+    from ..engine.images.snapshots import Snapshots
+    from ..engine.networks.manager import Networks
+    from ..engine.runtime.runc import Runtime
+    from ..engine.store import Store
 
 log = logging.getLogger("baleine.build")
 
@@ -111,27 +122,55 @@ _STAGE: contextvars.ContextVar[int] = contextvars.ContextVar("baleine_build_stag
 
 
 class Builder:
-    """Builds images for one engine (see module docstring).
+    """Builds images (see module docstring) from the engine's services, given one by one.
 
-    ``puller`` is an optional hook ``async (reference, registry_auth) -> Image``
-    used for ``--pull`` and for base images missing locally; without it such
-    images must be loaded first.
+    ``store`` holds the cache's table; ``content``/``snapshots`` the blobs and
+    layers steps write; ``images`` records results; ``gc`` collects layers (the
+    cache's and running builds' are registered as its "build" roots);
+    ``runtime`` runs RUN containers, with bundles under ``exec_root`` and
+    cgroups under ``cgroup_parent``; ``events`` announces tags. ``cache_root``
+    holds the cache's files (RUN cache mounts), ``scratch_root`` the builds'
+    scratch space (emptied at start-up). ``networks`` (optional) gives RUN a
+    bridge network, else it shares the host's; ``distribution`` (optional) pulls
+    base images for ``--pull`` and missing bases, else they must be loaded first.
+    :meth:`for_engine` wires all of them from an engine.
     """
 
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        root = engine.config.data_root
-        self.cache = BuildCache(engine.store, os.path.join(root, "builder"))
-        self.layers = fsops.Layers(engine.snapshots, engine.content)
-        self.scratch_root = os.path.join(engine.tmp_dir, "build")
-        self.executor = Executor(engine.runtime, engine.config.exec_root, self.scratch_root,
-                                 engine.config.cgroup_parent)
-        self.puller: Callable[..., Any] | None = self._pull if getattr(engine, "distribution", None) else None
+    def __init__(self, *, store: Store, content: ContentStore, snapshots: Snapshots, images: Images,
+                 gc: GarbageCollector, runtime: Runtime, events: Events, cache_root: str, scratch_root: str,
+                 exec_root: str, cgroup_parent: str, networks: Networks | None = None,
+                 distribution: Distribution | None = None) -> None:
+        self.store = store
+        self.gc = gc
+        self.snapshots = snapshots
+        self.images = images
+        self.runtime = runtime
+        self.events = events
+        self.networks = networks
+        self.distribution = distribution
+        self.exec_root = exec_root
+        self.cache = BuildCache(store, cache_root)
+        self.layers = fsops.Layers(snapshots, content)
+        self.scratch_root = scratch_root
+        self.executor = Executor(runtime, exec_root, scratch_root, cgroup_parent)
+        #: ``async (reference, registry_auth, emit) -> Image``: pulls for ``--pull`` and missing bases.
+        self.puller: Callable[..., Any] | None = self._pull if distribution is not None else None
         self.mount_users: dict[str, int] = {}
         self._mount_locks: dict[str, asyncio.Lock] = {}
-        # The image store's layer collection must keep what the cache and running builds use.
-        engine.gc.add_roots("build", lambda: Roots(layers=self.cache.layers() | self.layers.pinned()))
+        # The collector must keep the layers the cache and running builds use.
+        gc.add_roots("build", lambda: Roots(layers=self.cache.layers() | self.layers.pinned()))
         self._recover()
+
+    @classmethod
+    def for_engine(cls, engine: Any) -> Builder:
+        """A builder over ``engine``'s services (its data root's ``builder`` and
+        ``tmp/build`` directories)."""
+        return cls(store=engine.store, content=engine.content, snapshots=engine.snapshots, images=engine.images,
+                   gc=engine.gc, runtime=engine.runtime, events=engine.events,
+                   cache_root=os.path.join(engine.config.data_root, "builder"),
+                   scratch_root=os.path.join(engine.tmp_dir, "build"), exec_root=engine.config.exec_root,
+                   cgroup_parent=engine.config.cgroup_parent, networks=getattr(engine, "networks", None),
+                   distribution=getattr(engine, "distribution", None))
 
     def _recover(self) -> None:
         """After a crash: unmount what builds left mounted in their scratch space, and
@@ -141,14 +180,14 @@ class Builder:
                 mounts_mod.unmount(point, lazy=True)
         import subprocess
 
-        runtime = self.engine.runtime
+        runtime = self.runtime
         try:
             out = subprocess.run([runtime.path, "--root", runtime.root, "list", "-f", "json"], capture_output=True,
                                  text=True, timeout=30).stdout
             states = json.loads(out or "[]") or []
         except (OSError, ValueError, subprocess.TimeoutExpired):
             return
-        prefix = os.path.join(self.engine.config.exec_root, "b")
+        prefix = os.path.join(self.exec_root, "b")
         for st in states:
             bundle = st.get("bundle") or ""
             if bundle.startswith(prefix) and len(os.path.basename(bundle)) == 13:
@@ -187,7 +226,7 @@ class Builder:
                 chosen = trimmed
             before = self._layer_bytes()
             self.cache.remove([r.key for r in chosen])
-            self.engine.gc.collect()
+            self.gc.collect()
             freed = max(0, before - self._layer_bytes())
             if prune_all and not keep_storage and until is None:
                 freed += self.cache.prune_mounts()
@@ -195,7 +234,7 @@ class Builder:
         return await asyncio.to_thread(work)
 
     def _layer_bytes(self) -> int:
-        return sum(layer.size for layer in self.engine.snapshots.layers())
+        return sum(layer.size for layer in self.snapshots.layers())
 
     def disk_usage(self) -> list[dict[str, Any]]:
         """``system df`` BuildCache entries."""
@@ -230,8 +269,9 @@ class Builder:
             if emit is not None and msg.get("status") and not msg.get("progressDetail"):
                 emit({"type": "message", "text": (f"{msg['id']}: " if msg.get("id") else "") + msg["status"] + "\n"})
 
-        await self.engine.distribution.pull(str(ref), "", None, auth, sink)
-        return await asyncio.to_thread(self.engine.images.get, str(ref))
+        assert self.distribution is not None
+        await self.distribution.pull(str(ref), "", None, auth, sink)
+        return await asyncio.to_thread(self.images.get, str(ref))
 
     async def attach_network(self, cid: str) -> tuple[str, Any]:
         """A network namespace on the default bridge for a RUN container, as Docker's
@@ -240,7 +280,7 @@ class Builder:
         Without the engine's network subsystem the container shares the host's network
         (as a standalone BuildKit without CNI does).
         """
-        nets = getattr(self.engine, "networks", None)
+        nets = self.networks
         if nets is None:
             return "host", None
         from ..engine.containers.records import Container
@@ -258,9 +298,9 @@ class Builder:
         return ns or "none", c
 
     async def detach_network(self, handle: Any) -> None:
-        if handle is not None:
+        if handle is not None and self.networks is not None:
             with contextlib.suppress(Exception):
-                await self.engine.networks.release(handle)
+                await self.networks.release(handle)
 
 
 def _rfc3339(t: float) -> str:
@@ -333,7 +373,6 @@ class BuildRun:
 
     def __init__(self, builder: Builder, context_dir: str, opts: BuildOptions, emit: Emit) -> None:
         self.builder = builder
-        self.engine = builder.engine
         self.context_dir = context_dir
         self.context = Context(context_dir)
         self.opts = opts
@@ -393,7 +432,7 @@ class BuildRun:
             self.builder.layers.unpin(self.pinned)
             await asyncio.to_thread(self._cleanup)
         for tag in tags:
-            self.engine.events.publish("image", "tag", image.id, {"name": _familiar(tag)})
+            self.builder.events.publish("image", "tag", image.id, {"name": _familiar(tag)})
         return BuildResult(image.id, tags, self.warnings)
 
     def _cleanup(self) -> None:
@@ -498,7 +537,7 @@ class BuildRun:
         """A base or ``--from`` image: local, or pulled through the hook."""
         if name in self.image_cache:
             return self.image_cache[name]
-        images = self.engine.images
+        images = self.builder.images
         try:
             references.parse(name)
         except InvalidParameter:
@@ -653,7 +692,7 @@ class BuildRun:
     # -- the image ------------------------------------------------------------------------------
 
     def _commit_image(self, state: State, tags: list[str]) -> Image:
-        return self.engine.images.create(state.config, tags=tags)
+        return self.builder.images.create(state.config, tags=tags)
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ async def source_root(b: BuildRun, ref: str, state: State):  # noqa: ANN201 - as
 
 def mount_view(b: BuildRun, top: str) -> str:
     """Mount a read-only view of the layer ``top``; return its mount point."""
-    snapshots = b.engine.snapshots
+    snapshots = b.builder.snapshots
     key = snapshots.new_key("v")
     try:
         mounts_mod.mount_all(snapshots.view(key, top), snapshots.mountpoint(key))
@@ -63,7 +63,7 @@ def mount_view(b: BuildRun, top: str) -> str:
 
 def drop_view(b: BuildRun, path: str) -> None:
     """Drop a view :meth:`_mount_ro` made (``path`` is its mount point)."""
-    b.engine.snapshots.remove(os.path.basename(os.path.dirname(path)))
+    b.builder.snapshots.remove(os.path.basename(os.path.dirname(path)))
 
 
 def release_dir(path: str) -> None:
