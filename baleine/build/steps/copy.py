@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 
 async def copy(b: BuildRun, state: State, instr: CopyInstr, step: Step) -> tuple[State, bool]:
+    """COPY/ADD ``instr`` from ``state``: (new state, whether it came from the cache).
+
+    Raises InvalidParameter/NotFound with Docker's wording for bad sources or flags.
+    """
     env = state.expand_env()
     kw = instr.keyword
     srcs = [b.expand(s, env) for s in instr.sources]
@@ -128,6 +132,7 @@ async def copy(b: BuildRun, state: State, instr: CopyInstr, step: Step) -> tuple
 
 
 def is_dir_in(b: BuildRun, state: State, path: str) -> bool:
+    """Whether ``path`` is a directory in ``state``'s root filesystem (blocking)."""
     area = b.builder.layers.open(state.top)
     try:
         return fsops.RootFS(area.merged).is_dir(path)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 async def metadata(b: BuildRun, state: State, instr: Instruction) -> tuple[State, bool]:
+    """A metadata ``instr`` from ``state``: (new state, whether it came from the cache)."""
     new = state.clone()
     if isinstance(instr, ArgInstr):
         parts = []

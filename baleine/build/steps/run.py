@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import io
 import os
 import posixpath
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import fsops
 from ...engine.runtime import mounts as mounts_mod
 from ...engine.runtime import spec as ocispec
 from ...rules.errors import InvalidParameter, NotFound
+from ...rules.units import parse_bytes
 from ..errors import BuildError
 from ..context import Context, ContextError, tree_digest
 from ..executor import Executor, RunRequest, runtime_failure
@@ -34,6 +38,11 @@ if TYPE_CHECKING:
 
 
 async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[State, bool]:
+    """RUN ``instr`` from ``state``: (new state, whether it came from the cache).
+
+    Emits the container's output as ``output`` events; raises BuildError (with
+    the exit code and the output's last lines) when the command fails.
+    """
     env_map = state.expand_env()
     cmd = list(instr.cmd)
     files = instr.files
@@ -138,15 +147,14 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
 
 def expand_mount(b: BuildRun, m: MountSpec, env: dict[str, str]) -> MountSpec:
     """The mount with its values expanded (as BuildKit re-reads --mount at dispatch)."""
-    import csv
-    import io
-
     buf = io.StringIO()
     csv.writer(buf).writerow([f"{k}={v}" for k, v in m.raw.items() if k != "sharing_set"])
     return parse_mount(buf.getvalue().rstrip("\r\n"), lambda v: b.expand(v, env))
 
 
 async def bind_identity(b: BuildRun, m: MountSpec, state: State) -> str:
+    """What a bind mount's source is, for the cache key: its files' checksum (or
+    the ``from`` stage's or image's identity)."""
     if m.from_:
         return await from_identity(b, m.from_, state)
     key = m.source or "/"
@@ -161,117 +169,147 @@ async def bind_identity(b: BuildRun, m: MountSpec, state: State) -> str:
     return b.context_digests[key]
 
 
+@dataclass
+class _Mounts:
+    """What RUN's ``--mount``s add to the container, and what undoes them."""
+
+    base: str  # scratch directory for secrets, pipes and writable copies
+    rootfs: fsops.RootFS
+    workdir: str
+    out: list[ocispec.Mount] = field(default_factory=list)
+    stubs: list[str] = field(default_factory=list)  # mount points the runtime will create
+    secret_env: list[str] = field(default_factory=list)
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)
+    locks: list[asyncio.Lock] = field(default_factory=list)
+
+    def target(self, m: MountSpec) -> str:
+        """The absolute mount point of ``m``, noted as a stub when the image lacks it."""
+        if not m.target:
+            raise InvalidParameter(f"invalid mount target \"\" for {m.type} mount: target is required")
+        dest = _abs(m.target, self.workdir)
+        if self.rootfs.lstat(dest) is None:
+            self.stubs.append(dest)
+        return dest
+
+
 @contextlib.asynccontextmanager
 async def run_mounts(b: BuildRun, specs: list[MountSpec], state: State, area: fsops.WorkArea,
-                      pipe_file: tuple[str, str] | None, cid: str):  # noqa: ANN201
+                     pipe_file: tuple[str, str] | None, cid: str):  # noqa: ANN201
     """The OCI mounts of RUN --mount (and a heredoc script), the mount points to
     drop from the layer if the runtime had to create them, and secret env vars."""
-    out: list[ocispec.Mount] = []
-    stubs: list[str] = []
-    secret_env: list[str] = []
-    cleanups: list[Callable[[], Any]] = []
-    locks: list[asyncio.Lock] = []
-    rootfs = fsops.RootFS(area.merged)
     base = os.path.join(b.scratch, "m-" + cid[:12])
     os.makedirs(base, exist_ok=True)
-    workdir = state.cfg.get("WorkingDir") or "/"
+    ms = _Mounts(base, fsops.RootFS(area.merged), state.cfg.get("WorkingDir") or "/")
     try:
         if pipe_file is not None:
-            pipes = os.path.join(base, "pipes")
-            os.makedirs(pipes)
-            path = os.path.join(pipes, pipe_file[0])
-            with open(path, "w") as f:
-                f.write(pipe_file[1])
-            os.chmod(path, 0o755)
-            out.append(ocispec.Mount("/dev/pipes", pipes, "bind", ["rbind", "ro", "rprivate"]))
+            _pipe_mount(ms, pipe_file)
         for i, m in enumerate(specs):
-            target = m.target
             if m.type == "secret":
-                sid = m.id or (posixpath.basename(target) if target else m.source)
-                if not target and not m.env:
-                    target = "/run/secrets/" + sid
-                data = b.opts.secrets.get(sid)
-                if data is None:
-                    if m.required:
-                        raise InvalidParameter(f"secret {sid}: not found")
-                    continue
-                if m.env:
-                    secret_env.append(f"{m.env}={data.decode(errors='replace')}")
-                if not target:
-                    continue
-                spath = os.path.join(base, f"secret-{i}")
-                fd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.chown(spath, m.uid or 0, m.gid or 0)
-                os.chmod(spath, m.mode if m.mode is not None else 0o400)
-                dest = _abs(target, workdir)
-                out.append(ocispec.Mount(dest, spath, "bind", ["rbind", "ro", "rprivate"]))
-                if rootfs.lstat(dest) is None:
-                    stubs.append(dest)
-                continue
-            if not target:
-                raise InvalidParameter(f"invalid mount target \"\" for {m.type} mount: target is required")
-            dest = _abs(target, workdir)
-            if rootfs.lstat(dest) is None:
-                stubs.append(dest)
-            if m.type == "tmpfs":
-                opts = ["nosuid", "nodev"]
-                if m.size:
-                    from ..rules.units import parse_bytes
-
-                    opts.append(f"size={parse_bytes(m.size)}")
-                out.append(ocispec.Mount(dest, "tmpfs", "tmpfs", opts))
+                _secret_mount(b, ms, m, i)
+            elif m.type == "tmpfs":
+                dest = ms.target(m)
+                opts = ["nosuid", "nodev"] + ([f"size={parse_bytes(m.size)}"] if m.size else [])
+                ms.out.append(ocispec.Mount(dest, "tmpfs", "tmpfs", opts))
             elif m.type == "cache":
-                cache_id = m.id or dest
-                users_now = b.builder.mount_users.get(cache_id, 0)
-                if m.sharing == "locked":
-                    lock = b.builder.mount_lock(cache_id)
-                    await lock.acquire()
-                    locks.append(lock)
-                private = m.sharing == "private" and users_now > 0
-                path = await asyncio.to_thread(b.builder.cache.mount_dir, cache_id, private)
-                if private:
-                    cleanups.append(lambda p=path: shutil.rmtree(p, ignore_errors=True))
-                b.builder.mount_users[cache_id] = users_now + 1
-                cleanups.append(lambda c=cache_id: b.builder.mount_users.__setitem__(
-                    c, b.builder.mount_users.get(c, 1) - 1))
-                if not os.listdir(path) and (m.uid is not None or m.gid is not None or m.mode is not None):
-                    os.chown(path, m.uid or 0, m.gid or 0)
-                    os.chmod(path, m.mode if m.mode is not None else 0o755)
-                out.append(ocispec.Mount(dest, path, "bind", ["rbind", "rprivate"] + (["ro"] if m.readonly
-                                                                                       else [])))
+                await _cache_mount(b, ms, m)
             elif m.type == "bind":
-                if m.from_:
-                    src_root = await enter(source_root(b, m.from_, state), cleanups)
-                    root = src_root[0]
-                    ctx = Context(root, src_root[1])
-                else:
-                    ctx = b.context
-                try:
-                    src = ctx.resolve(m.source or "/")
-                except NotFound:
-                    raise InvalidParameter(f"failed to compute cache key: \"{m.source}\" not found") from None
-                if m.readonly:
-                    out.append(ocispec.Mount(dest, src, "bind", ["rbind", "ro", "rprivate"]))
-                else:
-                    # Writes to a read-write bind mount are discarded, as BuildKit does.
-                    out.append(ocispec.Mount(dest, await asyncio.to_thread(scratch_copy, src, base, i),
-                                             "bind", ["rbind", "rprivate"]))
+                await _bind_mount(b, ms, m, state, i)
             else:
+                ms.target(m)
                 raise InvalidParameter(f'unsupported mount type "{m.type}"')
-        yield out, stubs, secret_env
+        yield ms.out, ms.stubs, ms.secret_env
     finally:
-        for lock in locks:
+        for lock in ms.locks:
             lock.release()
-        for fn in reversed(cleanups):
+        for fn in reversed(ms.cleanups):
             result = fn()
             if asyncio.iscoroutine(result):
                 await result
         await asyncio.to_thread(release_dir, base)
 
 
+def _pipe_mount(ms: _Mounts, pipe_file: tuple[str, str]) -> None:
+    """A heredoc script with a shebang, run from /dev/pipes."""
+    pipes = os.path.join(ms.base, "pipes")
+    os.makedirs(pipes)
+    path = os.path.join(pipes, pipe_file[0])
+    with open(path, "w") as f:
+        f.write(pipe_file[1])
+    os.chmod(path, 0o755)
+    ms.out.append(ocispec.Mount("/dev/pipes", pipes, "bind", ["rbind", "ro", "rprivate"]))
+
+
+def _secret_mount(b: BuildRun, ms: _Mounts, m: MountSpec, i: int) -> None:
+    """``type=secret``: a read-only file (default /run/secrets/<id>) and/or an env var."""
+    target = m.target
+    sid = m.id or (posixpath.basename(target) if target else m.source)
+    if not target and not m.env:
+        target = "/run/secrets/" + sid
+    data = b.opts.secrets.get(sid)
+    if data is None:
+        if m.required:
+            raise InvalidParameter(f"secret {sid}: not found")
+        return
+    if m.env:
+        ms.secret_env.append(f"{m.env}={data.decode(errors='replace')}")
+    if not target:
+        return
+    spath = os.path.join(ms.base, f"secret-{i}")
+    fd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chown(spath, m.uid or 0, m.gid or 0)
+    os.chmod(spath, m.mode if m.mode is not None else 0o400)
+    dest = _abs(target, ms.workdir)
+    ms.out.append(ocispec.Mount(dest, spath, "bind", ["rbind", "ro", "rprivate"]))
+    if ms.rootfs.lstat(dest) is None:
+        ms.stubs.append(dest)
+
+
+async def _cache_mount(b: BuildRun, ms: _Mounts, m: MountSpec) -> None:
+    """``type=cache``: a directory kept across builds, shared, locked or private."""
+    dest = ms.target(m)
+    builder = b.builder
+    cache_id = m.id or dest
+    users_now = builder.mount_users.get(cache_id, 0)
+    if m.sharing == "locked":
+        lock = builder.mount_lock(cache_id)
+        await lock.acquire()
+        ms.locks.append(lock)
+    private = m.sharing == "private" and users_now > 0
+    path = await asyncio.to_thread(builder.cache.mount_dir, cache_id, private)
+    if private:
+        ms.cleanups.append(lambda p=path: shutil.rmtree(p, ignore_errors=True))
+    builder.mount_users[cache_id] = users_now + 1
+    ms.cleanups.append(lambda c=cache_id: builder.mount_users.__setitem__(c, builder.mount_users.get(c, 1) - 1))
+    if not os.listdir(path) and (m.uid is not None or m.gid is not None or m.mode is not None):
+        os.chown(path, m.uid or 0, m.gid or 0)
+        os.chmod(path, m.mode if m.mode is not None else 0o755)
+    ms.out.append(ocispec.Mount(dest, path, "bind", ["rbind", "rprivate"] + (["ro"] if m.readonly else [])))
+
+
+async def _bind_mount(b: BuildRun, ms: _Mounts, m: MountSpec, state: State, i: int) -> None:
+    """``type=bind``: a path of the context (or ``from`` a stage or image); writes
+    to a read-write one go to a private copy and are discarded, as BuildKit does."""
+    dest = ms.target(m)
+    if m.from_:
+        root, what, _ = await enter(source_root(b, m.from_, state), ms.cleanups)
+        ctx = Context(root, what)
+    else:
+        ctx = b.context
+    try:
+        src = ctx.resolve(m.source or "/")
+    except NotFound:
+        raise InvalidParameter(f"failed to compute cache key: \"{m.source}\" not found") from None
+    if m.readonly:
+        ms.out.append(ocispec.Mount(dest, src, "bind", ["rbind", "ro", "rprivate"]))
+    else:
+        ms.out.append(ocispec.Mount(dest, await asyncio.to_thread(scratch_copy, src, ms.base, i),
+                                    "bind", ["rbind", "rprivate"]))
+
+
 async def enter(cm: Any, cleanups: list[Callable[[], Any]]) -> Any:
+    """Enter the async context manager ``cm``; its exit joins ``cleanups``."""
     value = await cm.__aenter__()
     cleanups.append(lambda: cm.__aexit__(None, None, None))
     return value

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 async def from_identity(b: BuildRun, ref: str, state: State) -> str:
-    assert b.bf is not None
+    """What a ``--from`` source is, for cache keys: the stage's state ID or the image ID."""
     st = b.find_stage(ref)
     if st is not None:
         return (await b.stage_result(st.index)).id
@@ -62,11 +62,11 @@ def mount_view(b: BuildRun, top: str) -> str:
 
 
 def drop_view(b: BuildRun, path: str) -> None:
-    """Drop a view :meth:`_mount_ro` made (``path`` is its mount point)."""
+    """Drop a view :func:`mount_view` made (``path`` is its mount point)."""
     b.builder.snapshots.remove(os.path.basename(os.path.dirname(path)))
 
 
 def release_dir(path: str) -> None:
-    for point in mounts_mod.mounted_under(path):
-        mounts_mod.unmount(point, lazy=True)
+    """Unmount what is mounted under a scratch directory, then delete it."""
+    mounts_mod.unmount_all(path)
     shutil.rmtree(path, ignore_errors=True)

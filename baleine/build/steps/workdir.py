@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 async def workdir(b: BuildRun, state: State, instr: ValueInstr, step: Step) -> tuple[State, bool]:
+    """WORKDIR ``instr`` from ``state``: (new state, whether it came from the cache)."""
     env = state.expand_env()
     value = b.expand(instr.value, env)
     wd = metadata.workdir(state.cfg.get("WorkingDir") or "/", value)
