@@ -109,3 +109,29 @@ def test_open_dir_never_follows_links(root: str) -> None:
         os.close(sub)
     finally:
         os.close(fd)
+
+
+def test_open_in_root_creates_inside_the_root_only(root: str) -> None:
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert rootpath.open_in_root(fd, "/up/new") is None  # missing, not created
+        sub = rootpath.open_in_root(fd, "/up/new", create=True)
+        assert sub is not None
+        os.close(sub)
+        # '/up' -> ../../outside/secret: created inside the root, never next to it
+        assert os.path.isdir(os.path.join(root, "outside", "secret", "new"))
+        assert os.path.isfile(os.path.join(os.path.dirname(root), "outside", "secret"))
+        sub = rootpath.open_in_root(fd, "/dangling", create=True)
+        assert sub is not None
+        os.close(sub)
+        assert os.path.isdir(os.path.join(root, "nowhere", "x"))
+        with pytest.raises(NotADirectoryError) as info:
+            rootpath.open_in_root(fd, "/file/x", create=True)
+        assert info.value.filename == "file"
+        with pytest.raises(rootpath.TooManyLinks):
+            rootpath.open_in_root(fd, "/loop1/x", create=True)
+        top = rootpath.open_in_root(fd, "/")
+        assert top is not None and os.path.samestat(os.fstat(top), os.stat(root))
+        os.close(top)
+    finally:
+        os.close(fd)

@@ -9,6 +9,7 @@ import asyncio
 import os
 import posixpath
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import fsops
@@ -26,13 +27,66 @@ if TYPE_CHECKING:
     from ..builder import BuildRun
 
 
+Download = tuple[str, str, float | None]  # (path, file name, mtime) of an ADD URL
+
+
+@dataclass
+class _Copy:
+    """A COPY/ADD with its words expanded and checked."""
+
+    keyword: str
+    srcs: list[str]
+    dest_raw: str
+    dest: str  # absolute in the container
+    dest_is_dir: bool
+    chown: str
+    chmod: int | None
+    excludes: list[str]
+    from_: str
+    contents: list[tuple[str, str]]  # heredocs: (name, data)
+    urls: list[str]
+    local: list[str]
+    unpack: bool
+
+
 async def copy(b: BuildRun, state: State, instr: CopyInstr, step: Step) -> tuple[State, bool]:
     """COPY/ADD ``instr`` from ``state``: (new state, whether it came from the cache).
 
     Raises InvalidParameter/NotFound with Docker's wording for bad sources or flags.
     """
+    c = _expand(b, state, instr)
+    async with source_root(b, c.from_, state) as (root, what, with_owner):
+        ctx = Context(root, what)
+        sources, downloads, sums = await asyncio.to_thread(_gather, b, c, instr, ctx, with_owner)
+        count = len(sources) + len(downloads) + len(c.contents)
+        if count == 0:
+            raise InvalidParameter("no source files were specified")
+        if count > 1 and not c.dest_is_dir:
+            c.dest_is_dir = await asyncio.to_thread(is_dir_in, b, state, c.dest)
+            if not c.dest_is_dir:
+                raise InvalidParameter(f"When using {c.keyword} with more than one source file, the destination "
+                                       "must be a directory and end with a /")
+        shown_src = " ".join(([f"<<{n}" for n, _ in c.contents]) + c.srcs)
+        desc = f"{c.keyword} {shown_src} {c.dest_raw}".replace("  ", " ")
+        # The sources' content and metadata decide, not where they come from: a
+        # rebuilt stage with the same files keeps this step cached.
+        key = b.key(state, c.keyword, c.dest, c.dest_is_dir, c.chown, c.chmod, instr.link, instr.parents,
+                    c.excludes, c.unpack, sums, [(n, d) for n, d in c.contents],
+                    [os.path.basename(u) for u in c.urls], bool(c.from_))
+        hit = b.lookup(key)
+        if hit is not None:
+            hit.args, hit.cmd_set = state.args, state.cmd_set
+            return hit, True
+        new = state.clone()
+        layer = await asyncio.to_thread(_write, b, c, instr, state.top, sources, downloads, with_owner)
+    b.add_layer(new, layer, desc)
+    await asyncio.to_thread(b.record, key, new, desc, layer.size if layer else 0)
+    return new, False
+
+
+def _expand(b: BuildRun, state: State, instr: CopyInstr) -> _Copy:
+    """The instruction's words expanded with the state's variables, and checked."""
     env = state.expand_env()
-    kw = instr.keyword
     srcs = [b.expand(s, env) for s in instr.sources]
     dest_raw = b.expand(instr.dest, env)
     chown = b.expand(instr.chown, env) if instr.chown else ""
@@ -55,80 +109,60 @@ async def copy(b: BuildRun, state: State, instr: CopyInstr, step: Step) -> tuple
             raise InvalidParameter(f"ADD of a git repository ({s}) is not supported by this builder")
     local = [s for s in srcs if s not in urls]
     unpack = instr.add if instr.unpack is None else bool(instr.unpack)
+    return _Copy(instr.keyword, srcs, dest_raw, dest, dest_is_dir, chown, chmod, excludes, from_, contents, urls,
+                 local, unpack)
 
-    async with source_root(b, from_, state) as (root, what, with_owner):
-        ctx = Context(root, what)
 
-        def prepare() -> tuple[list[Source], list[tuple[str, str, float | None]], str]:
-            sources: list[Source] = []
-            for s in local:
-                sources.extend(ctx.sources(s, excludes))
-            downloads = []
-            for u in urls:
-                ddir = os.path.join(b.scratch, "dl-" + secrets.token_hex(6))
-                os.makedirs(ddir)
-                path, name, mtime = fsops.download(u, ddir)
-                if instr.checksum:
-                    got = "sha256:" + file_digest(path)
-                    if got != instr.checksum:
-                        raise InvalidParameter(f"digest mismatch for {u}: expected {instr.checksum}, got {got}")
-                downloads.append((path, name, mtime))
-            sums = tree_digest(sources, with_owner=with_owner, excludes=excludes) if sources else ""
-            if downloads:
-                sums += "".join(":" + file_digest(p) for p, _, _ in downloads)
-            return sources, downloads, sums
+def _gather(b: BuildRun, c: _Copy, instr: CopyInstr, ctx: Context,
+            with_owner: bool) -> tuple[list[Source], list[Download], str]:
+    """The local sources, the downloaded URLs and their checksum for the cache key
+    (blocking)."""
+    sources: list[Source] = []
+    for s in c.local:
+        sources.extend(ctx.sources(s, c.excludes))
+    downloads = []
+    for u in c.urls:
+        ddir = os.path.join(b.scratch, "dl-" + secrets.token_hex(6))
+        os.makedirs(ddir)
+        path, name, mtime = fsops.download(u, ddir)
+        if instr.checksum:
+            got = "sha256:" + file_digest(path)
+            if got != instr.checksum:
+                raise InvalidParameter(f"digest mismatch for {u}: expected {instr.checksum}, got {got}")
+        downloads.append((path, name, mtime))
+    sums = tree_digest(sources, with_owner=with_owner, excludes=c.excludes) if sources else ""
+    if downloads:
+        sums += "".join(":" + file_digest(p) for p, _, _ in downloads)
+    return sources, downloads, sums
 
-        sources, downloads, sums = await asyncio.to_thread(prepare)
-        count = len(sources) + len(downloads) + len(contents)
-        if count == 0:
-            raise InvalidParameter("no source files were specified")
-        if count > 1 and not dest_is_dir:
-            dest_is_dir = await asyncio.to_thread(is_dir_in, b, state, dest)
-            if not dest_is_dir:
-                raise InvalidParameter(f"When using {kw} with more than one source file, the destination must "
-                                       "be a directory and end with a /")
-        shown_src = " ".join(([f"<<{n}" for n, _ in contents]) + srcs)
-        desc = f"{kw} {shown_src} {dest_raw}".replace("  ", " ")
-        # The sources' content and metadata decide, not where they come from: a
-        # rebuilt stage with the same files keeps this step cached.
-        key = b.key(state, kw, dest, dest_is_dir, chown, chmod, instr.link, instr.parents, excludes, unpack,
-                        sums, [(n, d) for n, d in contents], [os.path.basename(u) for u in urls], bool(from_))
-        hit = b.lookup(key)
-        if hit is not None:
-            hit.args, hit.cmd_set = state.args, state.cmd_set
-            return hit, True
-        new = state.clone()
 
-        def work() -> Layer | None:
-            area = b.builder.layers.open(state.top)
-            try:
-                rootfs = fsops.RootFS(area.merged)
-                own = fsops.Ownership(0, 0, chmod)
-                if chown:
-                    own.uid, own.gid = _parse_chown(chown, area.merged)
-                elif with_owner:
-                    own.uid = own.gid = None
-                fsops.copy_sources(sources, dest, rootfs, own, dest_is_dir=dest_is_dir, parents=instr.parents,
-                                   excludes=excludes, unpack=unpack and not from_)
-                for name, data in contents:
-                    target = posixpath.join(dest, name) if dest_is_dir else dest
-                    fsops.write_file(rootfs, target, data.encode(), fsops.Ownership(own.uid or 0, own.gid or 0,
-                                                                                   chmod))
-                for path, name, mtime in downloads:
-                    target = posixpath.join(dest, name) if dest_is_dir else dest
-                    with open(path, "rb") as f:
-                        data = f.read()
-                    fsops.write_file(rootfs, target, data, fsops.Ownership(own.uid or 0, own.gid or 0, chmod),
-                                     mode=0o600, mtime=mtime)
-            except BaseException:
-                b.builder.layers.discard(area)
-                raise
-            return b.builder.layers.commit(area)
-
-        layer = await asyncio.to_thread(work)
-    b.add_layer(new, layer, desc)
-    await asyncio.to_thread(b.record, key, new, desc, layer.size if layer else 0)
-    return new, False
+def _write(b: BuildRun, c: _Copy, instr: CopyInstr, top: str, sources: list[Source], downloads: list[Download],
+           with_owner: bool) -> Layer | None:
+    """Write everything into a work area over ``top`` and commit it (blocking)."""
+    layers = b.builder.layers
+    area = layers.open(top)
+    try:
+        rootfs = fsops.RootFS(area.merged)
+        own = fsops.Ownership(0, 0, c.chmod)
+        if c.chown:
+            own.uid, own.gid = _parse_chown(c.chown, area.merged)
+        elif with_owner:
+            own.uid = own.gid = None
+        fsops.copy_sources(sources, c.dest, rootfs, own, dest_is_dir=c.dest_is_dir, parents=instr.parents,
+                           excludes=c.excludes, unpack=c.unpack and not c.from_)
+        file_owner = fsops.Ownership(own.uid or 0, own.gid or 0, c.chmod)
+        for name, data in c.contents:
+            target = posixpath.join(c.dest, name) if c.dest_is_dir else c.dest
+            fsops.write_file(rootfs, target, data.encode(), file_owner)
+        for path, name, mtime in downloads:
+            target = posixpath.join(c.dest, name) if c.dest_is_dir else c.dest
+            with open(path, "rb") as f:
+                payload = f.read()
+            fsops.write_file(rootfs, target, payload, file_owner, mode=0o600, mtime=mtime)
+    except BaseException:
+        layers.discard(area)
+        raise
+    return layers.commit(area)
 
 
 def is_dir_in(b: BuildRun, state: State, path: str) -> bool:

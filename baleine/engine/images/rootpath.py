@@ -1,7 +1,8 @@
 """Resolving a path inside a root filesystem, following symlinks without leaving it.
 
 The one implementation of moby's ``FollowSymlinkInScope`` semantics, used by
-``docker cp``/``export`` (containers/files.py), build COPY/ADD destinations
+``docker cp``/``export`` (containers/files.py, and the extraction and archives
+of images/layers.py through :func:`open_in_root`), build COPY/ADD destinations
 (build/fsops.py) and build-context reads (build/context.py):
 
 * the path is taken as absolute in the root; ``..`` at the root stays there;
@@ -167,4 +168,41 @@ def open_dir(rootfd: int, path: str) -> int | None:
         raise
 
 
-__all__ = ["MAX_SYMLINKS", "Missing", "TooManyLinks", "host_path", "open_dir", "resolve", "resolve_fd"]
+def open_in_root(rootfd: int, path: str, *, create: bool = False) -> int | None:
+    """A descriptor (the caller's) of the directory ``path`` resolved inside
+    ``rootfd`` (:func:`resolve_fd`), like ``openat2(RESOLVE_IN_ROOT)``.
+
+    Missing directories are created (mode 0755) when ``create``, else None is
+    returned. Raises NotADirectoryError (``filename``: the component) when a
+    component is not a directory, or turned into a symlink since it was resolved
+    (an error, never an escape), and :class:`TooManyLinks` on a loop.
+    """
+    resolved = resolve_fd(rootfd, path)
+    fd = os.dup(rootfd)
+    try:
+        for comp in [p for p in resolved.split("/") if p]:
+            try:
+                nfd = os.open(comp, _O_DIR, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    os.close(fd)
+                    return None
+                try:
+                    os.mkdir(comp, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+                nfd = os.open(comp, _O_DIR, dir_fd=fd)
+            except OSError as err:
+                if err.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), comp) from None
+                raise
+            os.close(fd)
+            fd = nfd
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+__all__ = ["MAX_SYMLINKS", "Missing", "TooManyLinks", "host_path", "open_dir", "open_in_root", "resolve",
+           "resolve_fd"]
