@@ -1,13 +1,14 @@
 """The builder: a Dockerfile and a context in, an image out, with a persistent cache.
 
 ``Builder.build`` parses the Dockerfile (``instructions.load``), works out which
-stages the target needs (its base stages, ``COPY --from`` and ``RUN
---mount=from=`` sources, transitively), runs those stages as concurrent tasks
+stages the target needs (``planner.py``: its base stages, ``COPY --from`` and
+``RUN --mount=from=`` sources, transitively), runs those stages as concurrent tasks
 (a stage waits only for the stages it uses, so independent ones run in
 parallel) and records the target's final state as the image.
 
-Each instruction is a *step* from one image state (an image config: the layer
-diff IDs, the container config, the history) to the next:
+Each instruction is a *step* (``steps/``, dispatched by :class:`BuildRun`) from
+one image state (``state.py``: an image config: the layer diff IDs, the
+container config, the history) to the next:
 
 * metadata instructions (ENV, LABEL, CMD, ENTRYPOINT, EXPOSE, USER, VOLUME,
   STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD, ARG, MAINTAINER) change the config
@@ -369,7 +370,14 @@ class _Sequencer:
 
 
 class BuildRun:
-    """One build: the Dockerfile, the context, the stages' results."""
+    """One build: the Dockerfile, the context, the stages' results.
+
+    Runs the planned stages as tasks and dispatches each step to ``steps/``,
+    which it serves with: ``expand`` (variables), ``key``/``lookup``/``record``
+    (the cache), ``history``/``add_layer`` (the new state), ``stage_result``,
+    ``image`` and ``find_stage`` (``--from`` sources), ``error``, ``emit`` and
+    ``message`` (progress), and ``builder`` (layers, executor, cache mounts).
+    """
 
     def __init__(self, builder: Builder, context_dir: str, opts: BuildOptions, emit: Emit) -> None:
         self.builder = builder
