@@ -1,5 +1,7 @@
 """Dockerfile builds: the parser (``parser``, ``instructions``), Docker's shell-word
 expansion (``shell``), ``.dockerignore`` matching (``dockerignore``) — all pure —
-and the builder with its persistent cache (``builder``, ``cache``, ``context``,
-``fsops``, ``executor``, ``metadata``). The engine wires ``builder.Builder`` as
+the planner (``planner``: stages, dependencies, steps, cache keys) and the
+builder with its persistent cache (``builder`` orchestrates, one module per kind
+of step under ``steps``, ``state``, ``cache``, ``context``, ``fsops``,
+``executor``, ``metadata``). The engine wires ``builder.Builder.for_engine`` as
 ``engine.builder``; ``api/build.py`` and ``cli/build.py`` are its surfaces."""

@@ -33,11 +33,10 @@ import stat
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..engine.images import compression, layers
+from ..engine.images import compression, layers, rootpath
 from ..rules.errors import InvalidParameter, NotFound
 from .dockerignore import PatternMatcher, clean, read_patterns
 
-_MAX_SYMLINKS = 40
 _WILDCARD = re.compile(r"[*?\[]")
 
 
@@ -140,35 +139,12 @@ class Context:
         return self._walk(rel, follow_final)
 
     def _walk(self, rel: str, follow_final: bool) -> str:
-        pending = [p for p in rel.split("/") if p and p != "."]
-        resolved: list[str] = []
-        hops = 0
-        while pending:
-            comp = pending.pop(0)
-            if comp == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            host = os.path.join(self.root, *resolved, comp)
-            try:
-                st = os.lstat(host)
-            except FileNotFoundError:
-                raise NotFound(posixpath.join("/", *resolved, comp, *pending)) from None
-            except NotADirectoryError:
-                raise NotFound(posixpath.join("/", *resolved, comp, *pending)) from None
-            if stat.S_ISLNK(st.st_mode) and (pending or follow_final):
-                hops += 1
-                if hops > _MAX_SYMLINKS:
-                    raise ContextError(f"too many levels of symbolic links: {rel}")
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    resolved = []
-                pending[:0] = [p for p in target.split("/") if p and p != "."]
-                continue
-            if pending and not stat.S_ISDIR(st.st_mode):
-                raise NotFound(posixpath.join("/", *resolved, comp, *pending))
-            resolved.append(comp)
-        return os.path.join(self.root, *resolved)
+        try:
+            return rootpath.host_path(self.root, rel, follow_final=follow_final, strict=True)
+        except rootpath.Missing as missing:
+            raise NotFound(missing.path) from None
+        except rootpath.TooManyLinks:
+            raise ContextError(f"too many levels of symbolic links: {rel}") from None
 
     def sources(self, pattern: str, excludes: list[str] | None = None) -> list[Source]:
         """The sources a COPY/ADD path names: one path, or every match of a wildcard.

@@ -7,7 +7,9 @@ the functions below; then :meth:`Layers.commit` unmounts it and turns the upper
 directory itself into the new layer (it already is in the form overlay reads
 as a lower: whiteouts, opaque directories), after writing its tar to the
 content store for the layer's diff ID, as containerd's overlay snapshotter does.
-Nothing is unpacked twice.
+Nothing is unpacked twice. Work areas are snapshot keys
+(:meth:`Snapshots.prepare`), mounted at their mount point with
+:func:`mounts.mount_all`.
 
 Destination paths are resolved by :class:`RootFS` inside the mounted root only:
 symlinks in the image (``/lib -> usr/lib``) are followed as the container would
@@ -28,7 +30,7 @@ import stat
 import threading
 from dataclasses import dataclass
 
-from ..engine.images import compression, layers
+from ..engine.images import compression, layers, rootpath
 from ..engine.runtime import mounts
 from ..engine.images.content import ContentStore
 from ..rules.errors import EngineError, InvalidParameter
@@ -37,7 +39,6 @@ from ..engine.images.unpack import chain_of
 from .context import Source
 from .dockerignore import PatternMatcher
 
-_MAX_SYMLINKS = 40
 LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
 
 
@@ -97,26 +98,16 @@ class Layers:
         ``with_init`` puts the container init layer (mount points for /etc/hosts,
         /proc...) below the upper layer, for RUN.
         """
-        name = self.snapshots.create_rw()
-        upper, work, merged = self.snapshots.rw_paths(name)
+        name = self.snapshots.new_key()
         try:
-            if with_init:
-                self.snapshots.mount_rw(name, parent)
-            else:
-                lowers = self.snapshots.lowers(parent) if parent else []
-                if not lowers:
-                    # overlay needs a lower layer: an empty one for FROM scratch
-                    empty = os.path.join(self.snapshots.root, name, "empty")
-                    os.makedirs(empty, exist_ok=True)
-                    lowers = [empty]
-                mounts.mount_overlay(lowers, upper, work, merged)
+            mounts.mount_all(self.snapshots.prepare(name, parent, init=with_init), self.snapshots.mountpoint(name))
         except BaseException:
-            self.snapshots.remove_rw(name)
+            self.snapshots.remove(name)
             raise
-        return WorkArea(name, upper, merged, parent)
+        return WorkArea(name, self.snapshots.upper(name), self.snapshots.mountpoint(name), parent)
 
     def discard(self, area: WorkArea) -> None:
-        self.snapshots.remove_rw(area.name)
+        self.snapshots.remove(area.name)
 
     def commit(self, area: WorkArea, clean_paths: list[str] | None = None) -> Layer | None:
         """Unmount ``area`` and publish its changes as a layer on ``area.parent``.
@@ -124,9 +115,9 @@ class Layers:
         ``clean_paths`` are directories (absolute in the container) to drop from
         the changes when empty: mount points the runtime created. Returns None
         (and discards the area) when nothing changed. The new layer is pinned;
-        the caller unpins it once recorded.
+        the caller unpins it once recorded. The area is consumed either way.
         """
-        self.snapshots.unmount_rw(area.name)
+        mounts.unmount_all(area.merged)
         try:
             for p in sorted(clean_paths or [], key=len, reverse=True):
                 _remove_empty_stub(area.upper, p)
@@ -139,13 +130,12 @@ class Layers:
             chain = chain_of(area.parent, diff_id)
             self.pin([chain])
             size = _tree_size(area.upper)
-            layer = self.snapshots.commit(area.upper, chain, diff_id, area.parent, size, blob, LAYER_MEDIA_TYPE,
-                                          self.content.size(blob), self.content.size(blob))
+            blob_size = self.content.size(blob)
+            return self.snapshots.commit(chain, area.name, diff_id=diff_id, size=size, blob=blob,
+                                         media_type=LAYER_MEDIA_TYPE, blob_size=blob_size, tar_size=blob_size)
         except BaseException:
             self.discard(area)
             raise
-        self.discard(area)  # what remains: work dir, mount point, init layer
-        return layer
 
 
 def _has_entries(path: str) -> bool:
@@ -209,35 +199,14 @@ class RootFS:
 
     def resolve(self, path: str, follow_final: bool = True) -> str:
         """Host path of ``path`` (absolute in the container), symlinks followed inside
-        the root. Missing components are kept as written (they cannot be links)."""
-        pending = [p for p in path.split("/") if p and p != "."]
-        resolved: list[str] = []
-        hops = 0
-        while pending:
-            comp = pending.pop(0)
-            if comp == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            host = os.path.join(self.root, *resolved, comp)
-            try:
-                st = os.lstat(host)
-            except (FileNotFoundError, NotADirectoryError):
-                resolved.append(comp)
-                resolved += [p for p in pending if p != ".."]  # missing: nothing below can be a link
-                pending = []
-                break
-            if stat.S_ISLNK(st.st_mode) and (pending or follow_final):
-                hops += 1
-                if hops > _MAX_SYMLINKS:
-                    raise InvalidParameter(f"too many levels of symbolic links: {path}")
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    resolved = []
-                pending[:0] = [p for p in target.split("/") if p and p != "."]
-                continue
-            resolved.append(comp)
-        return os.path.join(self.root, *resolved)
+        the root (:mod:`rootpath`). Missing components are kept as written.
+
+        Raises InvalidParameter on a symlink loop.
+        """
+        try:
+            return rootpath.host_path(self.root, path, follow_final=follow_final)
+        except rootpath.TooManyLinks:
+            raise InvalidParameter(f"too many levels of symbolic links: {path}") from None
 
     def lstat(self, path: str) -> os.stat_result | None:
         try:

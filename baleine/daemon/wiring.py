@@ -37,7 +37,7 @@ def build_engine(config: EngineConfig) -> Engine:
     engine.distribution = Distribution(LocalStores(
         store=engine.store, images=engine.images, content=engine.content, snapshots=engine.snapshots,
         events=engine.events, gc=engine.gc, tmp_dir=engine.tmp_dir), registry_config(config))
-    engine.builder = Builder(engine)
+    engine.builder = Builder.for_engine(engine)
     return engine
 
 

@@ -11,7 +11,7 @@ Docker exports it).
 Path semantics are moby's (``container.ResolvePath``/``StatPath``,
 ``daemon.containerExtractToDir``): the request path is made absolute with its
 trailing ``/`` or ``/.`` kept; symlinks are resolved as if the container root were
-``/`` (:func:`resolve_in_scope`, moby's ``FollowSymlinkInScope``); missing
+``/`` (:func:`rootpath.resolve_fd`, moby's ``FollowSymlinkInScope``); missing
 components are kept as written.
 
 Safety: the container may be running and changing its tree while we walk it.
@@ -37,7 +37,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..images import layers
+from ..images import layers, rootpath
 from ..runtime import mounts
 from ..images.compression import open_decompressed
 from .records import Container
@@ -50,7 +50,7 @@ from ..runtime.users import resolve_user
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 MS_PRIVATE = 1 << 18
 #: moby's FollowSymlinkInScope gives up after this many links.
-MAX_SYMLINKS = 255
+MAX_SYMLINKS = rootpath.MAX_SYMLINKS
 
 # Go's os.FileMode type bits (what X-Docker-Container-Path-Stat's "mode" carries).
 MODE_DIR = 1 << 31
@@ -99,102 +99,9 @@ def absolute(path: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def resolve_in_scope(rootfd: int, path: str) -> str:
-    """``path`` with every symlink resolved as if ``rootfd`` were ``/``.
-
-    Returns a clean absolute path. Components that do not exist (or sit below
-    a non-directory) are kept lexically, as moby's ``FollowSymlinkInScope`` does.
-    Raises EngineError after :data:`MAX_SYMLINKS` links.
-    """
-    todo = [p for p in path.split("/") if p][::-1]
-    resolved: list[str] = []
-    fds: list[int] = []  # descriptors of resolved[:len(fds)], all existing directories
-    links = 0
-    try:
-        while todo:
-            comp = todo.pop()
-            if comp == ".":
-                continue
-            if comp == "..":
-                if resolved:
-                    resolved.pop()
-                    if len(fds) > len(resolved):
-                        os.close(fds.pop())
-                continue
-            if len(fds) < len(resolved):  # below something missing: lexical from here on
-                resolved.append(comp)
-                continue
-            cur = fds[-1] if fds else rootfd
-            try:
-                st = os.stat(comp, dir_fd=cur, follow_symlinks=False)
-            except OSError:  # missing, below a non-directory, unreadable: lexical
-                resolved.append(comp)
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                links += 1
-                if links > MAX_SYMLINKS:
-                    raise EngineError(f"too many links in {path}")
-                try:
-                    target = os.readlink(comp, dir_fd=cur)
-                except OSError:
-                    # Gone meanwhile, or unreadable from here (procfs' "self" of
-                    # another PID namespace): keep the name as written.
-                    resolved.append(comp)
-                    continue
-                if target.startswith("/"):
-                    while fds:
-                        os.close(fds.pop())
-                    resolved.clear()
-                todo.extend([p for p in target.split("/") if p][::-1])
-                continue
-            resolved.append(comp)
-            if stat.S_ISDIR(st.st_mode):
-                try:
-                    fds.append(os.open(comp, _O_DIR, dir_fd=cur))
-                except OSError:
-                    pass  # replaced meanwhile: what follows is resolved lexically
-    finally:
-        for fd in fds:
-            os.close(fd)
-    return "/" + "/".join(resolved)
-
-
-def open_dir(rootfd: int, path: str) -> int | None:
-    """A descriptor of directory ``path`` (already resolved) inside ``rootfd``.
-
-    No symlink is followed (one appearing means the tree changed under us: an
-    error, never an escape). Returns None when a component is missing; raises
-    NotADirectoryError when one is not a directory.
-    """
-    fd = os.dup(rootfd)
-    try:
-        for comp in [p for p in path.split("/") if p and p != "."]:
-            if comp == "..":
-                raise NotADirectoryError(errno.ENOTDIR, "unexpected '..'", path)
-            try:
-                nfd = os.open(comp, _O_DIR, dir_fd=fd)
-            except OSError as err:
-                if err.errno in (errno.ENOENT, errno.ELOOP):
-                    # Missing, or a link the resolution could not follow (e.g.
-                    # procfs' "self" seen from another PID namespace).
-                    os.close(fd)
-                    return None
-                if err.errno == errno.ENOTDIR:
-                    # O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR too.
-                    if stat.S_ISLNK(os.stat(comp, dir_fd=fd, follow_symlinks=False).st_mode):
-                        os.close(fd)
-                        return None
-                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path) from None
-                raise
-            os.close(fd)
-            fd = nfd
-        return fd
-    except BaseException:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-        raise
+# The one safe resolver (moby's FollowSymlinkInScope) lives in images/rootpath.py.
+resolve_in_scope = rootpath.resolve_fd
+open_dir = rootpath.open_dir
 
 
 def _open_root(root: str) -> int:

@@ -100,7 +100,8 @@ class Lifecycle:
         if host_config.get("NetworkMode") == "host" and not body.get("Hostname"):
             config["Hostname"] = os.uname().nodename
         warnings = validate_resources(host_config)
-        rw = self.snapshots.create_rw()
+        rw = self.snapshots.new_key()
+        self.snapshots.prepare(rw, image.top_layer, init=True)
         cdir = os.path.join(self.containers.root, cid)
         try:
             os.makedirs(cdir)
@@ -110,7 +111,7 @@ class Lifecycle:
             doc["NetworkingConfig"] = body.get("NetworkingConfig")
             c = self.containers.add(doc)
         except BaseException:
-            self.snapshots.remove_rw(rw)
+            self.snapshots.remove(rw)
             shutil.rmtree(cdir, ignore_errors=True)
             raise
         for hook in (self.network, self.volumes):

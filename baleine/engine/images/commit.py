@@ -60,7 +60,7 @@ def commit(images: Images, content: ContentStore, snapshots: Snapshots, c: Conta
     """Record the container's changes as a new image on top of its own."""
     tags = _tags(repo, tag)
     base = images._load(c.doc["Image"]) if images.exists(c.doc["Image"]) else None
-    upper = snapshots.rw_paths(c.private["rw"])[0]
+    upper = snapshots.upper(c.private["rw"])
     top = c.private.get("top", "")
     lowers = snapshots.container_lowers(c.private["rw"], top)
     with images.gc.lease("commit") as lease:

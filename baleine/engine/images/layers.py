@@ -46,6 +46,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+from baleine.engine.images import rootpath
 from baleine.rules.errors import EngineError, InvalidParameter, NotFound
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,6 @@ _READ_SIZE = 1 << 20
 # PAX headers and GNU long names are read into memory; no sane one is this big.
 _MAX_META = 16 << 20
 _DIR_CACHE_SIZE = 128
-_MAX_SYMLINK_HOPS = 40
 
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _O_NEWFILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -479,58 +479,20 @@ def _set_xattrs(target: int | str, xattrs: dict[str, bytes], where: str, follow:
 
 def _open_in_root(rootfd: int, parts: list[str], *, create: bool, what: str) -> int | None:
     """Open the directory ``parts`` inside ``rootfd``, resolving symlinks as if
-    ``rootfd`` were ``/`` (like ``openat2(RESOLVE_IN_ROOT)``: absolute targets and
+    ``rootfd`` were ``/`` (:func:`rootpath.open_in_root`: absolute targets and
     ``..`` never leave the root).
 
     Missing directories are created (mode 0755) when ``create``, else ``None``
-    is returned. Returns a new descriptor the caller owns (possibly a dup of
-    ``rootfd``). Raises :class:`InvalidParameter` if a component is not a
-    directory or the symlinks loop.
+    is returned. Returns a new descriptor the caller owns. Raises
+    :class:`InvalidParameter` if a component is not a directory or the
+    symlinks loop.
     """
-    stack: list[int] = []  # descriptors of the resolved components, owned here
-    todo = list(reversed(parts))
-    hops = 0
     try:
-        while todo:
-            comp = todo.pop()
-            if not comp or comp == ".":
-                continue
-            cur = stack[-1] if stack else rootfd
-            if comp == "..":
-                if stack:
-                    os.close(stack.pop())
-                continue
-            try:
-                fd = os.open(comp, _O_DIR, dir_fd=cur)
-            except FileNotFoundError:
-                if not create:
-                    return None
-                try:
-                    os.mkdir(comp, 0o755, dir_fd=cur)
-                except FileExistsError:
-                    pass
-                todo.append(comp)  # open it again, through the checks above
-                continue
-            except OSError as err:
-                if err.errno not in (errno.ELOOP, errno.ENOTDIR):
-                    raise
-                st = os.stat(comp, dir_fd=cur, follow_symlinks=False)
-                if not stat.S_ISLNK(st.st_mode):
-                    raise InvalidParameter(f"cannot resolve {what!r}: {comp!r} is not a directory") from None
-                hops += 1
-                if hops > _MAX_SYMLINK_HOPS:
-                    raise InvalidParameter(f"cannot resolve {what!r}: too many levels of symbolic links") from None
-                target = os.readlink(comp, dir_fd=cur)
-                if target.startswith("/"):
-                    while stack:
-                        os.close(stack.pop())
-                todo.extend(reversed(target.split("/")))
-                continue
-            stack.append(fd)
-        return stack.pop() if stack else os.dup(rootfd)
-    finally:
-        for fd in stack:
-            os.close(fd)
+        return rootpath.open_in_root(rootfd, "/".join(parts), create=create)
+    except NotADirectoryError as err:
+        raise InvalidParameter(f"cannot resolve {what!r}: {err.filename!r} is not a directory") from None
+    except rootpath.TooManyLinks:
+        raise InvalidParameter(f"cannot resolve {what!r}: too many levels of symbolic links") from None
 
 
 class _Extractor:

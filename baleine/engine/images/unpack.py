@@ -51,20 +51,22 @@ def unpack_blob(content: ContentStore, snapshots: Snapshots, blob: str, media_ty
             existing = snapshots.get(chain_of(parent, expected_diff_id))
             if existing is not None:
                 return existing
-        tmp = snapshots.prepare()
+        # Staging is a snapshot key: garbage after a crash, published by commit.
+        key = snapshots.new_key("tmp-")
+        snapshots.prepare(key, parent)
         try:
             with content.open(blob) as raw:
                 stream = CountingReader(compression.open_decompressed(raw))
-                result = layers.apply_layer(stream, tmp)
+                result = layers.apply_layer(stream, snapshots.upper(key))
+            if expected_diff_id and result.diff_id != expected_diff_id:
+                raise InvalidParameter(f"layer {blob} has diff ID {result.diff_id}, expected {expected_diff_id}")
+            media_type = media_type or media_type_of(content, blob)
         except BaseException:
-            snapshots.discard(tmp)
+            snapshots.remove(key)
             raise
-        if expected_diff_id and result.diff_id != expected_diff_id:
-            snapshots.discard(tmp)
-            raise InvalidParameter(f"layer {blob} has diff ID {result.diff_id}, expected {expected_diff_id}")
-        return snapshots.commit(tmp, chain_of(parent, result.diff_id), result.diff_id, parent, result.size,
-                                blob, media_type or media_type_of(content, blob), content.size(blob),
-                                stream.count)
+        return snapshots.commit(chain_of(parent, result.diff_id), key, diff_id=result.diff_id, size=result.size,
+                                blob=blob, media_type=media_type, blob_size=content.size(blob),
+                                tar_size=stream.count)
 
 
 class CountingReader:

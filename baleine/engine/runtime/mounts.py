@@ -10,6 +10,8 @@ import ctypes
 import ctypes.util
 import os
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ...rules.errors import EngineError
 
@@ -69,6 +71,40 @@ def mount_overlay(lowers: list[str], upper: str | None, work: str | None, target
                           cwd=parent, capture_output=True, text=True)
     if proc.returncode != 0:
         raise EngineError(f"mount overlay on {target}: {proc.stderr.strip()}")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A mount described as data (containerd's ``mount.Mount``), as the snapshotter
+    returns them: ``type`` "overlay" (options ``lowerdir=``, ``upperdir=``,
+    ``workdir=``) or "bind" (options "rbind"/"bind", "ro"/"rw")."""
+
+    type: str
+    source: str
+    options: tuple[str, ...] = ()
+
+
+def mount_all(mounts_: Sequence[Mount], target: str) -> None:
+    """Mount ``mounts_`` in order at ``target``; nothing when ``target`` is a mount
+    point already (callers mount a snapshot's root idempotently)."""
+    if is_mounted(target):
+        return
+    for m in mounts_:
+        if m.type == "overlay":
+            opts = dict(o.split("=", 1) for o in m.options if "=" in o)
+            mount_overlay(opts["lowerdir"].split(":"), opts.get("upperdir"), opts.get("workdir"), target)
+        elif m.type == "bind":
+            mount(m.source, target, "none", MS_BIND | (MS_REC if "rbind" in m.options else 0))
+            if "ro" in m.options:
+                mount("none", target, "none", MS_BIND | MS_REMOUNT | MS_RDONLY)
+        else:
+            raise EngineError(f"unsupported mount type {m.type}")
+
+
+def unmount_all(prefix: str) -> None:
+    """Lazily unmount every mount point at or below ``prefix``, deepest first."""
+    for point in mounted_under(prefix):
+        unmount(point, lazy=True)
 
 
 def mounted_under(prefix: str) -> list[str]:

@@ -9,6 +9,13 @@ profile, then the container's own settings. It reads the container's
 (cgroup version, swap accounting, the daemon's own rlimits and capabilities,
 /dev for ``--privileged``), but never starts a process or changes anything.
 
+The spec is built by small options applied in order to an empty one, as
+containerd's ``oci.SpecOpts`` (``with_process``, ``with_namespaces``,
+``with_mounts``, ``with_sysctls``, ``with_devices``, ``with_resources``,
+``with_seccomp``, ``with_masked_paths``…; :data:`DEFAULT_OPTS`), each reading
+the :class:`SpecContext` settled once (validated input, resolved user and
+capabilities, normalised namespace modes).
+
 The result is meant to work on cgroup v1 (including hybrid hosts) and on pure
 cgroup v2 hosts; :func:`cgroup2` tells which one this host is.
 """
@@ -22,12 +29,13 @@ import resource
 import stat
 import tempfile
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from baleine.engine.runtime import capabilities as caps_mod
 from baleine.engine.runtime import seccomp as seccomp_mod
 from baleine.rules.errors import InvalidParameter
-from baleine.engine.runtime.users import resolve_user
+from baleine.engine.runtime.users import ExecUser, resolve_user
 
 OCI_VERSION = "1.0.2-dev"
 DEFAULT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -617,55 +625,61 @@ def _namespace_path(kind: str, value: str) -> str:
     return value
 
 
-def build_spec(inp: SpecInput, *, cgroup_v2: bool | None = None) -> dict[str, Any]:
-    """The OCI runtime-spec 1.0.2 ``config.json`` for ``inp``, as Docker builds it.
+@dataclass
+class SpecContext:
+    """What the options share about one container, settled before any runs.
 
-    ``cgroup_v2`` overrides the host's cgroup version (tests). Reads the
-    container's passwd/group files inside ``inp.rootfs`` and, when asked for,
-    a seccomp profile file. Raises InvalidParameter for any invalid setting
-    (unknown user or capability, bad mode, bad resource value, …), with
-    Docker's wording where Docker has one.
+    ``user`` is resolved first because capabilities depend on it being root;
+    the namespace modes are normalised once (``ipc`` "" means "private").
     """
-    v2 = cgroup2() if cgroup_v2 is None else cgroup_v2
-    if not inp.args:
-        raise InvalidParameter("No command specified")
-    if not inp.cwd.startswith("/"):
-        raise InvalidParameter(
-            f"the working directory '{inp.cwd}' is invalid, it needs to be an absolute path")
-    _validate_resources(inp)
 
-    # User first: capabilities depend on whether it is root.
-    user = resolve_user(inp.rootfs, inp.user, inp.group_add)
+    inp: SpecInput
+    v2: bool
+    user: ExecUser
+    cap_list: list[str]
+    pid_private: bool
+    uts_private: bool
+    ipc: str
+
+    @classmethod
+    def of(cls, inp: SpecInput, v2: bool) -> SpecContext:
+        """Validate ``inp`` (command, working directory, resources) and resolve its
+        user and capabilities; raises InvalidParameter with Docker's wording."""
+        if not inp.args:
+            raise InvalidParameter("No command specified")
+        if not inp.cwd.startswith("/"):
+            raise InvalidParameter(
+                f"the working directory '{inp.cwd}' is invalid, it needs to be an absolute path")
+        _validate_resources(inp)
+        user = resolve_user(inp.rootfs, inp.user, inp.group_add)
+        cap_list = caps_mod.tweak(inp.cap_add, inp.cap_drop, inp.privileged)
+        return cls(inp, v2, user, cap_list, inp.pid_mode in ("", "private"), inp.uts_mode in ("", "private"),
+                   inp.ipc_mode or "private")
+
+    @property
+    def with_init(self) -> bool:
+        """Whether docker-init runs as PID 1 (only in a private PID namespace)."""
+        return bool(self.inp.init_path) and self.pid_private
+
+
+#: A step of the spec's construction (containerd's ``oci.SpecOpts``): changes the
+#: spec in place, raises InvalidParameter for a setting it refuses.
+SpecOpt = Callable[[dict[str, Any], SpecContext], None]
+
+
+def with_process(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """The process: user, arguments (behind docker-init), environment, capabilities,
+    rlimits and the other per-process settings."""
+    inp, user = ctx.inp, ctx.user
     gids = list(dict.fromkeys([user.gid, *user.additional_gids]))
-    cap_list = caps_mod.tweak(inp.cap_add, inp.cap_drop, inp.privileged)
-    if user.uid == 0:
-        capabilities = {"bounding": cap_list, "effective": list(cap_list),
-                        "permitted": list(cap_list)}
-    else:
-        # As execve would: a non-root process starts with no effective caps.
-        capabilities = {"bounding": cap_list}
-
-    pid_private = inp.pid_mode in ("", "private")
-    args = list(inp.args)
-    if inp.init_path and pid_private:
-        args = [INIT_IN_CONTAINER, "--", *args]
-
-    defaults = ["PATH=" + DEFAULT_PATH_ENV]
-    if inp.hostname:
-        defaults.append("HOSTNAME=" + inp.hostname)
-    if inp.tty:
-        defaults.append("TERM=xterm")
-    env = replace_or_append_env(defaults, inp.env)
-    if not any(e == "HOME" or e.startswith("HOME=") for e in inp.env):
-        env.append("HOME=" + user.home)
-
+    args = [INIT_IN_CONTAINER, "--", *inp.args] if ctx.with_init else list(inp.args)
     process: dict[str, Any] = {
         "terminal": inp.tty,
         "user": {"uid": user.uid, "gid": user.gid, "additionalGids": gids},
         "args": args,
-        "env": env,
+        "env": _environment(inp, user.home),
         "cwd": inp.cwd,
-        "capabilities": capabilities,
+        "capabilities": _capabilities(ctx.cap_list, user.uid == 0),
     }
     if inp.ulimits:
         process["rlimits"] = _rlimits(inp.ulimits)
@@ -674,41 +688,78 @@ def build_spec(inp: SpecInput, *, cgroup_v2: bool | None = None) -> dict[str, An
     if inp.apparmor:
         process["apparmorProfile"] = inp.apparmor
     process["oomScoreAdj"] = inp.oom_score_adj
+    spec["process"] = process
 
-    # ---- namespaces
+
+def _environment(inp: SpecInput, home: str) -> list[str]:
+    defaults = ["PATH=" + DEFAULT_PATH_ENV]
+    if inp.hostname:
+        defaults.append("HOSTNAME=" + inp.hostname)
+    if inp.tty:
+        defaults.append("TERM=xterm")
+    env = replace_or_append_env(defaults, inp.env)
+    if not any(e == "HOME" or e.startswith("HOME=") for e in inp.env):
+        env.append("HOME=" + home)
+    return env
+
+
+def _capabilities(cap_list: list[str], root: bool) -> dict[str, list[str]]:
+    if root:
+        return {"bounding": cap_list, "effective": list(cap_list), "permitted": list(cap_list)}
+    # As execve would: a non-root process starts with no effective caps.
+    return {"bounding": cap_list}
+
+
+def with_root(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """The root filesystem, read-only with ``--read-only``."""
+    spec["root"] = {"path": ctx.inp.rootfs, "readonly": ctx.inp.readonly_rootfs}
+
+
+def with_hostname(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """The hostname, in a private UTS namespace only."""
+    if ctx.uts_private and ctx.inp.hostname:
+        spec["hostname"] = ctx.inp.hostname
+
+
+def with_namespaces(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """New or joined namespaces per the container's modes (host ones are left out)."""
+    inp = ctx.inp
     namespaces: list[dict[str, str]] = [{"type": "mount"}]
     net = inp.network_ns
     if net is None:
         namespaces.append({"type": "network"})
     elif net != "host":
         namespaces.append({"type": "network", "path": _namespace_path("network", net)})
-    uts_private = inp.uts_mode in ("", "private")
-    if uts_private:
+    if ctx.uts_private:
         namespaces.append({"type": "uts"})
     elif inp.uts_mode != "host":
         raise InvalidParameter(f"invalid UTS mode: {inp.uts_mode}")
-    if pid_private:
+    if ctx.pid_private:
         namespaces.append({"type": "pid"})
     elif inp.pid_mode != "host":
         namespaces.append({"type": "pid", "path": _namespace_path("PID", inp.pid_mode)})
-    ipc = inp.ipc_mode or "private"
-    if ipc in ("private", "shareable", "none"):
+    if ctx.ipc in ("private", "shareable", "none"):
         namespaces.append({"type": "ipc"})
-    elif ipc != "host":
-        namespaces.append({"type": "ipc", "path": _namespace_path("IPC", ipc)})
-    cgroupns = inp.cgroupns_mode or ("private" if v2 else "host")
+    elif ctx.ipc != "host":
+        namespaces.append({"type": "ipc", "path": _namespace_path("IPC", ctx.ipc)})
+    cgroupns = inp.cgroupns_mode or ("private" if ctx.v2 else "host")
     if cgroupns == "private":
         namespaces.append({"type": "cgroup"})
     elif cgroupns != "host":
         raise InvalidParameter(f"invalid cgroup namespace mode: {inp.cgroupns_mode}")
+    _linux(spec)["namespaces"] = namespaces
 
-    # ---- mounts (moby's WithMounts)
+
+def with_mounts(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """Docker's default mounts, minus those the user's replace, then the user's
+    (parents first); read-only and privileged adjustments (moby's WithMounts)."""
+    inp = ctx.inp
     default_mounts = _default_mounts(inp.shm_size or DEFAULT_SHM_SIZE)
-    if inp.init_path and pid_private:
-        default_mounts.append(_mount(INIT_IN_CONTAINER, "bind", inp.init_path, ["bind", "ro"]))
+    if ctx.with_init:
+        default_mounts.append(_mount(INIT_IN_CONTAINER, "bind", inp.init_path or "", ["bind", "ro"]))
     user_mounts = [_user_mount(m) for m in inp.mounts]
     user_mounts += [_tmpfs_mount(dest, data) for dest, data in inp.tmpfs.items()]
-    if ipc == "host" and not any(m["destination"] == "/dev/shm" for m in user_mounts):
+    if ctx.ipc == "host" and not any(m["destination"] == "/dev/shm" for m in user_mounts):
         user_mounts.append(_mount("/dev/shm", "bind", "/dev/shm", ["rbind", "rprivate"]))
     user_mounts.sort(key=lambda m: _depth(m["destination"]))  # parents first, stable
     user_dests = {m["destination"] for m in user_mounts}
@@ -716,11 +767,9 @@ def build_spec(inp: SpecInput, *, cgroup_v2: bool | None = None) -> dict[str, An
     mounts: list[dict[str, Any]] = []
     for m in default_mounts:
         dest = m["destination"]
-        if dest in user_dests:
+        if dest in user_dests or (mount_dev and dest.startswith("/dev/")):
             continue
-        if mount_dev and dest.startswith("/dev/"):
-            continue
-        if dest == "/dev/shm" and ipc == "none":
+        if dest == "/dev/shm" and ctx.ipc == "none":
             continue
         mounts.append(m)
     mounts.extend(user_mounts)
@@ -734,27 +783,37 @@ def build_spec(inp: SpecInput, *, cgroup_v2: bool | None = None) -> dict[str, An
         for m in mounts:
             if m["destination"] == "/sys" or m["type"] == "cgroup":
                 m["options"] = [o for o in m["options"] if o != "ro"]
+    spec["mounts"] = mounts
 
-    # ---- sysctls (Docker's defaults for a private network, then the user's)
+
+def with_sysctls(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """Docker's defaults for a private network, then the user's (refused in a host
+    namespace they would change)."""
+    inp, net = ctx.inp, ctx.inp.network_ns
     sysctl: dict[str, str] = {}
     if net != "host" and not inp.network_shared:
         if not _in_user_namespace() and _sysctl_exists("net.ipv4.ping_group_range"):
             sysctl["net.ipv4.ping_group_range"] = "0 2147483647"
         if _sysctl_exists("net.ipv4.ip_unprivileged_port_start"):
             sysctl["net.ipv4.ip_unprivileged_port_start"] = "0"
-    if inp.domainname and uts_private:
+    if inp.domainname and ctx.uts_private:
         # No OCI 1.0 field; this sysctl has the effect of setdomainname(2).
         sysctl["kernel.domainname"] = inp.domainname
     for key, value in inp.sysctls.items():
         if net == "host" and key.startswith("net."):
             raise InvalidParameter(f"sysctl {json.dumps(key)} not allowed in host network namespace")
-        if ipc == "host" and (key in _IPC_SYSCTLS or key.startswith("fs.mqueue.")):
+        if ctx.ipc == "host" and (key in _IPC_SYSCTLS or key.startswith("fs.mqueue.")):
             raise InvalidParameter(f"sysctl {json.dumps(key)} is not allowed in the hosts ipc namespace")
-        if not uts_private and key in ("kernel.hostname", "kernel.domainname"):
+        if not ctx.uts_private and key in ("kernel.hostname", "kernel.domainname"):
             raise InvalidParameter(f"sysctl {json.dumps(key)} is not allowed in the hosts uts namespace")
         sysctl[key] = str(value)
+    _linux(spec)["sysctl"] = sysctl
 
-    # ---- devices (moby's WithDevices)
+
+def with_devices(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """Device nodes and the device cgroup rules (moby's WithDevices): every host
+    device when privileged, else the defaults plus the requested ones."""
+    inp = ctx.inp
     devices: list[dict[str, Any]] = []
     if inp.privileged:
         devices.extend(host_devices())
@@ -770,18 +829,30 @@ def build_spec(inp: SpecInput, *, cgroup_v2: bool | None = None) -> dict[str, An
             devices.extend(devs)
             device_rules.extend(rules)
         device_rules.extend(parse_device_cgroup_rule(r) for r in inp.device_cgroup_rules)
-
-    resources = _resources(inp, v2)
-    resources = {"devices": device_rules, **resources}
-
-    linux: dict[str, Any] = {"sysctl": sysctl, "resources": resources}
-    if inp.cgroups_path:
-        linux["cgroupsPath"] = inp.cgroups_path
-    linux["namespaces"] = namespaces
-    seccomp = _seccomp(inp, cap_list)
-    if seccomp is not None:
-        linux["seccomp"] = seccomp
+    linux = _linux(spec)
     linux["devices"] = devices
+    linux.setdefault("resources", {})["devices"] = device_rules
+
+
+def with_resources(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """Memory, CPU and pids limits, and the cgroup path."""
+    linux = _linux(spec)
+    linux.setdefault("resources", {}).update(_resources(ctx.inp, ctx.v2))
+    if ctx.inp.cgroups_path:
+        linux["cgroupsPath"] = ctx.inp.cgroups_path
+
+
+def with_seccomp(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """The seccomp profile (none when privileged or unconfined)."""
+    seccomp = _seccomp(ctx.inp, ctx.cap_list)
+    if seccomp is not None:
+        _linux(spec)["seccomp"] = seccomp
+
+
+def with_masked_paths(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """Masked and read-only /proc and /sys paths: Docker's defaults unless
+    privileged or given."""
+    inp = ctx.inp
     masked = inp.masked_paths
     readonly = inp.readonly_paths
     if masked is None and not inp.privileged:
@@ -789,22 +860,61 @@ def build_spec(inp: SpecInput, *, cgroup_v2: bool | None = None) -> dict[str, An
     if readonly is None and not inp.privileged:
         readonly = list(DEFAULT_READONLY_PATHS)
     if masked:
-        linux["maskedPaths"] = list(masked)
+        _linux(spec)["maskedPaths"] = list(masked)
     if readonly:
-        linux["readonlyPaths"] = list(readonly)
+        _linux(spec)["readonlyPaths"] = list(readonly)
 
-    spec: dict[str, Any] = {
-        "ociVersion": OCI_VERSION,
-        "process": process,
-        "root": {"path": inp.rootfs, "readonly": inp.readonly_rootfs},
-    }
-    if uts_private and inp.hostname:
-        spec["hostname"] = inp.hostname
-    spec["mounts"] = mounts
-    spec["linux"] = linux
-    if inp.annotations:
-        spec["annotations"] = dict(inp.annotations)
-    return spec
+
+def with_annotations(spec: dict[str, Any], ctx: SpecContext) -> None:
+    """The container's annotations, when it has some."""
+    if ctx.inp.annotations:
+        spec["annotations"] = dict(ctx.inp.annotations)
+
+
+#: Docker's construction, in the order its checks run (the first invalid
+#: setting met is the one reported).
+DEFAULT_OPTS: tuple[SpecOpt, ...] = (
+    with_process, with_namespaces, with_mounts, with_sysctls, with_devices, with_resources, with_seccomp,
+    with_masked_paths, with_root, with_hostname, with_annotations,
+)
+
+# config.json's key order, as Docker writes it (readers do not care; diffs do).
+_SPEC_ORDER = ("ociVersion", "process", "root", "hostname", "mounts", "linux", "annotations")
+_LINUX_ORDER = ("sysctl", "resources", "cgroupsPath", "namespaces", "seccomp", "devices", "maskedPaths",
+                "readonlyPaths")
+
+
+def _linux(spec: dict[str, Any]) -> dict[str, Any]:
+    return spec.setdefault("linux", {})
+
+
+def _ordered(d: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    out = {k: d[k] for k in order if k in d}
+    out.update((k, v) for k, v in d.items() if k not in out)
+    return out
+
+
+def build_spec(inp: SpecInput, *, cgroup_v2: bool | None = None,
+               opts: tuple[SpecOpt, ...] = DEFAULT_OPTS) -> dict[str, Any]:
+    """The OCI runtime-spec 1.0.2 ``config.json`` for ``inp``, as Docker builds it.
+
+    ``opts`` are applied in order to an empty spec (:data:`DEFAULT_OPTS` by
+    default). ``cgroup_v2`` overrides the host's cgroup version (tests). Reads
+    the container's passwd/group files inside ``inp.rootfs`` and, when asked
+    for, a seccomp profile file. Raises InvalidParameter for any invalid
+    setting (unknown user or capability, bad mode, bad resource value, …),
+    with Docker's wording where Docker has one.
+    """
+    ctx = SpecContext.of(inp, cgroup2() if cgroup_v2 is None else cgroup_v2)
+    spec: dict[str, Any] = {"ociVersion": OCI_VERSION}
+    for opt in opts:
+        opt(spec, ctx)
+    if "linux" in spec:
+        resources = spec["linux"].get("resources")
+        if resources is not None and "devices" in resources:
+            spec["linux"]["resources"] = _ordered(resources, ("devices",))
+        spec["linux"] = _ordered(spec["linux"], _LINUX_ORDER)
+    return _ordered(spec, _SPEC_ORDER)
 
 
 def write_config(bundle: str, spec: dict[str, Any]) -> str:

@@ -16,12 +16,12 @@ import stat
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from baleine.engine.images import rootpath
 from baleine.rules.errors import InvalidParameter
 
 MIN_ID = 0
 MAX_ID = (1 << 31) - 1
 _ERR_RANGE = f"uids and gids must be in range {MIN_ID}-{MAX_ID}"
-_MAX_SYMLINKS = 40
 # passwd/group files larger than this are refused rather than read into memory.
 _MAX_FILE_SIZE = 32 << 20
 
@@ -105,52 +105,35 @@ def parse_group(text: str) -> list[GroupEntry]:
 def open_in_root(root: str, path: str) -> int:
     """Open ``path`` read-only as seen from inside ``root`` and return the fd.
 
-    Every component is looked up relative to a directory fd, symlinks are
-    expanded by hand (absolute targets restart at ``root``, ``..`` stops at
-    ``root``) and each open uses O_NOFOLLOW, so the walk cannot leave ``root``
-    even if the tree changes meanwhile. Only regular files are opened.
+    The path is resolved inside ``root`` (:mod:`~baleine.engine.images.rootpath`:
+    absolute targets restart at ``root``, ``..`` stops there), then opened from a
+    directory fd with O_NOFOLLOW, so the walk cannot leave ``root`` even if the
+    tree changes meanwhile. Only regular files are opened.
     Raises OSError (ENOENT, ELOOP, ENOTDIR, EISDIR, EINVAL…) on failure.
     """
-    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    stack = [root_fd]  # directory fds from root to the current directory
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        pending = [p for p in path.split("/") if p]
-        links = 0
-        while pending:
-            comp = pending.pop(0)
-            if comp == ".":
-                continue
-            if comp == "..":
-                if len(stack) > 1:
-                    os.close(stack.pop())
-                continue
-            cur = stack[-1]
-            st = os.stat(comp, dir_fd=cur, follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
-                links += 1
-                if links > _MAX_SYMLINKS:
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
-                target = os.readlink(comp, dir_fd=cur)
-                if target.startswith("/"):
-                    while len(stack) > 1:
-                        os.close(stack.pop())
-                pending[:0] = [p for p in target.split("/") if p]
-                continue
-            if pending:
-                stack.append(os.open(comp, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW
-                                     | os.O_CLOEXEC, dir_fd=cur))
-                continue
-            # Last component: O_NONBLOCK so a FIFO planted there cannot hang us.
-            fd = os.open(comp, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         dir_fd=cur)
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                raise OSError(errno.EINVAL, "not a regular file", path)
-            return fd
-        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    finally:
-        for fd in stack:
+        try:
+            resolved = rootpath.resolve_fd(root_fd, path)
+        except rootpath.TooManyLinks:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path) from None
+        parent, _, name = resolved.rpartition("/")
+        if not name:
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        dir_fd = rootpath.open_dir(root_fd, parent)
+        if dir_fd is None:
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        try:
+            # O_NONBLOCK so a FIFO planted there cannot hang us.
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return fd
+    finally:
+        os.close(root_fd)
 
 
 def read_in_root(root: str, path: str) -> str | None:
