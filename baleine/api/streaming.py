@@ -34,8 +34,9 @@ async def pump_json(request: web.Request, messages: AsyncIterator[Any], *, termi
     """
     if resp is None:
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})
-        await resp.prepare(request)
     try:
+        if not resp.prepared:
+            await resp.prepare(request)
         async for msg in messages:
             await resp.write(json.dumps(msg).encode() + terminator)
         await resp.write_eof()
