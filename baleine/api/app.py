@@ -10,7 +10,6 @@ logged and a 500. Handlers reach the engine only through the ``Backends`` given 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +24,6 @@ from .responses import NoResponse, api_headers, error_response
 
 log = logging.getLogger("baleine.api")
 
-_VERSION_RE = re.compile(r"^/v(\d+\.\d+)(/.*)$")
 #: every resource module; each has ``register(router)``
 MODULES = (system, containers, container_logs, attach, container_stats, container_files, exec_api, images,
            distribution, networks, volumes, build, swarm)

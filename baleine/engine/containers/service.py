@@ -69,6 +69,8 @@ class ContainersService:
     # -- records -----------------------------------------------------------------------
 
     async def create(self, body: dict[str, Any], name: str | None) -> tuple[str, list[str]]:
+        # On the loop, not in a thread: checking the name and adding the record must
+        # not interleave with another create (the work is a few small writes).
         c, warnings = self.engine.lifecycle.create(body, name)
         return c.id, warnings
 
