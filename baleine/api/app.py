@@ -10,9 +10,11 @@ logged and a 500. Handlers reach the engine only through the ``Backends`` given 
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_exceptions import NotAppKeyWarning
 
 from .. import API_VERSION, MIN_API_VERSION
 from ..engine.interface import Backends
@@ -87,7 +89,11 @@ def make_app(backends: Backends, engine: Any = None) -> web.Application:
     distribution), which still reach it through ``requests.engine_of``.
     """
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
-    app[BACKENDS] = backends
+    with warnings.catch_warnings():
+        # A plain string key on purpose (see requests.BACKENDS): aiohttp would rather
+        # have an AppKey, and says so once per application.
+        warnings.simplefilter("ignore", NotAppKeyWarning)
+        app[BACKENDS] = backends
     app[ENGINE] = engine
     router = Router(app)
     for module in MODULES:

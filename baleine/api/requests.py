@@ -13,16 +13,18 @@ from aiohttp import web
 from ..engine.interface import Backends
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-#: the application's backends (``make_app`` stores them)
-BACKENDS: web.AppKey[Backends] = web.AppKey("backends", Backends)
+#: where ``make_app`` stores the application's backends: the plain key every API
+#: module (and issue 12's contract, ``request.app["backends"]``) reads
+BACKENDS = "backends"
 #: the Engine object, for the API modules not yet migrated to backends (images,
 #: build, distribution); typed loosely so that this module does not import the engine
 ENGINE: web.AppKey[Any] = web.AppKey("engine", object)
 
 
 def backends_of(request: web.Request) -> Backends:
-    """The backends serving ``request``."""
-    return request.app[BACKENDS]
+    """The backends serving ``request`` (``request.app["backends"]``)."""
+    backends: Backends = request.app[BACKENDS]
+    return backends
 
 
 def engine_of(request: web.Request) -> Any:
