@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any
-
 from aiohttp import web
 from aiohttp.web_exceptions import NotAppKeyWarning
 
@@ -21,7 +19,7 @@ from ..engine.interface import Backends
 from ..rules.errors import EngineError
 from . import (attach, build, container_files, container_logs, container_stats, containers, distribution,
                exec as exec_api, images, networks, swarm, system, volumes)
-from .requests import BACKENDS, ENGINE, Handler, Router
+from .requests import BACKENDS, Handler, Router
 from .responses import NoResponse, api_headers, error_response
 
 log = logging.getLogger("baleine.api")
@@ -82,19 +80,14 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     return resp
 
 
-def make_app(backends: Backends, engine: Any = None) -> web.Application:
-    """The aiohttp application serving ``backends``.
-
-    ``engine`` is for the endpoints not yet moved to backends (images, build,
-    distribution), which still reach it through ``requests.engine_of``.
-    """
+def make_app(backends: Backends) -> web.Application:
+    """The aiohttp application serving ``backends``."""
     app = web.Application(middlewares=[api_middleware], client_max_size=0)
     with warnings.catch_warnings():
         # A plain string key on purpose (see requests.BACKENDS): aiohttp would rather
         # have an AppKey, and says so once per application.
         warnings.simplefilter("ignore", NotAppKeyWarning)
         app[BACKENDS] = backends
-    app[ENGINE] = engine
     router = Router(app)
     for module in MODULES:
         module.register(router)

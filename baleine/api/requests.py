@@ -16,21 +16,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: where ``make_app`` stores the application's backends: the plain key every API
 #: module (and issue 12's contract, ``request.app["backends"]``) reads
 BACKENDS = "backends"
-#: the Engine object, for the API modules not yet migrated to backends (images,
-#: build, distribution); typed loosely so that this module does not import the engine
-ENGINE: web.AppKey[Any] = web.AppKey("engine", object)
 
 
 def backends_of(request: web.Request) -> Backends:
     """The backends serving ``request`` (``request.app["backends"]``)."""
     backends: Backends = request.app[BACKENDS]
     return backends
-
-
-def engine_of(request: web.Request) -> Any:
-    """The Engine (deprecated: for the images, build and distribution endpoints until
-    their owner moves them to backends)."""
-    return request.app[ENGINE]
 
 
 async def read_json(request: web.Request, default: Any = None, expect: type | None = dict) -> Any:

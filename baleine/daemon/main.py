@@ -139,9 +139,9 @@ async def serve(args: argparse.Namespace) -> None:
     registry = await _start_registry(args, config.data_root)
     await engine.open()
     backends = wiring.make_backends(engine)
-    app = make_app(backends, engine)
+    app = make_app(backends)
     hosts = args.host or [DEFAULT_HOST]
-    ui = _mount_ui(args, lambda: make_app(backends, engine), config.data_root,
+    ui = _mount_ui(args, lambda: make_app(backends), config.data_root,
                    next((h for h in hosts if h.startswith("unix://")), hosts[0]))  # the terminal's exec socket
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()

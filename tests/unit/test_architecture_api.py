@@ -20,10 +20,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "baleine"
 
-#: API modules whose owner has not yet moved them onto backends (issue 12, images
-#: side): exempt from the API rules until then. Remove each entry as it migrates.
-PENDING_API = {"images.py", "build.py", "distribution.py"}
-
 
 def _modules(folder: str) -> list[Path]:
     return sorted((PACKAGE / folder).rglob("*.py"))
@@ -118,7 +114,7 @@ def import_cycles(paths: list[Path]) -> list[list[str]]:
 
 
 def test_api_uses_backends_only() -> None:
-    found = [v for p in _modules("api") if p.name not in PENDING_API for v in api_violations(p)]
+    found = [v for p in _modules("api") for v in api_violations(p)]
     assert not found, "the API reaches past the backends:\n" + "\n".join(found)
 
 

@@ -42,11 +42,15 @@ def test_service_implements_its_protocol(protocol: type, service: type) -> None:
         assert (fn.__doc__ or "").strip(), f"{protocol.__name__}.{name} states no contract"
 
 
-def test_wiring_fills_the_container_side_backends() -> None:
+def test_wiring_fills_every_backend() -> None:
     # The services only keep the engine at construction: any object with the
     # attributes they read will do.
-    engine = SimpleNamespace(volumes=object(), mountpoints=object())
+    engine = SimpleNamespace(**{name: object() for name in (
+        "volumes", "mountpoints", "images", "containers", "lifecycle", "events", "tmp_dir", "builder",
+        "distribution")})
     backends = wiring.make_backends(engine)  # type: ignore[arg-type]
     for name, (_, service) in zip(("containers", "exec", "networks", "volumes", "system"), PAIRS):
         assert isinstance(getattr(backends, name), service), name
     assert backends.system.volumes is backends.volumes
+    assert backends.images is not None and backends.build is not None
+    assert backends.distribution is engine.distribution

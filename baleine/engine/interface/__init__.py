@@ -14,7 +14,7 @@ wires them into one :class:`Backends`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the Protocols import the engine's types; the dataclass needs only names
     from .build import BuildBackend
