@@ -1,5 +1,5 @@
-"""Docker's JSON shapes for containers and images (list summaries, inspect), and the
-list filters. Pure translation from engine records; no side effects."""
+"""Docker's JSON shapes for containers and images (list summaries, inspect). Pure
+translation from engine records and views; no side effects, no domain rules."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import copy
 import time
 from typing import Any
 
-from ..rules import filters as filters_mod
-from ..engine.images import layers
 from ..engine.containers.records import Container
+from ..engine.interface.containers import ContainerView
 from ..rules.errors import InvalidParameter
 from ..engine.images.records import Image
 from ..rules.timestamps import ZERO_TIME, parse_rfc3339
@@ -61,8 +60,9 @@ def _created_unix(ts: str) -> int:
         return 0
 
 
-def container_summary(engine: Any, c: Container, size: bool = False) -> dict[str, Any]:
-    """One item of ``GET /containers/json``."""
+def container_summary(view: ContainerView) -> dict[str, Any]:
+    """One item of ``GET /containers/json`` (with SizeRw/SizeRootFs when the view has sizes)."""
+    c = view.container
     hc = c.host_config
     net = c.doc.get("NetworkSettings") or {}
     out: dict[str, Any] = {
@@ -80,22 +80,14 @@ def container_summary(engine: Any, c: Container, size: bool = False) -> dict[str
         "NetworkSettings": {"Networks": copy.deepcopy(net.get("Networks") or {})},
         "Mounts": copy.deepcopy(c.doc.get("Mounts") or []),
     }
-    if size:
-        rw, root = container_sizes(engine, c)
-        out["SizeRw"], out["SizeRootFs"] = rw, root
+    if view.sizes is not None:
+        out["SizeRw"], out["SizeRootFs"] = view.sizes
     return out
 
 
-def container_sizes(engine: Any, c: Container) -> tuple[int, int]:
-    """(size of the writable layer, total size including the image), as ``system df``
-    and ``container prune`` count them (engine.disk_usage)."""
-    from ..engine.containers.disk_usage import container_sizes as sizes
-
-    return sizes(engine, c)
-
-
-def container_inspect(engine: Any, c: Container, size: bool = False) -> dict[str, Any]:
-    """``GET /containers/{id}/json``."""
+def container_inspect(view: ContainerView) -> dict[str, Any]:
+    """``GET /containers/{id}/json`` (with SizeRw/SizeRootFs when the view has sizes)."""
+    c = view.container
     doc = c.public()
     doc.pop("NetworkingConfig", None)
     net = doc.get("NetworkSettings") or {}
@@ -112,94 +104,12 @@ def container_inspect(engine: Any, c: Container, size: bool = False) -> dict[str
     state = doc["State"]
     if state.get("Health") is None:
         state.pop("Health", None)
-    rw, merged, upper = engine.snapshots.rw_paths(c.private["rw"])[0], engine.rootfs(c), None
-    work = engine.snapshots.rw_paths(c.private["rw"])[1]
-    del upper
-    top = c.private.get("top", "")
-    try:
-        lowers = engine.snapshots.lowers(top) if top else []
-    except Exception:  # noqa: BLE001
-        lowers = []
-    doc["GraphDriver"] = {"Name": "overlay2", "Data": {
-        "LowerDir": ":".join(lowers), "MergedDir": merged, "UpperDir": rw, "WorkDir": work}}
+    doc["GraphDriver"] = view.graph_driver
     if doc.get("ExecIDs") == []:
         doc["ExecIDs"] = None
-    if size:
-        doc["SizeRw"], doc["SizeRootFs"] = container_sizes(engine, c)
+    if view.sizes is not None:
+        doc["SizeRw"], doc["SizeRootFs"] = view.sizes
     return doc
-
-
-def container_changes(engine: Any, c: Container) -> list[dict[str, Any]] | None:
-    upper = engine.snapshots.rw_paths(c.private["rw"])[0]
-    lowers = engine.snapshots.container_lowers(c.private["rw"], c.private.get("top", ""))
-    changes = layers.changes(upper, lowers)
-    return [{"Path": ch.path, "Kind": ch.kind} for ch in changes] or None
-
-
-def _status_matches(c: Container, wanted: list[str]) -> bool:
-    for s in wanted:
-        if s not in ("created", "restarting", "running", "removing", "paused", "exited", "dead"):
-            raise InvalidParameter(f"invalid filter 'status={s}'")
-    return c.status in wanted
-
-
-def filter_containers(engine: Any, items: list[Container], f: filters_mod.Filters,
-                      show_all: bool) -> list[Container]:
-    """moby's container list filtering (all, status, id, name, label, ancestor, exited,
-    before/since, health, expose/publish, volume, network)."""
-    if f.contains("status") or f.contains("exited") or f.contains("health"):
-        show_all = True
-    before = since = None
-    if f.contains("before"):
-        before = engine.containers.get(f.get("before")[0])
-    if f.contains("since"):
-        since = engine.containers.get(f.get("since")[0])
-    ancestors: set[str] = set()
-    for a in f.get("ancestor") if f.contains("ancestor") else []:
-        try:
-            ancestors.add(engine.images.get(a).id)
-        except Exception:  # noqa: BLE001 - unknown ancestors match nothing
-            continue
-    out = []
-    for c in items:
-        if not show_all and not c.running:
-            continue
-        if f.contains("status") and not _status_matches(c, f.get("status")):
-            continue
-        if f.contains("id") and not any(c.id.startswith(v) for v in f.get("id")):
-            continue
-        if f.contains("name") and not f.match("name", c.name):
-            continue
-        if f.contains("label") and not f.match_kv("label", c.config.get("Labels") or {}):
-            continue
-        if f.contains("exited"):
-            if c.running or c.status == "created" or str(c.state.get("ExitCode")) not in f.get("exited"):
-                continue
-        if f.contains("health"):
-            h = (c.state.get("Health") or {}).get("Status", "none")
-            if h not in f.get("health"):
-                continue
-        if f.contains("ancestor") and c.doc["Image"] not in ancestors and not any(
-                c.config.get("Image") == a for a in f.get("ancestor")):
-            continue
-        if before is not None and c.doc["Created"] >= before.doc["Created"]:
-            continue
-        if since is not None and c.doc["Created"] <= since.doc["Created"]:
-            continue
-        if f.contains("volume") and not any(
-                m.get("Name") in f.get("volume") or m.get("Destination") in f.get("volume")
-                for m in c.doc.get("Mounts") or []):
-            continue
-        if f.contains("network") and not any(
-                n in f.get("network") or (v or {}).get("NetworkID") in f.get("network")
-                for n, v in ((c.doc.get("NetworkSettings") or {}).get("Networks") or {}).items()):
-            continue
-        if f.contains("expose") and not any(p in (c.config.get("ExposedPorts") or {})
-                                            or p + "/tcp" in (c.config.get("ExposedPorts") or {})
-                                            for p in f.get("expose")):
-            continue
-        out.append(c)
-    return out
 
 
 # -- images ------------------------------------------------------------------------------

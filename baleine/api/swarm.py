@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .server import Router, error_response
+from .requests import Router
+from .responses import error_response
 
 NOT_MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" '
                "to connect this node to swarm and try again.")

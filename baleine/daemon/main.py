@@ -114,7 +114,7 @@ def _log_opts(opts: list[str]) -> tuple[int, int]:
 
 async def serve(args: argparse.Namespace) -> None:
     listeners = check_hosts(args)  # before the engine holds anything
-    from ..api.server import make_app
+    from ..api.app import make_app
     from ..engine.engine import EngineConfig
     from . import wiring
 
@@ -139,9 +139,9 @@ async def serve(args: argparse.Namespace) -> None:
     registry = await _start_registry(args, config.data_root)
     await engine.open()
     backends = wiring.make_backends(engine)
-    app = make_app(engine, backends)
+    app = make_app(backends)
     hosts = args.host or [DEFAULT_HOST]
-    ui = _mount_ui(args, lambda: make_app(engine, backends), config.data_root,
+    ui = _mount_ui(args, lambda: make_app(backends), config.data_root,
                    next((h for h in hosts if h.startswith("unix://")), hosts[0]))  # the terminal's exec socket
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()

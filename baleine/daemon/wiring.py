@@ -12,9 +12,14 @@ from ..build.builder import Builder
 from ..build.service import BuildService
 from ..distribution.config import RegistryConfig
 from ..distribution.service import Distribution, LocalStores
+from ..engine.containers.exec_service import ExecService
+from ..engine.containers.service import ContainersService
 from ..engine.engine import Engine, EngineConfig
 from ..engine.images.service import ImageService
 from ..engine.interface import Backends
+from ..engine.networks.service import NetworksService
+from ..engine.system import SystemService
+from ..engine.volumes.service import VolumesService
 
 
 def registry_config(config: EngineConfig) -> RegistryConfig:
@@ -42,9 +47,15 @@ def build_engine(config: EngineConfig) -> Engine:
 
 
 def make_backends(engine: Engine) -> Backends:
-    """The backends of the resources this module wires (others keep their defaults)."""
+    """Every backend of ``engine``, one per resource."""
+    volumes = VolumesService(engine)
     return Backends(
+        containers=ContainersService(engine),
+        exec=ExecService(engine),
         images=ImageService(engine.images, engine.containers, engine.lifecycle, engine.events, engine.tmp_dir),
-        distribution=engine.distribution,
+        networks=NetworksService(engine),
+        volumes=volumes,
+        system=SystemService(engine, volumes),
         build=BuildService(engine.builder, engine.tmp_dir),
+        distribution=engine.distribution,
     )

@@ -14,27 +14,31 @@ wires them into one :class:`Backends`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the Protocols import the engine's types; the dataclass needs only names
     from .build import BuildBackend
+    from .containers import ContainersBackend
     from .distribution import DistributionBackend
+    from .exec import ExecBackend
     from .images import ImagesBackend
+    from .networks import NetworksBackend
+    from .system import SystemBackend
+    from .volumes import VolumesBackend
 
 
 @dataclass
 class Backends:
     """Every backend of one engine, as the daemon wired them.
 
-    Each field is typed by its resource's Protocol in this package (``Any`` until that
-    resource's Protocol exists).
+    Each field is typed by its resource's Protocol in this package.
     """
 
-    containers: Any = None
-    exec: Any = None
+    containers: ContainersBackend | None = None
+    exec: ExecBackend | None = None
     images: ImagesBackend | None = None
-    networks: Any = None
-    volumes: Any = None
-    system: Any = None
+    networks: NetworksBackend | None = None
+    volumes: VolumesBackend | None = None
+    system: SystemBackend | None = None
     build: BuildBackend | None = None
     distribution: DistributionBackend | None = None
