@@ -135,7 +135,7 @@ class SystemService:
             "HttpsProxy": os.environ.get("HTTPS_PROXY", ""),
             "NoProxy": os.environ.get("NO_PROXY", ""),
             "Name": os.uname().nodename,
-            "Labels": [],
+            "Labels": list(engine.config.extra.get("labels") or []),  # --label, daemon.json; SIGHUP reloads them
             "ExperimentalBuild": False,
             "ServerVersion": __version__,
             "Runtimes": {engine.runtime.name: {"path": engine.runtime.path}},

@@ -156,6 +156,7 @@ def test_daemon_json_read_and_sighup_reload(tmp_path: Path) -> None:
     try:
         client = d.api()
         info = client.info()
+        assert info["Labels"] == ["tier=one"]
         assert info["RegistryConfig"]["IndexConfigs"]["docker.io"]["Mirrors"] == ["http://127.0.0.1:5999/"] or \
             info["RegistryConfig"]["IndexConfigs"]["docker.io"]["Mirrors"] == ["http://127.0.0.1:5999"]
         conf.write_text(json.dumps({"registry-mirrors": ["http://127.0.0.1:5888"], "labels": ["tier=two"]}))
@@ -168,6 +169,7 @@ def test_daemon_json_read_and_sighup_reload(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert "5888" in mirrors[0]
         assert "reloaded configuration" in d.log()
+        assert client.info()["Labels"] == ["tier=two"]
         # A bad file on reload changes nothing and the daemon lives on.
         conf.write_text("{")
         d.proc.send_signal(signal.SIGHUP)
