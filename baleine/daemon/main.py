@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from ..rules.units import parse_bytes
+from . import slowcallbacks
 
 DEFAULT_HOST = "unix:///run/baleine/baleine.sock"
 DEFAULT_GROUP = "baleine"
@@ -87,6 +88,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ui-addr", default="", metavar="HOST:PORT", help="Serve the web dashboard here (default: off)")
     p.add_argument("--ui-tlscert", default="", metavar="FILE", help="Serve the dashboard over HTTPS: certificate")
     p.add_argument("--ui-tlskey", default="", metavar="FILE", help="Serve the dashboard over HTTPS: key")
+    # Hidden, for tests: asyncio debug mode, logging every callback that held the loop
+    # SECONDS or more (see slowcallbacks). BALEINE_LOOP_DEBUG sets the default.
+    p.add_argument("--debug-slow-callback", type=float, metavar="SECONDS", help=argparse.SUPPRESS,
+                   default=float(os.environ.get("BALEINE_LOOP_DEBUG") or 0) or None)
     return p
 
 
@@ -145,6 +150,7 @@ async def serve(args: argparse.Namespace) -> None:
                    next((h for h in hosts if h.startswith("unix://")), hosts[0]))  # the terminal's exec socket
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
+    slowcallbacks.watch(args.debug_slow_callback)  # from here on the loop serves clients
     for host in hosts:
         await _listen(runner, host, args, listeners)
     ui_runner = await _start_ui(args, ui, config.data_root)
@@ -177,6 +183,7 @@ async def serve(args: argparse.Namespace) -> None:
     if ui_runner is not None:
         await ui_runner.cleanup()
     await runner.cleanup()
+    slowcallbacks.unwatch()
     await engine.close()
     try:
         os.unlink(pidfile)
