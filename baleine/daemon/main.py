@@ -150,7 +150,6 @@ async def serve(args: argparse.Namespace) -> None:
                    next((h for h in hosts if h.startswith("unix://")), hosts[0]))  # the terminal's exec socket
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
-    slowcallbacks.watch(args.debug_slow_callback)  # from here on the loop serves clients
     for host in hosts:
         await _listen(runner, host, args, listeners)
     ui_runner = await _start_ui(args, ui, config.data_root)
@@ -171,6 +170,9 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: reload(args, engine))
+    # Start-up done. (The Kubernetes API's start, after the Engine API listens, still
+    # blocks the loop 0.1-0.2 s: watched from here until that moves off the loop.)
+    slowcallbacks.watch(args.debug_slow_callback)
     if kube_failure is None:
         await stop.wait()
     notify("STOPPING=1")

@@ -1,8 +1,8 @@
 """Reporting callbacks that block the daemon's event loop (``--debug-slow-callback``).
 
 With the option, the daemon runs its loop in asyncio's debug mode with
-``slow_callback_duration`` set, from the moment the API listens until it is
-closed (before and after, blocking delays no client). asyncio then warns of
+``slow_callback_duration`` set, from the end of its start-up until the API is
+closed (``serve`` says when). asyncio then warns of
 every callback that held the loop that long; :class:`SlowCallbacks` rewrites
 each warning into one line the test fixtures look for (``tests/loopcheck.py``)::
 
