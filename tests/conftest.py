@@ -5,6 +5,10 @@ socket, with the test images loaded, and helpers to drive it through the
 Everything a test session creates lives under one temporary directory and one
 cgroup parent, and is removed at the end: containers, monitors, mounts, runc
 state, cgroups.
+
+Every daemon runs with asyncio's debug mode; at its teardown, any callback that
+held its event loop longer than 100 ms fails the test (or session) that owned it
+(see ``tests/loopcheck.py``).
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from . import loopcheck
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BALEINE_SHARED", REPO.parent / "shared"))
@@ -99,7 +106,8 @@ class Daemon:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "baleine.daemon.main", "-H", self.host, "--data-root", str(self.data_root),
-             "--exec-root", str(self.exec_root), "--cgroup-parent", self.cgroup_parent, *self.extra_args],
+             "--exec-root", str(self.exec_root), "--cgroup-parent", self.cgroup_parent,
+             "--debug-slow-callback", str(loopcheck.THRESHOLD), *self.extra_args],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -129,6 +137,13 @@ class Daemon:
             return self.log_path.read_text()[-4000:] if self.log_path else ""
         except OSError:
             return ""
+
+    def slow_callbacks(self) -> list[loopcheck.SlowCallback]:
+        """Callbacks that blocked the daemon's loop so far (all its runs: the log is appended to)."""
+        try:
+            return loopcheck.slow_callbacks(self.log_path.read_text(errors="replace")) if self.log_path else []
+        except OSError:
+            return []
 
     def cli(self, *args: str, input: str | bytes | None = None, timeout: float = 120,
             check: bool = False) -> Result:
@@ -192,15 +207,23 @@ def new_daemon(prefix: str = "bt-", extra_args: list[str] | None = None, parent:
     return d
 
 
-def destroy_daemon(d: Daemon) -> None:
-    """Stop the daemon and remove everything it made, even after a failed test."""
+def destroy_daemon(d: Daemon, owner: str = "") -> None:
+    """Stop the daemon and remove everything it made, even after a failed test;
+    then fail (``pytest.fail``) if it ever blocked its event loop (see
+    ``tests/loopcheck.py``; only a warning with ``BALEINE_LOOP_CHECK=0``)."""
     try:
         if d.proc is not None and d.proc.poll() is None:
             d.cleanup_containers()
     except Exception:  # noqa: BLE001 - cleanup must go on
         pass
     d.stop()
+    slow = d.slow_callbacks()  # before reap_leftovers removes the log with the root
     reap_leftovers(d.root, d.cgroup_parent)
+    if slow:
+        message = loopcheck.report(owner or os.environ.get("PYTEST_CURRENT_TEST", str(d.root)), slow)
+        if loopcheck.ENFORCED:
+            pytest.fail(message, pytrace=False)
+        warnings.warn(message, stacklevel=2)
 
 
 def reap_leftovers(root: Path, cgroup_parent: str) -> None:
@@ -256,7 +279,7 @@ def daemon() -> Iterator[Daemon]:
         d.ok("load", "-i", str(BUSYBOX_TAR))
         yield d
     finally:
-        destroy_daemon(d)
+        destroy_daemon(d, "the session's daemon fixture")
 
 
 @pytest.fixture(scope="session")
@@ -269,17 +292,17 @@ def bookworm_daemon() -> Iterator[Daemon]:
         d.ok("load", "-i", str(BOOKWORM), timeout=600)
         yield d
     finally:
-        destroy_daemon(d)
+        destroy_daemon(d, "the session's bookworm_daemon fixture")
 
 
 @pytest.fixture
-def fresh_daemon() -> Iterator[Daemon]:
+def fresh_daemon(request) -> Iterator[Daemon]:
     """A daemon of the test's own (for crash and restart tests)."""
     d = new_daemon()
     try:
         yield d
     finally:
-        destroy_daemon(d)
+        destroy_daemon(d, request.node.nodeid)
 
 
 @pytest.fixture

@@ -15,7 +15,13 @@ and the pieces it is made of, each an idea of its own:
               user-defined network);
 ``reap``      removal of everything a daemon made in the kernel, for start-up
               recovery and for tests;
-``manager``   ``Networks``: network records, endpoints, the lifecycle hooks.
+``records``   network records: the ``networks`` table, predefined networks,
+              bridges and IPAM state (create, remove, prune, inspect);
+``endpoints`` containers' attachments: prepare at start, release at exit,
+              connect/disconnect (veths, addresses, ports, DNS sockets);
+``directory`` the DNS directory: who answers which name on which network;
+``firewall``  the daemon's chains kept in step with records and held ports;
+``manager``   ``Networks``: the thin façade the engine, lifecycle and API call.
 
 Everything a daemon makes in the kernel carries its *tag* (:func:`daemon_tag`),
 so that several daemons can share a host and each can find, and remove, what
