@@ -196,7 +196,10 @@ def new_daemon(prefix: str = "bt-", extra_args: list[str] | None = None, parent:
     # goes to 127.0.0.1, never to the host's resolvers beyond this machine.
     d = Daemon(root=root, host=f"unix://{root}/d.sock", cgroup_parent=f"baleine-test-{root.name}",
                # --registry-hub none: no test ever reaches for Docker Hub (only loopback traffic).
+               # No Kubernetes API unless a test asks (one port, 6443, for the whole host), and
+               # no /etc/baleine/daemon.json: test daemons are configured by their flags alone.
                extra_args=["--ip-forward=false", "--dns", "127.0.0.1", "--registry-hub", "none",
+                           "--kube-addr=", "--config-file", "/dev/null",
                            *(extra_args or [])])
     try:
         d.start()

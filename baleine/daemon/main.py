@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -157,6 +158,8 @@ async def serve(args: argparse.Namespace) -> None:
     with open(pidfile, "w") as f:
         f.write(str(os.getpid()))
     log.info("API listening on %s", ", ".join(hosts))
+    # Start-up is done: from here on no callback may hold the loop (tests watch it).
+    slowcallbacks.watch(args.debug_slow_callback)
     kube, kube_failure = None, None
     try:  # after the Engine API: it must not delay it
         kube = await _start_kube(args, config.data_root)
@@ -170,9 +173,6 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: reload(args, engine))
-    # Start-up done. (The Kubernetes API's start, after the Engine API listens, still
-    # blocks the loop 0.1-0.2 s: watched from here until that moves off the loop.)
-    slowcallbacks.watch(args.debug_slow_callback)
     if kube_failure is None:
         await stop.wait()
     notify("STOPPING=1")
@@ -201,9 +201,10 @@ async def _start_kube(args: argparse.Namespace, data_root: str):  # noqa: ANN202
     if not addr:
         return None
     try:
-        from ..kube.server import start  # needs cryptography and kubernetes-validate
-
-        return await start(data_root, addr)
+        # Imported in a thread: the server's modules (cryptography, the schemas) take
+        # longer to import than the loop may be held.
+        server = await asyncio.to_thread(importlib.import_module, "baleine.kube.server")
+        return await server.start(data_root, addr)
     except (OSError, ValueError, ImportError) as exc:
         if args.kube_addr is not None:
             raise SystemExit(f"cannot serve the Kubernetes API on {addr}: {exc}") from None

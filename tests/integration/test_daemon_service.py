@@ -199,6 +199,7 @@ def test_ready_notification_and_socket_activation(tmp_path: Path) -> None:
     launcher = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.environ['LISTEN_PID'] = str(os.getpid()); "
                 "os.execv(sys.executable, [sys.executable] + sys.argv[2:])")
     proc = subprocess.Popen([sys.executable, "-c", launcher, str(fd), "-m", "baleine.daemon.main", "-H", "fd://",
+                             "--kube-addr=",
                              "--config-file", "/dev/null", "--data-root", f"{root}/data", "--exec-root",
                              f"{root}/exec"], env=env, pass_fds=(fd,), stdout=subprocess.DEVNULL,
                             stderr=open(root / "log", "wb"), start_new_session=True)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
 import struct
 import sys
 from dataclasses import dataclass
@@ -177,12 +178,13 @@ class Runtime:
 
     async def _start_standby(self) -> str | None:
         path = os.path.join(self.standby_dir, os.urandom(6).hex() + ".sock")
+        # In a thread: forking a daemon of this size is not free, and the standby's
+        # first process returns as soon as it has detached.
         try:
-            proc = await asyncio.create_subprocess_exec(
-                self.python, "-I", "-S", MONITOR, "--standby", path, "3600", str(os.getpid()),
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
-            await proc.wait()
+            proc = await asyncio.to_thread(
+                subprocess.run, [self.python, "-I", "-S", MONITOR, "--standby", path, "3600", str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True)
         except OSError:
             return None
         return path if proc.returncode == 0 else None
