@@ -33,7 +33,8 @@ import stat
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..engine.images import compression, layers, rootpath
+from ..engine.images import compression
+from ..filesystem import layers, rootpath
 from ..rules.errors import InvalidParameter, NotFound
 from .dockerignore import PatternMatcher, clean, read_patterns
 

@@ -30,7 +30,8 @@ import stat
 import threading
 from dataclasses import dataclass
 
-from ..engine.images import compression, layers, rootpath
+from ..engine.images import compression
+from ..filesystem import layers, rootpath
 from ..engine.runtime import mounts
 from ..engine.images.content import ContentStore
 from ..rules.errors import EngineError, InvalidParameter

@@ -206,7 +206,7 @@ def _untar_local(content: Any, dest_dir: str) -> None:
     """Extract into a local directory as docker's client does: no chown to the
     archive's owners (files belong to the caller), no directory/non-directory
     replacement."""
-    from ..engine.images import layers
+    from ..filesystem import layers
     from ..rules.errors import EngineError
 
     try:
@@ -269,7 +269,7 @@ def _copy_from_container(ctx: Context, container: str, src_path: str, dst_path: 
 
 def _copy_to_container(ctx: Context, container: str, src_path: str, dst_path: str, follow: bool,
                        copy_uid_gid: bool, quiet: bool) -> int:
-    from ..engine.images import layers
+    from ..filesystem import layers
     from ..rules.copypaths import CopyError, CopyInfo, go_join, prepare_archive_copy, split_path_dir_entry
 
     if src_path != "-":

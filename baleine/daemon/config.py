@@ -119,6 +119,9 @@ KEYS: dict[str, Key] = {
     "tlscert": _k("tlscert", _string, "tlscert"),
     "tlskey": _k("tlskey", _string, "tlskey"),
     "kube-addr": _k("kube_addr", _string, "kube-addr"),
+    "ui-addr": _k("ui_addr", _string, "ui-addr"),
+    "ui-tlscert": _k("ui_tlscert", _string, "ui-tlscert"),
+    "ui-tlskey": _k("ui_tlskey", _string, "ui-tlskey"),
 }
 
 # What SIGHUP reloads, as dockerd does (daemon/reload.go): the rest needs a restart.

@@ -24,7 +24,7 @@ def args_with(tmp_path: Path, doc: object, *argv: str):
 
 def test_every_key_names_a_flag() -> None:
     dests = {a.dest for a in daemon_main.parser()._actions}
-    missing = {k for k, key in KEYS.items() if key.dest not in dests and k != "kube-addr"}
+    missing = {k for k, key in KEYS.items() if key.dest not in dests}
     assert not missing
 
 
@@ -46,6 +46,8 @@ def test_every_key_names_a_flag() -> None:
     ({"tlsverify": True, "tlscacert": "/c/ca.pem", "tlscert": "/c/cert.pem", "tlskey": "/c/key.pem"},
      "tlscacert", "/c/ca.pem"),
     ({"labels": ["a=b"]}, "label", ["a=b"]),
+    ({"kube-addr": "127.0.0.1:7443"}, "kube_addr", "127.0.0.1:7443"),
+    ({"ui-addr": "127.0.0.1:9000"}, "ui_addr", "127.0.0.1:9000"),
 ])
 def test_keys_are_read(tmp_path: Path, doc: dict, dest: str, value: object) -> None:
     assert getattr(args_with(tmp_path, doc), dest) == value

@@ -1,4 +1,4 @@
-"""Tests of baleine.engine.images.layers: applying layer tars, docker diff, computing layer tars.
+"""Tests of baleine.filesystem.layers: applying layer tars, docker diff, computing layer tars.
 
 They run as root (device nodes, owners, trusted.* xattrs, overlay mounts), each
 in its own temporary directory; every overlay mounted is unmounted in a finally.
@@ -21,7 +21,7 @@ import pytest
 
 from baleine.engine.images.compression import compress_stream, open_decompressed
 from baleine.rules.errors import EngineError, InvalidParameter, NotFound
-from baleine.engine.images.layers import (
+from baleine.filesystem.layers import (
     CHANGE_ADD,
     CHANGE_DELETE,
     CHANGE_MODIFY,

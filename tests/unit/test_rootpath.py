@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from baleine.engine.images import rootpath
+from baleine.filesystem import rootpath
 
 
 @pytest.fixture()

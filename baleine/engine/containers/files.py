@@ -37,7 +37,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..images import layers, rootpath
+from ...filesystem import layers, rootpath
 from ..runtime import mounts
 from ..images.compression import open_decompressed
 from .records import Container

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from ...rules.errors import Conflict, InvalidParameter
 from ...rules.filters import Filters
 from ...rules.timestamps import parse_since
-from ..images import layers
+from ...filesystem import layers
 from . import disk_usage, files, listing, logs as logs_mod, stats as stats_mod, top as top_mod, update as update_mod
 from ..interface.containers import ContainerView, LogsOptions
 from .logs import LogEntry

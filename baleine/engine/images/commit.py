@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, BinaryIO
 
-from . import layers
+from ...filesystem import layers
 from ...rules import references
 from ..containers.records import Container
 from .content import ContentStore

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from . import compression, layers
+from . import compression
+from ...filesystem import layers
 from .content import ContentStore
 from ...rules.errors import InvalidParameter
 from .snapshots import Layer, Snapshots

@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from baleine.engine.images import rootpath
+from baleine.filesystem import rootpath
 from baleine.rules.errors import InvalidParameter
 
 MIN_ID = 0
@@ -105,7 +105,7 @@ def parse_group(text: str) -> list[GroupEntry]:
 def open_in_root(root: str, path: str) -> int:
     """Open ``path`` read-only as seen from inside ``root`` and return the fd.
 
-    The path is resolved inside ``root`` (:mod:`~baleine.engine.images.rootpath`:
+    The path is resolved inside ``root`` (:mod:`~baleine.filesystem.rootpath`:
     absolute targets restart at ``root``, ``..`` stops there), then opened from a
     directory fd with O_NOFOLLOW, so the walk cannot leave ``root`` even if the
     tree changes meanwhile. Only regular files are opened.

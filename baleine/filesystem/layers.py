@@ -46,7 +46,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
-from baleine.engine.images import rootpath
+from baleine.filesystem import rootpath
 from baleine.rules.errors import EngineError, InvalidParameter, NotFound
 
 log = logging.getLogger(__name__)

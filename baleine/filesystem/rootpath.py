@@ -25,7 +25,7 @@ import os
 import posixpath
 import stat
 
-from ...rules.errors import EngineError
+from ..rules.errors import EngineError
 
 #: moby's limit (pkg/symlink): more links than this is a loop.
 MAX_SYMLINKS = 255
