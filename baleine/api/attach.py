@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..engine.containers import detach_keys as detach_keys_mod
+from ..rules import detachkeys as detach_keys_mod
 from ..rules.errors import Conflict
 from .hijack import STDERR, STDOUT, Hijacked
 from .requests import Router, backends_of, qbool

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 
 DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p,ctrl-q
-_CTRL_PUNCT = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
 
 
 def configured_detach_keys(option: str | None) -> str | None:
@@ -43,24 +42,13 @@ def configured_detach_keys(option: str | None) -> str | None:
 def parse_detach_keys(spec: str | None) -> bytes:
     """The bytes of a spec such as ``ctrl-p,ctrl-q`` or ``ctrl-a,x``; the default
     sequence when the spec is empty or invalid (the docker CLI falls back the same way)."""
-    if not spec:
+    from ..rules.detachkeys import parse
+    from ..rules.errors import InvalidParameter
+
+    try:
+        return parse(spec)
+    except InvalidParameter:
         return DEFAULT_DETACH_KEYS
-    out = bytearray()
-    for key in spec.split(","):
-        key = key.strip()
-        if key.startswith("ctrl-") and len(key) == 6:
-            ch = key[5].lower()
-            if "a" <= ch <= "z":
-                out.append(ord(ch) - ord("a") + 1)
-            elif ch in _CTRL_PUNCT:
-                out.append(_CTRL_PUNCT[ch])
-            else:
-                return DEFAULT_DETACH_KEYS
-        elif len(key) == 1:
-            out.append(ord(key))
-        else:
-            return DEFAULT_DETACH_KEYS
-    return bytes(out)
 
 
 class DetachWatch:

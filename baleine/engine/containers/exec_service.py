@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import detach_keys
+from ...rules import detachkeys as detach_keys
 from ..interface.exec import ExecSession
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...rules.errors import InvalidParameter
+from .errors import InvalidParameter
 
 DEFAULT = "ctrl-p,ctrl-q"
 _CTRL_PUNCT = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
