@@ -91,6 +91,12 @@ def read_existing(path: str, since: float | None = None, until: float | None = N
     return list(out)
 
 
+# How much a follower handles before it lets other callbacks run: the consumer writes
+# every entry to a client, so a slice is bounded in entries as well as in bytes.
+_SLICE = 16 << 10
+_BATCH = 100
+
+
 async def follow(path: str, running: Callable[[], bool], since: float | None = None,
                  until: float | None = None, tail: int | None = None) -> AsyncIterator[LogEntry]:
     """Existing entries, then new ones as they are written, until ``running()`` is false."""
@@ -108,8 +114,10 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
         f.seek(cut)
         history.extend(await asyncio.to_thread(_parse_lines, data[:cut], since, until))
     if tail != 0:
-        for entry in history:
+        for n, entry in enumerate(history, 1):
             yield entry
+            if n % _BATCH == 0:
+                await asyncio.sleep(0)  # a long history must not hold the loop either
     pending = b""
     while True:
         alive = running()
@@ -117,7 +125,7 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
             f = _open(path)
             pending = b""
         if f is not None:
-            chunk = f.read(1 << 16)  # small slices: the loop parses them between other requests
+            chunk = f.read(_SLICE)  # small slices: the loop parses them between other requests
             if chunk:
                 pending += chunk
                 *lines, pending = pending.split(b"\n")

@@ -159,13 +159,13 @@ class Runtime:
             json.dump(cfg, f)
         if await self._hand_to_standby(paths.config):
             return
-        proc = await asyncio.create_subprocess_exec(
-            self.python, "-I", "-S", MONITOR, paths.config,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True)
-        _, err = await proc.communicate()
+        # No standby ready: start one now, forked from a thread (a fork of the daemon
+        # can take longer than the loop may be held); it returns once detached.
+        proc = await asyncio.to_thread(
+            subprocess.run, [self.python, "-I", "-S", MONITOR, paths.config],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         if proc.returncode != 0:
-            raise EngineError(f"monitor failed to start: {err.decode().strip()}")
+            raise EngineError(f"monitor failed to start: {proc.stderr.decode().strip()}")
 
     # -- standby monitor ---------------------------------------------------------------
     # Starting a Python interpreter is the slowest part of starting a container, so one
