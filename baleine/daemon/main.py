@@ -186,6 +186,9 @@ async def serve(args: argparse.Namespace) -> None:
         await ui_runner.cleanup()
     await runner.cleanup()
     slowcallbacks.unwatch()
+    # End this step of the loop: asyncio times a step from its start, when the watch
+    # was still on, so the shutdown below must run in a step of its own.
+    await asyncio.sleep(0)
     await engine.close()
     try:
         os.unlink(pidfile)

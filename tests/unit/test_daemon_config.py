@@ -103,3 +103,17 @@ def test_plain_tcp_rules() -> None:
         check_plain_tcp("0.0.0.0:2375", TLSSettings())
     assert "insecure" in (check_plain_tcp("0.0.0.0:2375", TLSSettings(tls=False)) or "")
     assert check_plain_tcp("0.0.0.0:2376", TLSSettings(verify=True)) is None
+
+
+def test_log_formats() -> None:
+    import json as json_mod
+    import logging
+
+    from baleine.daemon.logs import JSONFormatter
+
+    record = logging.LogRecord("baleine.api", logging.WARNING, __file__, 1, "listening on %s", ("x",), None)
+    doc = json_mod.loads(JSONFormatter().format(record))
+    assert doc["level"] == "warn" and doc["msg"] == "listening on x" and doc["module"] == "baleine.api"
+    assert doc["time"].endswith("Z")
+    with pytest.raises(SystemExit):
+        daemon_main.parser().parse_args(["--log-format", "xml"])
