@@ -32,7 +32,8 @@ from ..engine.interface.build import BuildBackend
 from ..rules.errors import EngineError, InvalidParameter
 from ..rules.units import parse_bytes
 from .bodies import BodyReader
-from .server import Router, backends_of, client_gone, json_response, qbool
+from .requests import Router, backends_of, client_gone, qbool
+from .responses import json_response
 
 _SENTINEL = object()
 

@@ -15,7 +15,8 @@ from ..distribution.auth import AuthConfig, decode_header
 from ..distribution.progress import Sink, error
 from ..rules.errors import InvalidParameter, Unavailable
 from ..engine.interface.distribution import DistributionBackend
-from .server import Router, backends_of, json_response, read_json
+from .requests import Router, backends_of, read_json
+from .responses import json_response
 
 
 def _distribution(request: web.Request) -> DistributionBackend:

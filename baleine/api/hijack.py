@@ -19,7 +19,7 @@ import struct
 from aiohttp import web
 
 from .. import API_VERSION
-from .server import NoResponse
+from .responses import NoResponse
 
 RAW = "application/vnd.docker.raw-stream"
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"

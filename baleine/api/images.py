@@ -16,7 +16,8 @@ from ..rules import filters as filters_mod
 from ..rules.errors import InvalidParameter
 from . import shapes
 from .bodies import BodyReader, ResponseWriter
-from .server import Router, backends_of, json_response, qbool, read_json
+from .requests import Router, backends_of, qbool, read_json
+from .responses import json_response
 
 
 def _images(request: web.Request) -> ImagesBackend:

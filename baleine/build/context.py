@@ -36,7 +36,7 @@ from typing import BinaryIO
 from ..engine.images import compression
 from ..filesystem import layers, rootpath
 from ..rules.errors import InvalidParameter, NotFound
-from .dockerignore import PatternMatcher, clean, read_patterns
+from ..rules.dockerignore import PatternMatcher, clean, read_patterns
 
 _WILDCARD = re.compile(r"[*?\[]")
 

@@ -38,7 +38,7 @@ from ..rules.errors import EngineError, InvalidParameter
 from ..engine.images.snapshots import Layer, Snapshots
 from ..engine.images.unpack import chain_of
 from .context import Source
-from .dockerignore import PatternMatcher
+from ..rules.dockerignore import PatternMatcher
 
 LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
 

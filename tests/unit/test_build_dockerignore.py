@@ -1,10 +1,10 @@
-""".dockerignore reading and Docker's pattern matching (baleine.build.dockerignore)."""
+""".dockerignore reading and Docker's pattern matching (baleine.rules.dockerignore)."""
 
 from __future__ import annotations
 
 import pytest
 
-from baleine.build.dockerignore import PatternMatcher, clean, matches, read_patterns
+from baleine.rules.dockerignore import PatternMatcher, clean, matches, read_patterns
 
 
 def test_read_patterns() -> None:

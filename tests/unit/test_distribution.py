@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from baleine.distribution import credentials
+from baleine.client import credentials
 from baleine.distribution.auth import AuthConfig, config_key, decode_header, encode_header, parse_challenges
 from baleine.distribution.config import RegistryConfig
 from baleine.distribution.manifest import (ManifestError, Platform, host_platform, matches, parse, parse_platform,
