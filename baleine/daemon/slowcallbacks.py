@@ -7,9 +7,11 @@ every callback that held the loop that long; :class:`SlowCallbacks` rewrites
 each warning into one line the test fixtures look for (``tests/loopcheck.py``)::
 
     WARNING baleine.loop: slow callback: <Task ...> [request GET /containers/json]
-        [then awaiting at baleine/engine/x.py:12 in f < ...] took 0.123 s
+        [then awaiting at baleine/engine/x.py:12 in f < ...] took 0.123 s (cpu 0.118 s)
 
-(on one line). A task's repr names only its outermost coroutine, which for every
+(on one line). The CPU time is the loop thread's own during that callback: on a
+busy machine a callback can take long on the wall clock while the thread merely
+waited for a core, and only CPU time tells real blocking work from that. A task's repr names only its outermost coroutine, which for every
 API request is aiohttp's ``RequestHandler._handle_request()``: the line adds the
 request and where the task waits now (the blocking code ran just before that
 ``await``). Debug only: nothing here runs without the option.
@@ -21,10 +23,12 @@ import asyncio
 import logging
 import os
 import sys
+import time
+from collections import deque
 from types import FrameType
 from typing import Any
 
-LINE = "slow callback: %s took %.3f s"
+LINE = "slow callback: %s took %.3f s (cpu %.3f s)"
 ASYNCIO_WARNING = "Executing %s took %.3f seconds"   # asyncio.base_events, 3.8 to 3.13
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # .../baleine/
 _TOP = os.path.dirname(_PACKAGE.rstrip(os.sep))
@@ -38,7 +42,44 @@ def watch(seconds: float | None) -> None:
     loop = asyncio.get_running_loop()
     loop.set_debug(True)
     loop.slow_callback_duration = seconds
-    logging.getLogger("asyncio").addFilter(SlowCallbacks())
+    clock = CpuClock(loop.time)
+    loop.time = clock  # type: ignore[method-assign]  # debug only: see CpuClock
+    logging.getLogger("asyncio").addFilter(SlowCallbacks(clock))
+
+
+class CpuClock:
+    """The loop's clock, remembering the loop thread's CPU time at each reading.
+
+    asyncio times a callback with two readings of ``loop.time()`` around it
+    (``t0`` and ``t0 + dt``) and warns with ``dt``; :meth:`cpu_during` finds the
+    reading taken at ``t0`` and returns the CPU time the thread spent since.
+    Readings are kept for the last :attr:`KEPT` calls (a callback reading the clock
+    more often than that gets None)."""
+
+    KEPT = 512
+
+    def __init__(self, time_fn: Any) -> None:
+        self._time = time_fn
+        self._readings: deque[tuple[float, float]] = deque(maxlen=self.KEPT)
+
+    def __call__(self) -> float:
+        now = self._time()
+        self._readings.append((now, time.thread_time()))
+        return now
+
+    def cpu_during(self, seconds: float) -> float | None:
+        """CPU time of this thread over the callback that just took ``seconds``
+        (by the clock's last reading), or None if its start is no longer kept."""
+        if not self._readings:
+            return None
+        end = self._readings[-1][0]
+        start = end - seconds
+        for at, cpu in reversed(self._readings):
+            if abs(at - start) < 1e-6:
+                return time.thread_time() - cpu
+            if at < start - 1e-3:
+                break
+        return None
 
 
 def unwatch() -> None:
@@ -48,7 +89,12 @@ def unwatch() -> None:
 
 class SlowCallbacks(logging.Filter):
     """Turns asyncio's slow-callback warning into :data:`LINE` on ``baleine.loop``
-    and drops the original; every other record passes."""
+    and drops the original; every other record passes. The CPU time comes from
+    ``clock`` (the wall time when there is no clock or it lost the reading)."""
+
+    def __init__(self, clock: CpuClock | None = None) -> None:
+        super().__init__()
+        self._clock = clock
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg != ASYNCIO_WARNING or len(record.args or ()) != 2:
@@ -58,7 +104,9 @@ class SlowCallbacks(logging.Filter):
             detail = _detail(_running_task())
         except Exception:  # noqa: BLE001 - a report must never break the loop it reports on
             detail = ""
-        logging.getLogger("baleine.loop").warning(LINE, " ".join(f"{handle}{detail}".split()), seconds)
+        cpu = self._clock.cpu_during(seconds) if self._clock is not None else None
+        logging.getLogger("baleine.loop").warning(LINE, " ".join(f"{handle}{detail}".split()), seconds,
+                                                  seconds if cpu is None else cpu)
         return False
 
 

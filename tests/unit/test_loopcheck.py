@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
+from baleine.daemon import slowcallbacks
 from baleine.daemon.slowcallbacks import LINE, SlowCallbacks
 
 from ..loopcheck import SlowCallback, report, slow_callbacks
@@ -43,11 +46,46 @@ def test_the_daemon_log_line_is_what_the_parser_reads(caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="baleine.loop"):
         assert SlowCallbacks().filter(record) is False
     [line] = [r.getMessage() for r in caplog.records if r.name == "baleine.loop"]
-    assert line == LINE % ("<Handle f() created at x.py:1>", 0.25)
-    assert slow_callbacks(line) == [SlowCallback("<Handle f() created at x.py:1>", 0.25)]
+    assert line == LINE % ("<Handle f() created at x.py:1>", 0.25, 0.25)
+    assert slow_callbacks(line) == [SlowCallback("<Handle f() created at x.py:1>", 0.25, 0.25)]
 
 
 def test_other_asyncio_records_pass() -> None:
     record = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "Task was destroyed but it is pending!",
                                (), None)
     assert SlowCallbacks().filter(record) is True
+
+
+def test_cpu_time_tells_work_from_waiting(caplog) -> None:
+    """A real loop under the watch: a callback that computes for 0.15 s is reported
+    with about that much CPU, one that sleeps as long (as a thread denied a core
+    would) with almost none; only the first fails a test."""
+    def spin() -> None:
+        end = time.thread_time() + 0.15
+        while time.thread_time() < end:
+            pass
+
+    async def main() -> None:
+        slowcallbacks.watch(0.1)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(spin)
+        await asyncio.sleep(0.01)
+        loop.call_soon(time.sleep, 0.15)
+        await asyncio.sleep(0.01)
+
+    with caplog.at_level(logging.WARNING, logger="baleine.loop"):
+        asyncio.run(main())
+    logging.getLogger("asyncio").filters.clear()
+    found = slow_callbacks("\n".join(r.getMessage() for r in caplog.records if r.name == "baleine.loop"))
+    assert len(found) == 2, found
+    busy, idle = found
+    assert busy.cpu is not None and busy.cpu >= 0.14 and busy.blocking
+    assert idle.cpu is not None and idle.cpu < 0.05 and idle.seconds >= 0.15 and not idle.blocking
+
+
+def test_blocking_without_cpu_figure_uses_the_wall_clock() -> None:
+    assert SlowCallback("<A>", 0.15).blocking
+    assert not SlowCallback("<A>", 0.05).blocking
+    assert SlowCallback("<A>", 1.5, 0.0).blocking      # held the loop a whole second: fails anyway
+    assert not SlowCallback("<A>", 0.4, 0.01).blocking
+    assert slow_callbacks("slow callback: <A> took 0.400 s (cpu 0.010 s)") == [SlowCallback("<A>", 0.4, 0.01)]
