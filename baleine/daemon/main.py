@@ -84,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
                    help="Storage of the built-in registry (default <data-root>/registry)")
     p.add_argument("--registry-htpasswd", default="", metavar="FILE",
                    help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
+    p.add_argument("--hpa-sync-period", type=float, default=15.0, metavar="SECONDS",
+                   help="seconds between the HorizontalPodAutoscaler's syncs (Kubernetes' 15 s)")
     p.add_argument("--kube-addr", default=None, metavar="HOST:PORT",
                    help=f"Serve the Kubernetes API here (default {KUBE_ADDR}; empty: off)")
     p.add_argument("--ui-addr", default="", metavar="HOST:PORT", help="Serve the web dashboard here (default: off)")
@@ -162,7 +164,7 @@ async def serve(args: argparse.Namespace) -> None:
     slowcallbacks.watch(args.debug_slow_callback)
     kube, kube_failure = None, None
     try:  # after the Engine API: it must not delay it
-        kube = await _start_kube(args, config.data_root)
+        kube = await _start_kube(args, config, backends)
     except SystemExit as exc:
         kube_failure = exc  # shut down in order, then exit with it
     from .systemd import notify
@@ -198,8 +200,9 @@ async def serve(args: argparse.Namespace) -> None:
         raise kube_failure
 
 
-async def _start_kube(args: argparse.Namespace, data_root: str):  # noqa: ANN202 - kube.server.Running | None
-    """The Kubernetes API server (baleine/kube); the default address being taken only warns."""
+async def _start_kube(args: argparse.Namespace, config: Any, backends: Any):  # noqa: ANN202 - kube.server.Running | None
+    """The Kubernetes API server and the cluster's components (baleine/kube) over the
+    engine's ``backends``; the default address being taken only warns."""
     addr = KUBE_ADDR if args.kube_addr is None else args.kube_addr
     if not addr:
         return None
@@ -207,7 +210,11 @@ async def _start_kube(args: argparse.Namespace, data_root: str):  # noqa: ANN202
         # Imported in a thread: the server's modules (cryptography, the schemas) take
         # longer to import than the loop may be held.
         server = await asyncio.to_thread(importlib.import_module, "baleine.kube.server")
-        return await server.start(data_root, addr)
+        from ..kube.manager import Options
+
+        options = Options(data_root=config.data_root, exec_root=config.exec_root,
+                          hpa_sync_period=args.hpa_sync_period)
+        return await server.start(config.data_root, addr, backends, options)
     except (OSError, ValueError, ImportError) as exc:
         if args.kube_addr is not None:
             raise SystemExit(f"cannot serve the Kubernetes API on {addr}: {exc}") from None

@@ -18,7 +18,7 @@ import os
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from aiohttp import web
@@ -26,10 +26,14 @@ from aiohttp import web
 from . import certs, discovery, kubeconfig, node, openapi, printers, protobuf
 from .gc import Collector
 from .kinds import Kind, lookup
+from .manager import Context, Manager, Options
 from .registry import Registry
 from .selectors import SelectorError, field_selector, label_selector
 from .status import APIError
 from .storage import Storage
+
+if TYPE_CHECKING:
+    from ..engine.interface import Backends
 
 log = logging.getLogger("baleine.kube")
 TABLE = "as=Table"
@@ -117,9 +121,10 @@ def parse_path(parts: list[str]) -> Target | None:
 class API:
     """Request handlers over a registry."""
 
-    def __init__(self, registry: Registry, address: str) -> None:
+    def __init__(self, registry: Registry, address: str, ctx: Context | None = None) -> None:
         self.registry = registry
         self.address = address
+        self.ctx = ctx
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = [p for p in request.path.split("/") if p]
@@ -170,6 +175,9 @@ class API:
     # --- resources ----------------------------------------------------------
 
     async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
+        handler = self.ctx.subresources.get((t.kind.resource, t.subresource)) if self.ctx and t.subresource else None
+        if handler is not None and t.name:
+            return await handler(request, t, self.ctx)
         if t.subresource and (t.subresource != "status" or not t.kind.status):
             raise APIError(404, "the server could not find the requested resource")
         method = request.method
@@ -353,9 +361,9 @@ async def _next_or_gone(events: Any, request: web.Request) -> tuple[str, dict[st
         task.cancel()
 
 
-def make_app(registry: Registry, address: str) -> web.Application:
+def make_app(registry: Registry, address: str, ctx: Context | None = None) -> web.Application:
     app = web.Application(middlewares=[_auth_and_errors], client_max_size=8 * 1024 * 1024)
-    api = API(registry, address)
+    api = API(registry, address, ctx)
     app.router.add_route("*", "/{tail:.*}", api.handle)
     return app
 
@@ -370,13 +378,16 @@ def tls_context(paths: certs.Paths) -> ssl.SSLContext:
 class Running:
     """A started API server."""
 
-    def __init__(self, storage: Storage, collector: Collector, runner: web.AppRunner, url: str) -> None:
+    def __init__(self, storage: Storage, collector: Collector, runner: web.AppRunner, url: str,
+                 manager: Manager) -> None:
         self.storage = storage
         self.collector = collector
         self.runner = runner
         self.url = url
+        self.manager = manager
 
     async def stop(self) -> None:
+        await self.manager.stop()
         await self.collector.stop()
         self.storage.hub.close()
         await self.runner.cleanup()
@@ -404,8 +415,10 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def start(data_root: str, addr: str) -> Running:
-    """Serve the Kubernetes API on ``addr`` (``host:port``) with state under ``<data_root>/kube``.
+async def start(data_root: str, addr: str, backends: Backends | None = None,
+                options: Options | None = None) -> Running:
+    """Serve the Kubernetes API on ``addr`` (``host:port``) with state under ``<data_root>/kube``,
+    and run the cluster's components (``manager``) over the engine's ``backends``.
 
     Raises OSError when the address cannot be bound (nothing is created then)
     and ValueError for a malformed address.
@@ -418,6 +431,7 @@ async def start(data_root: str, addr: str) -> Running:
     storage = Storage(paths.file("objects.db"))
     collector: Collector | None = None
     runner: web.AppRunner | None = None
+    manager: Manager | None = None
     try:
         await asyncio.to_thread(_prepare, paths, host, url)
         await storage.open()
@@ -425,11 +439,18 @@ async def start(data_root: str, addr: str) -> Running:
         await registry.bootstrap(await asyncio.to_thread(node.describe))
         collector = Collector(registry)
         collector.start()
-        runner = web.AppRunner(make_app(registry, f"{host}:{port}"), handle_signals=False, access_log=None,
+        options = options or Options()
+        options.data_root = options.data_root or data_root
+        ctx = Context(registry, backends, options)
+        manager = Manager(ctx)
+        await manager.start()
+        runner = web.AppRunner(make_app(registry, f"{host}:{port}", ctx), handle_signals=False, access_log=None,
                                shutdown_timeout=1.0)
         await runner.setup()
         await web.SockSite(runner, sock, ssl_context=tls_context(paths)).start()
     except BaseException:
+        if manager is not None:
+            await manager.stop()
         if collector is not None:
             await collector.stop()
         if runner is not None:
@@ -438,4 +459,4 @@ async def start(data_root: str, addr: str) -> Running:
         sock.close()
         raise
     log.info("Kubernetes API listening on %s (kubeconfig: %s)", url, paths.kubeconfig)
-    return Running(storage, collector, runner, url)
+    return Running(storage, collector, runner, url, manager)
