@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -14,64 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import Daemon, destroy_daemon, new_daemon
+from ..conftest import Daemon, destroy_daemon
+from ..kubehelp import KUBECTL, NEEDS_KUBECTL, Kube, kube_daemon
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
-pytestmark = pytest.mark.skipif(not os.path.exists(KUBECTL), reason="kubectl is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Kube:
-    """kubectl against one daemon's API server, with its own cache directory."""
-
-    def __init__(self, daemon: Daemon, port: int) -> None:
-        self.daemon = daemon
-        self.port = port
-        self.kubeconfig = str(daemon.data_root / "kube" / "kubeconfig")
-        self.home = daemon.root / "kube-home"
-        self.home.mkdir(exist_ok=True)
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        """The daemon answers its Engine API first; the Kubernetes API follows."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if os.path.exists(self.kubeconfig) and self.run("get", "--raw", "/readyz", timeout=10).returncode == 0:
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"the Kubernetes API did not answer: {self.daemon.log()}")
-
-    def run(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "HOME": str(self.home)}
-        env.pop("KUBECONFIG", None)
-        return subprocess.run([KUBECTL, "--kubeconfig", self.kubeconfig, *args], input=input, capture_output=True,
-                              text=True, timeout=timeout, env=env)
-
-    def ok(self, *args: str, input: str | None = None) -> str:
-        r = self.run(*args, input=input)
-        assert r.returncode == 0, f"kubectl {' '.join(args)}: {r.stderr}{r.stdout}"
-        return r.stdout
-
-    def fails(self, *args: str, input: str | None = None) -> str:
-        r = self.run(*args, input=input)
-        assert r.returncode != 0, f"kubectl {' '.join(args)} should fail: {r.stdout}"
-        return r.stderr
-
+pytestmark = NEEDS_KUBECTL
 
 @pytest.fixture(scope="module")
 def kube() -> Iterator[Kube]:
-    port = free_port()
-    d = new_daemon(extra_args=["--kube-addr", f"127.0.0.1:{port}"])
-    try:
-        k = Kube(d, port)
-        k.wait_ready()
+    with kube_daemon() as k:
         yield k
-    finally:
-        destroy_daemon(d)
 
 
 def manifest(name: str, namespace: str, data: dict[str, str], **extra: object) -> str:
