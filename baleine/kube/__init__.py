@@ -19,8 +19,15 @@ Structured like kube-apiserver:
 
 Errors are Kubernetes ``Status`` objects (``status``).
 
-No controller runs Pods, Deployments, ReplicaSets, Jobs, CronJobs, Services,
-PersistentVolumeClaims or EndpointSlices yet: they are stored, defaulted and
-validated only (a Pod stays ``Pending``). The node agent and the controllers
-come in later floors.
+The cluster's components run beside the API server (``manager`` starts them with
+one ``Context``: the registry, the engine's backends, the options):
+
+- ``client``: in-process reads and writes for components; ``controller``: the
+  level-triggered reconcile loop every controller is made of;
+- ``controllers/``: ReplicaSet, Deployment, Job, CronJob, EndpointSlice;
+- ``kubelet/``: the node agent, running pods as Baleine containers through the
+  engine's backends (sandbox, containers, probes, volumes, status);
+- ``proxy/``: Services as kube-proxy's iptables mode makes them (ClusterIP,
+  NodePort, LoadBalancer), the service range (``servicecidr``) routed to the host;
+- ``dns``: the cluster DNS; ``streams``: logs, exec, attach and port-forward.
 """

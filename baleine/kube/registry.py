@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from . import defaults, managedfields, openapi, patch, validation
+from . import defaults, managedfields, openapi, patch, servicecidr, validation
 from .kinds import KINDS, Kind, by_resource
 from .selectors import Matcher
 from .status import APIError, already_exists, conflict, not_found
@@ -53,8 +53,10 @@ def _spec_part(obj: Obj) -> Obj:
 class Registry:
     """REST semantics over ``storage``; ``on_delete`` is called after each deletion (the collector's kick)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, service_cidr: ipaddress.IPv4Network = SERVICE_CIDR) -> None:
         self.storage = storage
+        #: Where ClusterIPs come from (``servicecidr``: chosen once per data root).
+        self.service_cidr = service_cidr
         self.on_delete: Callable[[], None] = lambda: None
 
     # --- helpers ------------------------------------------------------------
@@ -104,8 +106,9 @@ class Registry:
                     "spec.clusterIPs", [spec["clusterIP"]], "failed to allocate IP "
                     f"{spec['clusterIP']}: provided IP is already allocated")])
         else:
-            for host in SERVICE_CIDR.hosts():
-                if int(host) - int(SERVICE_CIDR.network_address) >= 10 and str(host) not in used:
+            base = int(self.service_cidr.network_address)
+            for host in self.service_cidr.hosts():
+                if int(host) - base >= servicecidr.FIRST_DYNAMIC and str(host) not in used:
                     spec["clusterIP"] = str(host)
                     break
         spec["clusterIPs"] = [spec["clusterIP"]]
@@ -453,7 +456,7 @@ class Registry:
             # The API server's own Service, first address of the service range, as in any cluster.
             await self.create(by_resource("services"), "default", {
                 "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-                "spec": {"clusterIP": str(SERVICE_CIDR.network_address + 1),
+                "spec": {"clusterIP": servicecidr.api_address(self.service_cidr),
                          "ports": [{"name": "https", "port": 443, "targetPort": 6443}]}})
         node_kind = by_resource("nodes")
         old = self.storage.get("nodes", "", node["metadata"]["name"])

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from . import certs, discovery, kubeconfig, node, openapi, printers, protobuf
+from . import certs, discovery, kubeconfig, node, openapi, printers, protobuf, servicecidr
 from .gc import Collector
 from .kinds import Kind, lookup
 from .manager import Context, Manager, Options
@@ -435,7 +435,7 @@ async def start(data_root: str, addr: str, backends: Backends | None = None,
     try:
         await asyncio.to_thread(_prepare, paths, host, url)
         await storage.open()
-        registry = Registry(storage)
+        registry = Registry(storage, await asyncio.to_thread(servicecidr.load_or_choose, paths.root))
         await registry.bootstrap(await asyncio.to_thread(node.describe))
         collector = Collector(registry)
         collector.start()
