@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..client import APIError, Client
-from . import convert, graph
+from . import convert, graph, parallel
 from .convert import (LABEL_HASH, LABEL_IMAGE, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE,
                       container_name)
 from .errors import ComposeError
@@ -516,15 +516,20 @@ class Runner:
         images = self.ensure_images(order, build=build, pull=pull)
         scope = set(order)
         changed: set[str] = set()
-        for name in order:
+
+        def bring_up(name: str) -> None:
             if start and not no_start:
                 self.wait_dependencies(name, scope)
-            restart_deps = {d for d in changed if d in (project.services[name].get("depends_on") or {})}
+            # Dependencies are done (in_dependency_order): what they changed is known.
+            restart_deps = {d for d in set(changed) if d in (project.services[name].get("depends_on") or {})}
             _, did = self.converge(name, images[name], scale=(scale or {}).get(name), force=force_recreate,
                                    no_recreate=no_recreate, timeout=timeout, start=start and not no_start,
                                    restart_deps=restart_deps)
             if did:
                 changed.add(name)
+
+        # Independent services come up together, as docker compose does.
+        parallel.in_dependency_order(order, lambda n: graph.dependencies(project.services, n), bring_up)
         return order
 
     def wait_running(self, services: list[str], timeout: float | None = None) -> None:
@@ -577,11 +582,22 @@ class Runner:
         order = project.start_order([s for s in project.services]) if project.services else []
         rank = {s: i for i, s in enumerate(order)}
         targets.sort(key=lambda c: (-rank.get(c.service, len(rank)), c.number))
+        by_service: dict[str, list[Container]] = {}
         for c in targets:
-            if c.running:
-                self.stop_container(c, self._stop_timeout(c.service, timeout))
-        for c in targets:
-            self.remove_container(c, volumes=volumes)
+            by_service.setdefault(c.service, []).append(c)
+
+        def stop_service(service: str) -> None:
+            for c in by_service[service]:
+                if c.running:
+                    self.stop_container(c, self._stop_timeout(c.service, timeout))
+
+        # Dependents stop before what they depend on; independent services stop together.
+        parallel.in_reverse_dependency_order(
+            by_service, lambda n: graph.dependencies(project.services, n) if n in project.services else [],
+            stop_service)
+        parallel.in_dependency_order([c.id for c in targets], lambda _: (),
+                                     lambda cid: self.remove_container(next(c for c in targets if c.id == cid),
+                                                                       volumes=volumes))
         if services:
             return
         remaining = self.containers(oneoff=None)
