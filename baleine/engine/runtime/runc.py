@@ -167,22 +167,23 @@ class Runtime:
         if proc.returncode != 0:
             raise EngineError(f"monitor failed to start: {proc.stderr.decode().strip()}")
 
-    # -- standby monitor ---------------------------------------------------------------
-    # Starting a Python interpreter is the slowest part of starting a container, so one
-    # monitor is always started ahead of need and waits for its config (monitor.standby).
+    # -- the monitor zygote ------------------------------------------------------------
+    # Starting a Python interpreter is the slowest part of starting a container and an
+    # interpreter per container is the largest part of its memory, so one warm process
+    # (monitor.zygote) is started ahead of need and forks each container's monitor.
 
     def prepare_standby(self) -> None:
-        """Start a standby monitor in the background unless one is ready or coming."""
+        """Start the zygote in the background unless it runs or is coming."""
         if self._standby is None:
-            self._standby = asyncio.get_running_loop().create_task(self._start_standby())
+            self._standby = asyncio.get_running_loop().create_task(self._start_zygote())
 
-    async def _start_standby(self) -> str | None:
+    async def _start_zygote(self) -> str | None:
         path = os.path.join(self.standby_dir, os.urandom(6).hex() + ".sock")
-        # In a thread: forking a daemon of this size is not free, and the standby's
+        # In a thread: forking a daemon of this size is not free, and the zygote's
         # first process returns as soon as it has detached.
         try:
             proc = await asyncio.to_thread(
-                subprocess.run, [self.python, "-I", "-S", MONITOR, "--standby", path, "3600", str(os.getpid())],
+                subprocess.run, [self.python, "-I", "-S", MONITOR, "--zygote", path, str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True)
         except OSError:
@@ -190,19 +191,22 @@ class Runtime:
         return path if proc.returncode == 0 else None
 
     async def _hand_to_standby(self, config_path: str) -> bool:
-        """Give the config to the standby monitor; False when there is none to take it."""
-        task, self._standby = self._standby, None
-        self.prepare_standby()  # the next one starts now, while this one works
+        """Have the zygote fork a monitor for ``config_path``; False when there is no
+        zygote ready (it is started, and the caller starts a monitor of its own)."""
+        task = self._standby
         if task is None or not task.done():
-            if task is not None:
-                task.add_done_callback(lambda t: t.result() and self._release(t.result()))
+            self.prepare_standby()
             return False
-        path = task.result()
+        path = None if task.cancelled() else task.result()
         if path is None:
+            self._standby = None
+            self.prepare_standby()
             return False
         try:
             reader, writer = await asyncio.open_unix_connection(path)
-        except OSError:
+        except OSError:  # the zygote is gone (killed): start another for next time
+            self._standby = None
+            self.prepare_standby()
             return False
         try:
             writer.write(config_path.encode() + b"\n")
@@ -214,10 +218,12 @@ class Runtime:
             writer.close()
         if answer == "ok":
             return True
+        if not answer:
+            return False  # the fork failed before answering: start a monitor of our own
         raise EngineError(f"monitor failed to start: {answer[len('error '):]}")
 
     def _release(self, path: str) -> None:
-        """Tell a standby monitor nobody needs it (it exits)."""
+        """Tell a zygote nobody needs it (it exits; the monitors it forked do not)."""
         import socket
 
         try:
@@ -229,7 +235,7 @@ class Runtime:
             pass
 
     def stop_standby(self) -> None:
-        """Dismiss every standby monitor (daemon shutdown and start-up)."""
+        """Dismiss every zygote (daemon shutdown and start-up)."""
         if self._standby is not None:
             task, self._standby = self._standby, None
             if task.done() and not task.cancelled() and task.result():
