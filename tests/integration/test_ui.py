@@ -81,7 +81,8 @@ def login(addr: str, d: Daemon) -> tuple[str, str]:
 
 
 ROUTES = ["/", "/static/app.js", "/static/index.html", "/engine/_ping", "/engine/containers/json",
-          "/engine/v1.47/images/json", "/engine/events", "/ui/terminal/abc", "/nothing-here"]
+          "/engine/v1.47/images/json", "/engine/events", "/ui/terminal/abc", "/ui/compose/logs?project=x",
+          "/nothing-here"]
 
 
 def test_the_token_file_is_root_only(ui_daemon: tuple[Daemon, str]) -> None:
@@ -328,6 +329,71 @@ def test_compose_projects_in_a_browser(ui_daemon: tuple[Daemon, str], browser_pa
     finally:
         for c in made:
             c.remove(force=True)
+
+
+COMPOSE_FILE = """services:
+  web:
+    image: busybox:1.35
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do echo hello from web; sleep 0.3; done"]
+    depends_on: [db]
+  db:
+    image: busybox:1.35
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do echo hello from db >&2; sleep 0.3; done"]
+"""
+
+
+def test_compose_up_logs_and_down_from_the_page(ui_daemon: tuple[Daemon, str], browser_page, tmp_path: Path,
+                                                name: str) -> None:
+    """A compose file pasted into the page comes up (both services), their logs show
+    interleaved with one colour per service, and Down removes containers and network."""
+    from playwright.sync_api import expect
+
+    d, addr = ui_daemon
+    page, client = browser_page, d.api()
+    project = f"up{name[-6:]}"
+    try:
+        page.goto(f"http://{addr}/?token={login_token(d)}")
+        page.goto(f"http://{addr}/#/compose")
+        form = page.locator("form.compose-new")
+        form.get_by_label("Project name").fill(project)
+        form.get_by_label("Compose file").fill(COMPOSE_FILE)
+        form.locator('button[data-action="up"]').click()
+        section = page.locator(f'section[data-project="{project}"]')
+        expect(section.locator("tbody tr")).to_have_count(2, timeout=30_000)
+        expect(section.locator('tr[data-name="%s-web-1"]' % project)).to_contain_text("running", timeout=10_000)
+        states = {c.name: c.status for c in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})}
+        assert states == {f"{project}-web-1": "running", f"{project}-db-1": "running"}, states
+        section.locator('button[data-bulk="logs"]').click()
+        logs = page.locator(f'ol[data-logs="{project}"]')
+        expect(logs.locator('li[data-service="web"]').first).to_contain_text("hello from web", timeout=10_000)
+        expect(logs.locator('li[data-service="db"]').first).to_contain_text("hello from db", timeout=10_000)
+        web_color = logs.locator('li[data-service="web"] span.svc').first.get_attribute("style")
+        db_color = logs.locator('li[data-service="db"] span.svc').first.get_attribute("style")
+        assert web_color != db_color
+        _shot(page, tmp_path, "compose-logs")
+        section.locator('button[data-bulk="down"]').click()
+        page.locator('dialog[open] button[data-confirm="yes"]').click()
+        expect(section).to_have_count(0, timeout=30_000)
+        assert client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"}) == []
+        assert client.networks.list(names=[f"{project}_default"]) == []
+    finally:
+        for c in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"}):
+            c.remove(force=True)
+        for n in client.networks.list(names=[f"{project}_default"]):
+            n.remove()
+
+
+def test_compose_routes_refuse_bad_input(ui_daemon: tuple[Daemon, str]) -> None:
+    d, addr = ui_daemon
+    cookie, csrf = login(addr, d)
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf, "Origin": f"http://{addr}", "Content-Type": "application/json"}
+    for body, wanted in ((b"[]", "JSON object"), (b'{"project": "Bad Name"}', "invalid project name"),
+                         (b'{"project": "nofile"}', "no compose file is known"),
+                         (b'{"project": "broken", "yaml": "services: [1, 2"}', "")):
+        resp = request(addr, "POST", "/ui/compose/up", headers, body)
+        text = resp.data.decode()  # type: ignore[attr-defined]
+        assert resp.status == 400, (body, resp.status, text)
+        assert wanted in text, text
 
 
 def test_the_page_reconnects_when_the_daemon_restarts(ui_daemon: tuple[Daemon, str], browser_page,

@@ -14,10 +14,19 @@ export class ApiError extends Error {
 
 /** One Engine API call; JSON in, JSON (or null) out; errors carry the daemon's message. */
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  return call<T>(method, ENGINE + path, body);
+}
+
+/** One call to the dashboard's own routes (`/ui/...`: compose up, down), same rules as `api`. */
+export async function ui<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  return call<T>(method, path, body);
+}
+
+async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (method !== "GET") headers["X-CSRF-Token"] = csrf();
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await fetch(ENGINE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
   const text = await r.text();
   if (!r.ok) {
     let msg = text;
@@ -28,11 +37,12 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   return (text ? JSON.parse(text) : null) as T;
 }
 
-/** Reads a streaming response chunk by chunk until it ends or `signal` aborts. */
+/** Reads a streaming response chunk by chunk until it ends or `signal` aborts
+ * (`path` is an Engine API path, or a dashboard route when it starts with /ui/). */
 export async function stream(method: string, path: string, onChunk: (b: Uint8Array) => void, signal: AbortSignal,
                              onOpen?: () => void): Promise<void> {
   const headers: Record<string, string> = method === "GET" ? {} : { "X-CSRF-Token": csrf() };
-  const r = await fetch(ENGINE + path, { method, headers, signal, credentials: "same-origin" });
+  const r = await fetch((path.startsWith("/ui/") ? "" : ENGINE) + path, { method, headers, signal, credentials: "same-origin" });
   if (!r.ok || !r.body) throw new ApiError(r.status, await r.text());
   onOpen?.();
   const reader = r.body.getReader();

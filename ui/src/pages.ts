@@ -1,5 +1,5 @@
 // The list pages: Overview, Containers, Compose, Images, Networks, Volumes.
-import { api, jsonLines, onEvent, stream } from "./api";
+import { api, jsonLines, onEvent, stream, ui } from "./api";
 import { ago, bytes, h, toast } from "./dom";
 import { actionButtons, confirmDialog, containerActions, health, jsonView, portLinks } from "./ui";
 
@@ -118,10 +118,42 @@ export const containers: Page = (main, _p, signal) => {
   })();
 };
 
+/** Compose's colours per service, in docker compose's order. */
+const SERVICE_COLORS = ["#0aa", "#a80", "#2a2", "#a2a", "#36c", "#0cc", "#cc0", "#4c4", "#c4c", "#58f"];
+
+/** A project's services' logs, interleaved as they come, one colour per service. */
+function composeLogs(project: string, signal: AbortSignal): HTMLElement {
+  const out = h("ol.compose-logs", { "aria-live": "polite", "aria-label": `Logs of ${project}`, "data-logs": project });
+  const colors = new Map<string, string>();
+  stream("GET", `/ui/compose/logs?project=${encodeURIComponent(project)}&tail=100`, jsonLines((d) => {
+    if (!colors.has(d.service)) colors.set(d.service, SERVICE_COLORS[colors.size % SERVICE_COLORS.length]);
+    out.append(h("li" + (d.stream === "stderr" ? ".stderr" : ""), { "data-service": d.service },
+      h("span.svc", { style: `color:${colors.get(d.service)}` }, `${d.container} | `), d.text));
+    while (out.children.length > 2000) out.firstChild!.remove();
+    out.scrollTop = out.scrollHeight;
+  }), signal).catch(() => undefined);
+  return out;
+}
+
 export const compose: Page = (main, _p, signal) => {
   const list = h("div");
-  main.append(h("h1", {}, "Compose projects"), list,
-    h("p.note", {}, "Up and down of a whole project from its compose file come later; stop, start and remove act on its containers."));
+  const name = h("input", { placeholder: "project name", "aria-label": "Project name", required: true, pattern: "[a-z0-9][a-z0-9_-]*" }) as HTMLInputElement;
+  const file = h("textarea", { rows: 8, cols: 60, "aria-label": "Compose file", placeholder: "services:\n  web:\n    image: nginx", required: true }) as HTMLTextAreaElement;
+  const output = h("pre.output", { "aria-live": "polite" });
+  const run = async (verb: "up" | "down", project: string, yaml?: string) => {
+    output.textContent = `${verb === "up" ? "Bringing up" : "Taking down"} ${project}…`;
+    try {
+      const r: any = await ui("POST", `/ui/compose/${verb}`, yaml === undefined ? { project } : { project, yaml });
+      output.textContent = r.output;
+      toast(`${project}: ${verb} done`);
+    } catch (e: any) { output.textContent = e.message; toast(e.message, true); }
+  };
+  const newProject = h("form.compose-new", { "aria-label": "Bring a project up", onsubmit: (ev: Event) => {
+    ev.preventDefault(); run("up", name.value.trim(), file.value);
+  } }, h("h2", {}, "Up from a compose file"), h("label", {}, "Project ", name), file, h("button", { type: "submit", "data-action": "up" }, "Up"));
+  main.append(h("h1", {}, "Compose projects"), list, newProject, output);
+  const openLogs = new Map<string, AbortController>();
+  signal.addEventListener("abort", () => openLogs.forEach((c) => c.abort()));
   live(signal, ["container"], async () => {
     const cs: any[] = await api("GET", "/containers/json?all=1&filters=" + encodeURIComponent(JSON.stringify({ label: ["com.docker.compose.project"] })));
     const projects = new Map<string, Map<string, any[]>>();
@@ -131,6 +163,7 @@ export const compose: Page = (main, _p, signal) => {
       const svc = projects.get(p)!;
       svc.set(s, [...(svc.get(s) || []), c]);
     }
+    for (const [p, ctl] of openLogs) if (!projects.has(p)) { ctl.abort(); openLogs.delete(p); }
     if (!projects.size) { replace(list, h("p", {}, "No compose project runs here.")); return; }
     replace(list, ...[...projects].sort().map(([p, svcs]) => {
       const ids = [...svcs.values()].flat().map((c) => c.Id);
@@ -141,13 +174,34 @@ export const compose: Page = (main, _p, signal) => {
             try { await api(verb === "remove" ? "DELETE" : "POST", verb === "remove" ? `/containers/${id}?force=1` : `/containers/${id}/${verb}`); } catch (e: any) { if (e.status !== 304) toast(e.message, true); }
           }));
         } }, label);
+      const logsBox = h("div.logs-box");
+      const logsButton = h("button", { type: "button", "data-bulk": "logs", "aria-expanded": openLogs.has(p) ? "true" : "false", onclick: () => {
+        const ctl = openLogs.get(p);
+        if (ctl) { ctl.abort(); openLogs.delete(p); logsBox.replaceChildren(); logsButton.setAttribute("aria-expanded", "false"); return; }
+        const c = new AbortController();
+        openLogs.set(p, c);
+        logsBox.replaceChildren(composeLogs(p, c.signal));
+        logsButton.setAttribute("aria-expanded", "true");
+      } }, "Logs");
+      if (openLogs.has(p)) {  // a live reload keeps the open stream: restart it in the new box
+        openLogs.get(p)!.abort();
+        const c = new AbortController();
+        openLogs.set(p, c);
+        logsBox.replaceChildren(composeLogs(p, c.signal));
+      }
       return h("section.project", { "data-project": p, "aria-label": `Project ${p}` },
-        h("h2", {}, p, " ", bulk("start", "Start all"), bulk("stop", "Stop all"), bulk("remove", "Remove all", `Remove every container of ${p}?`)),
+        h("h2", {}, p, " ",
+          h("button", { type: "button", "data-bulk": "up", onclick: () => run("up", p) }, "Up"),
+          h("button.danger", { type: "button", "data-bulk": "down", onclick: async () => {
+            if (await confirmDialog(`Take ${p} down (its containers and networks)?`, "Down")) run("down", p);
+          } }, "Down"),
+          bulk("start", "Start all"), bulk("stop", "Stop all"), bulk("remove", "Remove all", `Remove every container of ${p}?`), logsButton),
         h("table.list", {}, h("thead", {}, h("tr", {}, ["Service", "Container", "State", "Ports", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, [...svcs].sort().flatMap(([s, cl]) => cl.map((c) => h("tr", { "data-name": c.Names[0].slice(1) },
             h("td", {}, s), h("td", {}, h("a", { href: `#/containers/${c.Id}` }, c.Names[0].slice(1))),
             h("td", {}, h("span.state." + c.State, {}, c.State), " ", health(c.Status)), h("td", {}, portLinks(c.Ports)),
-            h("td", {}, actionButtons(containerActions(c.Id, c.State))))))))); 
+            h("td", {}, actionButtons(containerActions(c.Id, c.State)))))))),
+        logsBox);
     }));
   });
 };
