@@ -161,6 +161,38 @@ def test_exec_returns_exit_code_and_streams(kube: Kube, ticker: str) -> None:
     r = kube.run("exec", "ticker", "--", "no-such-command")
     assert r.returncode != 0 and "no-such-command" in r.stderr
     assert "container nope is not valid for pod ticker" in kube.fails("exec", "ticker", "-c", "nope", "--", "true")
+    uid = ghost_pod(kube, "idle", ["main"])
+    stopped = instance(kube, "idle", uid, "main", 0, "true")
+    set_running(kube, "idle", stopped, ["main"])
+    wait_for(lambda: kube.daemon.inspect(stopped)["State"]["Status"] == "exited", 30, what="the container to exit")
+    # Refused before the upgrade, to the WebSocket and to kubectl's SPDY retry alike.
+    assert 'container not found ("main")' in kube.fails("exec", "idle", "--", "true")
+
+
+def test_python_client_exec_and_port_forward(kube: Kube, ticker: str) -> None:
+    """The kubernetes Python client speaks the channel protocols too (port-forward included)."""
+    from kubernetes import client, config
+    from kubernetes.stream import portforward, stream
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=kube.kubeconfig))
+    resp = stream(api.connect_get_namespaced_pod_exec, "ticker", NS, command=["sh", "-c", "echo hi; exit 2"],
+                  stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+    resp.run_forever(timeout=30)
+    assert resp.read_stdout() == "hi\n" and resp.returncode == 2
+    uid = ghost_pod(kube, "web2", ["main"])
+    cid = instance(kube, "web2", uid, "main", 0,
+                   "mkdir -p /www && echo python was here > /www/index.html && httpd -f -p 8080 -h /www")
+    set_running(kube, "web2", cid, ["main"])
+    wait_for(lambda: "httpd" in kube.daemon.ok("top", cid), 30, what="httpd")
+    pf = portforward(api.connect_get_namespaced_pod_portforward, "web2", NS, ports="8080")
+    sock = pf.socket(8080)
+    sock.setblocking(True)
+    sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    reply = b""
+    while chunk := sock.recv(4096):
+        reply += chunk
+    sock.close()
+    assert reply.startswith(b"HTTP/1.") and reply.endswith(b"python was here\n") and pf.error(8080) is None
 
 
 def _pty_kubectl(k: Kube, args: list[str], rows: int, cols: int) -> tuple[int, int]:

@@ -142,8 +142,9 @@ async def serve_exec(sessions: Sessions, request: web.Request, target: Target, c
     command = request.query.getall("command", [])
     if not command:
         raise APIError(400, "you must specify at least 1 command")
-    protocol = websocket_protocol(request, channels.EXEC_PROTOCOLS)
     c = await pods.running_container(ctx, pod, name)
+    # After the refusals: kubectl retries a failed WebSocket with SPDY, and must get the same answer.
+    protocol = websocket_protocol(request, channels.EXEC_PROTOCOLS)
     assert ctx.backends is not None and ctx.backends.exec is not None
     execs = ctx.backends.exec
     try:
@@ -190,8 +191,8 @@ async def serve_attach(sessions: Sessions, request: web.Request, target: Target,
     pods.refuse_completed(pod, "attach to")
     opts = stream_options(request)
     name = pods.container_name(pod, request.query.get("container", ""))
-    protocol = websocket_protocol(request, channels.EXEC_PROTOCOLS)
     c = await pods.running_container(ctx, pod, name)
+    protocol = websocket_protocol(request, channels.EXEC_PROTOCOLS)
     assert ctx.backends is not None and ctx.backends.containers is not None
     containers = ctx.backends.containers
     try:

@@ -247,12 +247,12 @@ def _ports(request: web.Request) -> list[int]:
 async def serve(sessions: Sessions, request: web.Request, target: Target, ctx: Context) -> web.StreamResponse:
     """The ``pods/portforward`` subresource handler."""
     pod = pods.get_pod(ctx, target)
-    protocol = websocket_protocol(request, (channels.SPDY_PORTFORWARD, *channels.PORTFORWARD_CHANNELS))
-    ports = _ports(request) if protocol != channels.SPDY_PORTFORWARD else []
     status = pod.get("status") or {}
     if status.get("phase") != "Running" or not status.get("podIP"):
         raise APIError(400, f"unable to forward port because pod is not running. "
                             f"Current status={status.get('phase', 'Pending')}")
+    protocol = websocket_protocol(request, (channels.SPDY_PORTFORWARD, *channels.PORTFORWARD_CHANNELS))
+    ports = _ports(request) if protocol != channels.SPDY_PORTFORWARD else []
     dest = Destination(status["podIP"], pod["metadata"]["name"], pod["metadata"].get("uid", ""))
     session = await sessions.accept(request, protocol)
     try:
