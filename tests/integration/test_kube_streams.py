@@ -9,7 +9,9 @@ the pod; it is skipped on a tree without one.
 
 from __future__ import annotations
 
+import concurrent.futures
 import fcntl
+import hashlib
 import json
 import os
 import pty
@@ -258,7 +260,9 @@ def test_attach_to_a_running_container(kube: Kube) -> None:
 def test_port_forward(kube: Kube) -> None:
     uid = ghost_pod(kube, "web", ["main"])
     cid = instance(kube, "web", uid, "main", 0,
-                   "mkdir -p /www && echo hello from the pod > /www/index.html && httpd -f -p 8080 -h /www")
+                   "mkdir -p /www && echo hello from the pod > /www/index.html && "
+                   "head -c 3000000 /dev/urandom > /www/big && sha256sum /www/big > /www/big.sum && "
+                   "httpd -f -p 8080 -h /www")
     set_running(kube, "web", cid, ["main"])
     p = subprocess.Popen([KUBECTL, "--kubeconfig", kube.kubeconfig, "port-forward", "pod/web", ":8080", ":9"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(kube))
@@ -273,6 +277,11 @@ def test_port_forward(kube: Kube) -> None:
         for _ in range(3):  # one SPDY session, a pair of streams per connection
             body = wait_for(lambda: _get(f"http://127.0.0.1:{ports[8080]}/"), 30, what="the forwarded port")
             assert body == "hello from the pod\n"
+        # Many connections at once, each a few megabytes: multiplexed, nothing lost or mixed.
+        expected = _get(f"http://127.0.0.1:{ports[8080]}/big.sum").split()[0]
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            digests = list(pool.map(lambda _: _digest(f"http://127.0.0.1:{ports[8080]}/big"), range(6)))
+        assert digests == [expected] * 6
         # Nothing listens on 9: the connection ends and kubectl reports the kubelet-style error.
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{ports[9]}/", timeout=10).read()
@@ -280,6 +289,11 @@ def test_port_forward(kube: Kube) -> None:
         p.kill()
         _, err = p.communicate()
     assert "error forwarding port 9 to pod web" in err
+
+
+def _digest(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return hashlib.sha256(r.read()).hexdigest()
 
 
 def _get(url: str) -> str | None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -62,11 +63,12 @@ class Destination:
                 from None
 
 
-async def _pump_to(reader: asyncio.StreamReader, send: object) -> None:
-    """Copy ``reader`` to the async callable ``send`` until EOF."""
-    while chunk := await reader.read(CHUNK):
-        if not await send(chunk):  # type: ignore[operator]
-            return
+async def _pump_to(reader: asyncio.StreamReader, send: Callable[[bytes], Awaitable[bool]]) -> None:
+    """Copy ``reader`` to ``send`` until EOF, a reset, or ``send`` saying the client is gone."""
+    with contextlib.suppress(ConnectionError):
+        while chunk := await reader.read(CHUNK):
+            if not await send(chunk):
+                return
 
 
 def _port(value: str) -> int | None:
@@ -168,12 +170,13 @@ class SpdyForwarder:
         try:
             await _pump_to(reader, lambda chunk: self._data(data, chunk))
             await self._data(data, b"", fin=True)
-            await self._data(error, b"", fin=True)
         finally:
             upstream.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await upstream
             writer.close()
+            # Also when kubectl reset the data stream: it waits for the error stream's end.
+            await self._data(error, b"", fin=True)
             self.streams.pop(data.id, None)
             self.streams.pop(error.id, None)
             self.tasks.pop(data.id, None)
@@ -220,7 +223,7 @@ class ChannelForwarder:
             for writer in self.writers.values():
                 writer.close()
 
-    def _sender(self, channel: int) -> object:
+    def _sender(self, channel: int) -> Callable[[bytes], Awaitable[bool]]:
         async def send(chunk: bytes) -> bool:
             return await self.session.send(channels.encode(channel, chunk))
         return send
