@@ -160,8 +160,16 @@ def test_exec_returns_exit_code_and_streams(kube: Kube, ticker: str) -> None:
     # Piped stdin: kubectl closes it (v5's close signal) when its input ends, so cat ends.
     r = kube.run("exec", "-i", "ticker", "--", "sh", "-c", "cat; echo done", input="line one\nline two\n")
     assert (r.returncode, r.stdout) == (0, "line one\nline two\ndone\n"), r.stderr
+    # kubectl cp is tar over exec, binary both ways.
+    payload = os.urandom(200_000)
+    src = kube.home / "payload.bin"
+    src.write_bytes(payload)
+    kube.ok("cp", str(src), "ticker:/tmp/payload.bin")
+    kube.ok("cp", "ticker:/tmp/payload.bin", str(kube.home / "back.bin"))
+    assert (kube.home / "back.bin").read_bytes() == payload
     r = kube.run("exec", "ticker", "--", "no-such-command")
-    assert r.returncode != 0 and "no-such-command" in r.stderr
+    assert r.returncode != 0 and "OCI runtime exec failed: exec failed: unable to start container process: " \
+        "exec: \"no-such-command\": executable file not found in $PATH: unknown" in r.stderr, r.stderr
     assert "container nope is not valid for pod ticker" in kube.fails("exec", "ticker", "-c", "nope", "--", "true")
     uid = ghost_pod(kube, "idle", ["main"])
     stopped = instance(kube, "idle", uid, "main", 0, "true")

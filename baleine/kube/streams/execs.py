@@ -176,8 +176,9 @@ async def _run_exec(session: Session, execs: Any, exec_id: str, opts: StreamOpti
     finally:
         await execs.finish(exec_id)
     if failure:
+        failure = failure if failure.startswith("exec failed") else f"exec failed: {failure}"
         return channels.internal_error(f"error executing command in container: failed to exec in container: "
-                                       f"OCI runtime exec failed: exec failed: {failure}: unknown")
+                                       f"OCI runtime exec failed: {failure}: unknown")
     code = (await execs.inspect(exec_id)).get("ExitCode")
     if code:
         return channels.exit_status(int(code), command)
