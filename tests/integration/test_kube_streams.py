@@ -49,11 +49,13 @@ def env(k: Kube) -> dict[str, str]:
     return out
 
 
-def ghost_pod(k: Kube, name: str, containers: list[str], annotations: dict[str, str] | None = None) -> str:
-    """A pod bound to a node no agent runs; its uid."""
+def ghost_pod(k: Kube, name: str, containers: list[str], annotations: dict[str, str] | None = None,
+              **container: object) -> str:
+    """A pod bound to a node no agent runs (its containers get the fields ``container``); its uid."""
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": name, "namespace": NS, "annotations": annotations or {}},
-           "spec": {"nodeName": "ghost", "containers": [{"name": c, "image": "busybox"} for c in containers]}}
+           "spec": {"nodeName": "ghost",
+                    "containers": [{"name": c, "image": "busybox", **container} for c in containers]}}
     k.ok("apply", "-f", "-", input=json.dumps(pod))
     return json.loads(k.ok("get", "pod", name, "-o", "json"))["metadata"]["uid"]
 
@@ -263,6 +265,28 @@ def test_attach_to_a_running_container(kube: Kube) -> None:
     set_running(kube, "listener", cid, ["main"])
     r = kube.run("attach", "-i", "listener", input="hello\n", timeout=60)
     assert r.returncode == 0 and "got hello" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_attach_with_a_terminal(kube: Kube) -> None:
+    uid = ghost_pod(kube, "console", ["main"], stdin=True, tty=True)  # kubectl looks: no TTY otherwise
+    cid = instance(kube, "console", uid, "main", 0, "exec sh", "-i", "-t")
+    set_running(kube, "console", cid, ["main"])
+    pid, fd = _pty_kubectl(kube, ["attach", "-it", "console"], 25, 90)
+    try:
+        os.write(fd, b"\n")  # as kubectl says: "If you don't see a command prompt, try pressing enter."
+        _read_until(fd, r"/ # ")
+        os.write(fd, b"echo $((6*7)); stty size\n")
+        _read_until(fd, r"\n42\s+25 90")  # the container's terminal took kubectl's size
+        os.write(fd, b"exit\n")  # the container's shell ends, and with it the attach
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        pid = 0
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    wait_for(lambda: kube.daemon.inspect(cid)["State"]["Status"] == "exited", 30, what="the container to exit")
 
 
 def test_port_forward(kube: Kube) -> None:
