@@ -130,6 +130,13 @@ def test_logs_follow_streams_new_lines(kube: Kube, ticker: str) -> None:
     finally:
         p.kill()
         p.wait()
+    # Following ends with the container's instance.
+    uid = ghost_pod(kube, "brief", ["main"])
+    cid = instance(kube, "brief", uid, "main", 0, "echo first; sleep 2; echo last")
+    set_running(kube, "brief", cid, ["main"])
+    started = time.monotonic()
+    r = kube.run("logs", "-f", "brief", timeout=30)
+    assert (r.returncode, r.stdout) == (0, "first\nlast\n") and time.monotonic() - started < 20, r.stderr
 
 
 def test_logs_container_choice_and_errors(kube: Kube) -> None:

@@ -17,7 +17,7 @@ from ..client import Client
 from ..status import APIError, not_found
 
 if TYPE_CHECKING:
-    from ...engine.containers.records import Container
+    from ...engine.interface.containers import Container  # the record the interface hands out
     from ..manager import Context
     from ..server import Target
 
