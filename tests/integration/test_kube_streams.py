@@ -344,23 +344,38 @@ def _get(url: str) -> str | None:
 
 
 def test_run_interactive_removes_its_pod(kube: Kube) -> None:
-    """Needs the node agent to run the pod (skipped where there is none)."""
+    """Needs the node agent to run the pods (skipped where there is none)."""
     probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe-agent", "namespace": NS},
-             "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "300"]}]}}
+             "spec": {"containers": [{"name": "main", "image": "busybox", "imagePullPolicy": "IfNotPresent",
+                                      "command": ["sleep", "300"]}]}}
     kube.ok("apply", "-f", "-", input=json.dumps(probe))
     try:
-        bound = wait_for_or_none(lambda: get_pod(kube, "probe-agent").get("spec", {}).get("nodeName"), 20)
-        if not bound:
+        if not wait_for_or_none(lambda: get_pod(kube, "probe-agent").get("spec", {}).get("nodeName"), 20):
             pytest.skip("no node agent runs pods on this tree")
     finally:
         kube.run("delete", "pod", "probe-agent", "--wait=false")
-    r = kube.run("run", "-i", "--rm", "--restart=Never", "--image=busybox", "hi", "--", "sh", "-c", "echo hi",
-                 timeout=120)
+    run = ["run", "-i", "--rm", "--restart=Never", "--image=busybox", "--image-pull-policy=IfNotPresent"]
+    r = kube.run(*run, "hi", "--", "sh", "-c", "echo hi", timeout=120)
     assert r.returncode == 0 and "hi" in r.stdout.splitlines(), (r.stdout, r.stderr)
     wait_for(lambda: kube.run("get", "pod", "hi").returncode != 0, 60, what="the pod to go")
-    r = kube.run("run", "-i", "--rm", "--restart=Never", "--image=busybox", "echoer", "--", "sh", "-c",
-                 "read x; echo got $x; exit 4", input="ping\n", timeout=120)
+    # Attached to the pod's stdin (stdinOnce): kubectl's end of input closes it.
+    r = kube.run(*run, "echoer", "--", "sh", "-c", "read x; echo got $x; exit 4", input="ping\n", timeout=120)
     assert "got ping" in r.stdout and r.returncode == 4, (r.stdout, r.stderr)
+    # With a terminal: kubectl run -it, a shell, its exit code.
+    pid, fd = _pty_kubectl(kube, [*run[:1], "-it", *run[2:], "shell", "--", "sh"], 24, 80)
+    try:
+        os.write(fd, b"\n")
+        _read_until(fd, r"/ # ", 120)
+        os.write(fd, b"stty size; exit 5\n")
+        _read_until(fd, r"24 80")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 5
+        pid = 0
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
 
 
 def get_pod(k: Kube, name: str) -> dict:
