@@ -214,6 +214,48 @@ def test_python_client_exec_and_port_forward(kube: Kube, ticker: str) -> None:
     assert reply.startswith(b"HTTP/1.") and reply.endswith(b"python was here\n") and pf.error(8080) is None
 
 
+def _raw_exec(k: Kube, protocols: list[str], query: str) -> tuple[str | None, list[bytes]]:
+    """A WebSocket exec as a bare client: (the subprotocol chosen, every message until the close)."""
+    import ssl
+
+    import websocket
+
+    certs = k.daemon.data_root / "kube"
+    ws = websocket.create_connection(
+        f"wss://127.0.0.1:{k.port}/api/v1/namespaces/{NS}/pods/ticker/exec?{query}", subprotocols=protocols,
+        sslopt={"ca_certs": str(certs / "ca.crt"), "certfile": str(certs / "admin.crt"),
+                "keyfile": str(certs / "admin.key"), "cert_reqs": ssl.CERT_REQUIRED}, timeout=30)
+    messages = []
+    try:
+        while True:
+            opcode, data = ws.recv_data(control_frame=False)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+            messages.append(data)
+    except websocket.WebSocketConnectionClosedException:
+        pass
+    return ws.subprotocol, messages
+
+
+def test_v4_channel_protocol_for_older_clients(kube: Kube, ticker: str) -> None:
+    protocol, messages = _raw_exec(kube, ["v4.channel.k8s.io"], "command=sh&command=-c&command=echo%20hi%3B%20exit%209"
+                                                                "&stdout=true&stderr=true")
+    assert protocol == "v4.channel.k8s.io"
+    assert messages[0] == b"\x01hi\n" and messages[-1][:1] == b"\x03"
+    status = json.loads(messages[-1][1:])
+    assert status["reason"] == "NonZeroExitCode" and status["details"]["causes"][0]["message"] == "9"
+    # Offering both, the client's first choice wins.
+    assert _raw_exec(kube, ["v4.channel.k8s.io", "v5.channel.k8s.io"], "command=true&stdout=1")[0] == \
+        "v4.channel.k8s.io"
+    import websocket
+
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:  # v1-v3 are not served
+        _raw_exec(kube, ["v3.channel.k8s.io", "channel.k8s.io"], "command=true&stdout=1")
+    assert refused.value.status_code == 400
+    assert "Upgrade request required" in kube.fails("get", "--raw", f"/api/v1/namespaces/{NS}/pods/ticker/exec"
+                                                                    "?command=true&stdout=1")
+
+
 def _pty_kubectl(k: Kube, args: list[str], rows: int, cols: int) -> tuple[int, int]:
     """kubectl on a new pseudo-terminal of ``rows`` x ``cols``: (pid, master fd)."""
     pid, fd = pty.fork()
