@@ -12,7 +12,6 @@ Following ends when the container's instance stops or the client leaves.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -127,7 +126,7 @@ async def serve(request: web.Request, target: Target, ctx: Context) -> web.Strea
             await resp.write(data)
             if budget == 0:
                 break
-    except (ConnectionError, asyncio.CancelledError):
+    except ConnectionError:  # the client left
         return resp
     finally:
         aclose = getattr(entries, "aclose", None)
