@@ -1,7 +1,8 @@
 """The host interface that holds the cluster DNS address (pyroute2; blocking).
 
 The DNS address (10th of the service range) is made a local address of the
-host as a /32 on a dummy interface of this daemon, ``bkdns-<tag>``: the server
+host as a /32 on a dummy interface of this daemon, ``bkdns-<tag>`` (an empty
+bridge where the kernel has no dummy driver): the server
 binds its sockets to it, and pods, whose default route leads to the host,
 reach it there. A /32 local address wins over the route the service proxy
 gives the whole range. The interface carries the daemon's alias
@@ -21,6 +22,7 @@ from ...engine.networks import daemon_tag
 from ...engine.networks.bridge import ALIAS_PREFIX
 
 PREFIX = "bkdns-"
+KINDS = ("dummy", "bridge")
 
 
 def names(data_root: str) -> tuple[str, str]:
@@ -42,11 +44,7 @@ def _ensure(name: str, alias: str, address: str) -> None:
     with IPRoute() as ipr:
         found = ipr.link_lookup(ifname=name)
         if not found:
-            try:
-                ipr.link("add", ifname=name, kind="dummy")
-            except NetlinkError as exc:
-                if exc.code != errno.EEXIST:
-                    raise
+            _add(ipr, name)
             found = ipr.link_lookup(ifname=name)
         idx = found[0]
         ipr.link("set", index=idx, ifalias=alias)
@@ -57,6 +55,20 @@ def _ensure(name: str, alias: str, address: str) -> None:
         if (address, 32) not in have:
             ipr.addr("add", index=idx, address=address, prefixlen=32)
         ipr.link("set", index=idx, state="up")
+
+
+def _add(ipr: IPRoute, name: str) -> None:
+    """A dummy interface, or where the kernel has no dummy driver (some VMs' kernels),
+    a bridge without ports: its addresses are local all the same."""
+    for kind in KINDS:
+        try:
+            ipr.link("add", ifname=name, kind=kind)
+            return
+        except NetlinkError as exc:
+            if exc.code == errno.EEXIST:
+                return
+            if exc.code != errno.EOPNOTSUPP or kind == KINDS[-1]:
+                raise
 
 
 def remove(name: str) -> bool:
