@@ -181,6 +181,7 @@ def test_encoded_reply_counts_its_records() -> None:
     reply = server.encode(q, names.Answer(srv=[Srv(0, 100, 80, "web.default.svc.cluster.local")] * 2))
     qid, flags, _, ancount = struct.unpack("!HHHH", reply[:8])
     assert (qid, flags & 0xF, ancount) == (0x1234, 0, 2)
+    assert flags & 0x8400 == 0x8400  # a reply, authoritative
     nx = server.encode(query("x.default.svc.cluster.local", TYPE_A), names.Answer(NXDOMAIN))
     assert struct.unpack("!HH", nx[2:6])[0] & 0xF == NXDOMAIN
 

@@ -85,14 +85,17 @@ class _Upstreams:
 
 
 def encode(q: wire.Query, ans: names.Answer) -> bytes:
-    """The reply message of ``ans`` to ``q`` (the engine's codec)."""
+    """The reply message of ``ans`` to ``q`` (the engine's codec), authoritative (AA):
+    the cluster's names are this server's own, as CoreDNS's are."""
     rdata: list[tuple[int, bytes]] = []
     if ans.cname:
         rdata.append((names.TYPE_CNAME, wire._encode_name(ans.cname)))
     for srv in ans.srv:
         rdata.append((names.TYPE_SRV, struct.pack("!HHH", srv.priority, srv.weight, srv.port)
                       + wire._encode_name(srv.target)))
-    return wire.answer(q, ans.rcode, addresses=ans.a, ptr=ans.ptr, rdata=rdata)
+    reply = bytearray(wire.answer(q, ans.rcode, addresses=ans.a, ptr=ans.ptr, rdata=rdata))
+    reply[2] |= 0x04
+    return bytes(reply)
 
 
 def truncated(q: wire.Query) -> bytes:
