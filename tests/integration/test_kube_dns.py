@@ -48,20 +48,24 @@ def _name(msg: bytes, pos: int) -> tuple[str, int]:
         pos += n
 
 
-def ask(server: str, name: str, qtype: int = A, tcp: bool = False, timeout: float = 5) -> tuple[int, list[Any]]:
-    """(rcode, answers) for one question; an answer is an address, a name or an SRV tuple."""
+def exchange(server: str, name: str, qtype: int = A, tcp: bool = False, timeout: float = 5) -> tuple[int, bytes]:
+    """(question id, reply message) of one question."""
     qid = random.randint(0, 0xFFFF)
     msg = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + wire._encode_name(name) + struct.pack("!HH", qtype, 1)
     if tcp:
         with socket.create_connection((server, 53), timeout=timeout) as s:
             s.sendall(struct.pack("!H", len(msg)) + msg)
             head = s.recv(2, socket.MSG_WAITALL)
-            reply = s.recv(struct.unpack("!H", head)[0], socket.MSG_WAITALL)
-    else:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(timeout)
-            s.sendto(msg, (server, 53))
-            reply = s.recv(4096)
+            return qid, s.recv(struct.unpack("!H", head)[0], socket.MSG_WAITALL)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(msg, (server, 53))
+        return qid, s.recv(4096)
+
+
+def ask(server: str, name: str, qtype: int = A, tcp: bool = False, timeout: float = 5) -> tuple[int, list[Any]]:
+    """(rcode, answers) for one question; an answer is an address, a name or an SRV tuple."""
+    qid, reply = exchange(server, name, qtype, tcp, timeout)
     rid, flags, qd, an = struct.unpack("!HHHH", reply[:8])
     assert rid == qid and flags & 0x8000
     pos = 12
@@ -225,6 +229,23 @@ def test_headless_service_answers_ready_pod_addresses(kube: Kube) -> None:
     set_status(kube, "db-2", "10.244.7.4", True)
     wait_for(lambda: ask(server, "db.default.svc.cluster.local")[1] == ["10.244.7.2", "10.244.7.3", "10.244.7.4"],
              timeout=20, what="db-2 ready")
+
+
+def test_a_big_answer_is_truncated_over_udp_and_whole_over_tcp(kube: Kube) -> None:
+    """A headless Service without selector, its endpoints in an EndpointSlice of its own."""
+    apply(kube, service("many", clusterIP="None"))
+    addresses = [f"10.250.0.{i}" for i in range(1, 41)]
+    apply(kube, {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                 "metadata": {"name": "many-1", "labels": {"kubernetes.io/service-name": "many"}},
+                 "addressType": "IPv4", "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+                 "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addresses]})
+    server = dns_ip(kube)
+    _, reply = exchange(server, "many.default.svc.cluster.local")
+    flags, _, ancount = struct.unpack("!HHH", reply[2:8])
+    assert flags & 0x0200 and ancount == 0 and len(reply) <= 512
+    assert ask(server, "many.default.svc.cluster.local", tcp=True) == (NOERROR, addresses)
+    assert ask(server, "_http._tcp.many.default.svc.cluster.local", SRV, tcp=True)[1][0] == (
+        0, 100, 8080, "10-250-0-1.many.default.svc.cluster.local")
 
 
 def test_other_names_are_forwarded_upstream(kube: Kube, upstream: FakeUpstream) -> None:
