@@ -11,8 +11,9 @@ At start (with an engine; without one it does nothing):
 - the address is made local to the host (:mod:`.interface`) and the server
   listens on it, UDP and TCP port 53, on the daemon's event loop.
 
-Questions are answered by :func:`.names.resolve` from the registry's current
-objects (nothing cached, so never stale); names outside the cluster are
+Questions are answered by :func:`.names.resolve` from the objects a
+:class:`.cache.WatchCache` keeps current, as CoreDNS answers from its
+informers; names outside the cluster are
 forwarded to the daemon's ``--dns`` servers, or the host's resolvers, each tried
 with a 2-second timeout, SERVFAIL when none answers (the engine's embedded DNS
 server does the serving and forwarding; this class only answers differently).
@@ -36,6 +37,7 @@ from ..client import Client
 from ..manager import NOTHING, Component, Context
 from ..status import APIError
 from . import interface, names, podconfig
+from .cache import WatchCache
 
 log = logging.getLogger("baleine.kube.dns")
 
@@ -43,29 +45,6 @@ NAMESPACE, SERVICE, SLICE = "kube-system", "kube-dns", "kube-dns-host"
 MANAGED_BY = "baleine.kube.dns"
 ASKER = "kube-dns"  # the one "container" the engine's server is armed for
 UDP_LIMIT = 512
-
-
-class ClientView:
-    """:class:`names.Cluster` over the in-process client (the registry's current state)."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def namespace_exists(self, namespace: str) -> bool:
-        return self.client.get("namespaces", "", namespace) is not None
-
-    def service(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.client.get("services", namespace, name)
-
-    def services(self) -> list[dict[str, Any]]:
-        return self.client.list("services")
-
-    def pods(self, namespace: str) -> list[dict[str, Any]]:
-        return self.client.list("pods", namespace)
-
-    def endpoint_slices(self, namespace: str, service: str) -> list[dict[str, Any]]:
-        return self.client.list("endpointslices.discovery.k8s.io", namespace,
-                                {"matchLabels": {names.SERVICE_NAME_LABEL: service}})
 
 
 class _Upstreams:
@@ -164,12 +143,14 @@ async def ensure_service(client: Client, address: str) -> None:
 class Running:
     """The started component."""
 
-    def __init__(self, server: ClusterServer, ifname: str) -> None:
+    def __init__(self, server: ClusterServer, cache: WatchCache, ifname: str) -> None:
         self.server = server
+        self.cache = cache
         self.ifname = ifname
 
     async def stop(self) -> None:
         await self.server.close()
+        await self.cache.stop()
         await asyncio.to_thread(interface.remove, self.ifname)
 
 
@@ -191,7 +172,9 @@ async def start(ctx: Context) -> Component:
         log.error("cluster DNS not served on %s: %s", address, exc)
         await asyncio.to_thread(interface.remove, ifname)
         return NOTHING
-    server = ClusterServer(ClientView(client), ctx.options.cluster_domain, upstreams)
+    cache = WatchCache()
+    cache.start(client)
+    server = ClusterServer(cache, ctx.options.cluster_domain, upstreams)
     await server.arm(ASKER, udp, tcp)
     log.info("cluster DNS on %s:53 (%s), forwarding to %s", address, ifname, ", ".join(upstreams) or "nothing")
-    return Running(server, ifname)
+    return Running(server, cache, ifname)
