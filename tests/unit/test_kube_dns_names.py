@@ -171,6 +171,8 @@ def test_encoded_reply_counts_its_records() -> None:
     qid, flags, _, ancount = struct.unpack("!HHHH", reply[:8])
     assert (qid, flags & 0xF, ancount) == (0x1234, 0, 2)
     assert flags & 0x8400 == 0x8400  # a reply, authoritative
+    question_end = 12 + len(wire._encode_name("_http._tcp.web.default.svc.cluster.local")) + 4
+    assert struct.unpack("!I", reply[question_end + 6:question_end + 10])[0] == server.TTL == 5
     nx = server.encode(query("x.default.svc.cluster.local", TYPE_A), names.Answer(NXDOMAIN))
     assert struct.unpack("!HH", nx[2:6])[0] & 0xF == NXDOMAIN
 

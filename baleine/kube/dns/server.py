@@ -45,6 +45,9 @@ NAMESPACE, SERVICE, SLICE = "kube-system", "kube-dns", "kube-dns-host"
 MANAGED_BY = "baleine.kube.dns"
 ASKER = "kube-dns"  # the one "container" the engine's server is armed for
 UDP_LIMIT = 512
+#: Seconds a resolver may keep a cluster answer: CoreDNS' default, short, because
+#: a headless Service's addresses follow its pods.
+TTL = 5
 
 
 class _Upstreams:
@@ -65,14 +68,14 @@ class _Upstreams:
 
 def encode(q: wire.Query, ans: names.Answer) -> bytes:
     """The reply message of ``ans`` to ``q`` (the engine's codec), authoritative (AA):
-    the cluster's names are this server's own, as CoreDNS's are."""
+    the cluster's names are this server's own, as CoreDNS's are; records live :data:`TTL`."""
     rdata: list[tuple[int, bytes]] = []
     if ans.cname:
         rdata.append((names.TYPE_CNAME, wire._encode_name(ans.cname)))
     for srv in ans.srv:
         rdata.append((names.TYPE_SRV, struct.pack("!HHH", srv.priority, srv.weight, srv.port)
                       + wire._encode_name(srv.target)))
-    reply = bytearray(wire.answer(q, ans.rcode, addresses=ans.a, ptr=ans.ptr, rdata=rdata))
+    reply = bytearray(wire.answer(q, ans.rcode, addresses=ans.a, ptr=ans.ptr, rdata=rdata, ttl=TTL))
     reply[2] |= 0x04
     return bytes(reply)
 
