@@ -275,22 +275,32 @@ def test_a_forward_that_fails_is_servfail_without_hanging(kube: Kube, upstream: 
         upstream.silent = False
 
 
-def test_from_a_container_with_a_pods_resolv_conf(kube: Kube) -> None:
-    """A busybox container given what the node agent writes in a sandbox's resolv.conf."""
-    apply(kube, service("api", ns="default"))
-    kube.run("create", "ns", "prod")
-    apply(kube, service("api", ns="prod"))
+@pytest.mark.parametrize("network", ["bridge", "kdns-pods"])
+def test_from_a_container_with_a_pods_resolv_conf(kube: Kube, network: str) -> None:
+    """A busybox container given the DNS settings the node agent gives a sandbox: on the
+    default bridge its resolv.conf names the cluster DNS; on a user-defined network (as
+    ``baleine-kube``) it names the engine's embedded server, which forwards to the cluster DNS."""
+    if kube.run("get", "ns", "prod").returncode != 0:
+        kube.ok("create", "ns", "prod")
+    apply(kube, service("api", ns="default"), service("api", ns="prod"))
     ip = get_json(kube, "svc", "api")["spec"]["clusterIP"]
     prod_ip = get_json(kube, "svc", "api", "-n", "prod")["spec"]["clusterIP"]
     server = dns_ip(kube)
+    if network != "bridge":
+        kube.daemon.ok("network", "create", network)
     search = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
     # busybox's ping resolves with the C library (search path, ndots); its nslookup asks one name as given.
     script = ("cat /etc/resolv.conf; for n in api api.prod api.prod.svc.cluster.local; do ping -c1 -W1 $n; done; "
               "nslookup -type=a api.default.svc.cluster.local; nslookup nope.default.svc.cluster.local; echo rc=$?")
-    args = ["run", "--rm", "--dns", server, *[a for s in search for a in ("--dns-search", s)], "--dns-opt", "ndots:5",
-            "busybox", "sh", "-c", script]
-    out = kube.daemon.ok(*args, timeout=120)
-    assert f"nameserver {server}" in out and "search " + " ".join(search) in out and "ndots:5" in out
+    args = ["run", "--rm", "--network", network, "--dns", server, *[a for s in search for a in ("--dns-search", s)],
+            "--dns-opt", "ndots:5", "busybox", "sh", "-c", script]
+    try:
+        out = kube.daemon.ok(*args, timeout=120)
+    finally:
+        if network != "bridge":
+            kube.daemon.cli("network", "rm", network)
+    nameserver = server if network == "bridge" else "127.0.0.11"
+    assert f"nameserver {nameserver}" in out and "search " + " ".join(search) in out and "ndots:5" in out
     assert f"PING api ({ip})" in out, out
     assert f"PING api.prod ({prod_ip})" in out, out
     assert f"PING api.prod.svc.cluster.local ({prod_ip})" in out, out

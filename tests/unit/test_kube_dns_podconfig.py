@@ -75,3 +75,13 @@ def test_pod_dns_config_reads_the_context() -> None:
     assert got["searches"][:3] == ["team.svc.corp.local", "svc.corp.local", "corp.local"]
     assert render(got).startswith("nameserver 10.112.0.10\nsearch team.svc.corp.local svc.corp.local corp.local")
     assert render(got).endswith("options ndots:5\n")
+
+
+def test_a_pods_ndots_stands_behind_the_engines_embedded_dns() -> None:
+    """On a user-defined network (the pods' ``baleine-kube``) the engine adds ndots:0, as moby
+    does, only when the container did not set ndots."""
+    from baleine.engine.networks.endpoints import embedded_dns_options
+
+    assert embedded_dns_options(["ndots:5"]) == ["ndots:5"]
+    assert embedded_dns_options(["timeout:2"]) == ["timeout:2", "ndots:0"]
+    assert embedded_dns_options(None) == ["ndots:0"]
