@@ -309,7 +309,8 @@ def test_from_a_container_with_a_pods_resolv_conf(kube: Kube, network: str) -> N
 
 
 def test_the_interface_goes_with_the_daemon(kube: Kube) -> None:
-    """Last of the module: stops, restarts and kills the module's daemon."""
+    """Last of the module: stops, restarts and kills the module's daemon; a second daemon
+    that found the DNS address taken serves it once the first is gone."""
     d = kube.daemon
     link = Path(f"/sys/class/net/bkdns-{daemon_tag(str(d.data_root))}")
     server = dns_ip(kube)
@@ -321,8 +322,17 @@ def test_the_interface_goes_with_the_daemon(kube: Kube) -> None:
     kube.wait_ready()
     assert answered(server, "kubernetes.default.svc.cluster.local") == (NOERROR, [kubernetes_ip])
     assert link.exists()
-    d.stop(9)
-    assert link.exists()
-    assert not [cb for cb in d.slow_callbacks() if cb.blocking]  # the log goes with the reaped root
-    reap_leftovers(d.root, d.cgroup_parent)
-    assert not link.exists()
+    with kube_daemon() as other:
+        apply(other, service("only-here"))
+        other_server = dns_ip(other)
+        if other_server == server:  # the same range (no proxy routes the first one's): the first serves it
+            assert "cluster DNS not served" in other.daemon.log()
+            assert ask(server, "only-here.default.svc.cluster.local") == (NXDOMAIN, [])
+        d.stop(9)
+        assert link.exists()
+        assert not [cb for cb in d.slow_callbacks() if cb.blocking]  # the log goes with the reaped root
+        reap_leftovers(d.root, d.cgroup_parent)
+        assert not link.exists()
+        # The second daemon serves its address, the first one's gone (retried every 5 s).
+        wait_for(lambda: _try(other_server, "only-here.default.svc.cluster.local", A) == (
+            NOERROR, [get_json(other, "svc", "only-here")["spec"]["clusterIP"]]), timeout=20, what="the second DNS")

@@ -48,6 +48,8 @@ UDP_LIMIT = 512
 #: Seconds a resolver may keep a cluster answer: CoreDNS' default, short, because
 #: a headless Service's addresses follow its pods.
 TTL = 5
+#: Seconds between attempts to serve an address that is taken.
+RETRY = 5.0
 
 
 class _Upstreams:
@@ -92,6 +94,7 @@ class ClusterServer(wire.Server):
 
     def __init__(self, cluster: names.Cluster, domain: str, upstreams: list[str]) -> None:
         super().__init__(_Upstreams(upstreams))
+        self.upstreams = upstreams
         self.cluster = cluster
         self.domain = domain
 
@@ -144,22 +147,48 @@ async def ensure_service(client: Client, address: str) -> None:
 
 
 class Running:
-    """The started component."""
+    """The started component: the cache, the server, and the sockets' binding, retried
+    every :data:`RETRY` seconds while the address is taken (another daemon on this host
+    serving the same range: it may go away)."""
 
-    def __init__(self, server: ClusterServer, cache: WatchCache, ifname: str) -> None:
+    def __init__(self, server: ClusterServer, cache: WatchCache, address: str, ifname: str, alias: str) -> None:
         self.server = server
         self.cache = cache
-        self.ifname = ifname
+        self.address, self.ifname, self.alias = address, ifname, alias
+        self.task: asyncio.Task[None] | None = None
+
+    async def bind(self) -> bool:
+        """Make the address local and serve it; False (logged) when the kernel refuses."""
+        try:
+            await asyncio.to_thread(interface.ensure, self.ifname, self.alias, self.address)
+            udp, tcp = await asyncio.to_thread(wire.bind_sockets, self.address)
+        except OSError as exc:
+            log.error("cluster DNS not served on %s (retrying every %d s): %s", self.address, RETRY, exc)
+            await asyncio.to_thread(interface.remove, self.ifname)
+            return False
+        await self.server.arm(ASKER, udp, tcp)
+        log.info("cluster DNS on %s:53 (%s), forwarding to %s", self.address, self.ifname,
+                 ", ".join(self.server.upstreams) or "nothing")
+        return True
+
+    async def _retry(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY)
+            if await self.bind():
+                return
 
     async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
         await self.server.close()
         await self.cache.stop()
         await asyncio.to_thread(interface.remove, self.ifname)
 
 
 async def start(ctx: Context) -> Component:
-    """Serve the cluster DNS (see the module); NOTHING without an engine, or when
-    the address cannot be served (logged: the rest of the cluster still runs)."""
+    """Serve the cluster DNS (see the module); NOTHING without an engine. An address
+    that cannot be served is logged and retried: the rest of the cluster runs meanwhile."""
     if ctx.backends is None:
         return NOTHING
     client = Client(ctx.registry, "kube-dns")
@@ -167,17 +196,10 @@ async def start(ctx: Context) -> Component:
     host = await asyncio.to_thread(podconfig.load_host)
     await ensure_service(client, address)
     upstreams = upstream_servers(list(ctx.options.extra.get("dns") or []), host.nameservers, address)
-    ifname, alias = interface.names(ctx.options.data_root)
-    try:
-        await asyncio.to_thread(interface.ensure, ifname, alias, address)
-        udp, tcp = await asyncio.to_thread(wire.bind_sockets, address)
-    except OSError as exc:
-        log.error("cluster DNS not served on %s: %s", address, exc)
-        await asyncio.to_thread(interface.remove, ifname)
-        return NOTHING
     cache = WatchCache()
     cache.start(client)
-    server = ClusterServer(cache, ctx.options.cluster_domain, upstreams)
-    await server.arm(ASKER, udp, tcp)
-    log.info("cluster DNS on %s:53 (%s), forwarding to %s", address, ifname, ", ".join(upstreams) or "nothing")
-    return Running(server, cache, ifname)
+    running = Running(ClusterServer(cache, ctx.options.cluster_domain, upstreams), cache, address,
+                      *interface.names(ctx.options.data_root))
+    if not await running.bind():
+        running.task = asyncio.create_task(running._retry(), name="kube-dns bind")
+    return running
