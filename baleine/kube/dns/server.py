@@ -12,16 +12,18 @@ At start (with an engine; without one it does nothing):
   listens on it, UDP and TCP port 53, on the daemon's event loop.
 
 Questions are answered by :func:`.names.resolve` from the objects a
-:class:`.cache.WatchCache` keeps current, as CoreDNS answers from its
-informers; names outside the cluster are
-forwarded to the daemon's ``--dns`` servers, or the host's resolvers, each tried
-with a 2-second timeout, SERVFAIL when none answers (the engine's embedded DNS
-server does the serving and forwarding; this class only answers differently).
-The cluster's own address is never an upstream, so forwarding cannot loop
-back here. A UDP reply that would exceed 512 bytes is sent truncated (TC) so
-the resolver asks again over TCP.
+:class:`.cache.WatchCache` keeps current (as CoreDNS answers from its informers),
+authoritatively, with a 5-second TTL. Names outside the cluster are forwarded to
+the daemon's ``--dns`` servers, or the host's resolvers, each tried with a
+2-second timeout, SERVFAIL when none answers (the engine's embedded DNS server
+does the serving and forwarding; this class only answers differently). The
+cluster's own address is never an upstream, so forwarding cannot loop back
+here. A UDP reply that would exceed 512 bytes is sent truncated (TC) so the
+resolver asks again over TCP.
 
-At stop the sockets are closed and the interface removed.
+An address that cannot be served (taken by another daemon serving the same
+range on this host) is logged and retried every 5 seconds. At stop the sockets
+are closed and the interface removed.
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ class Running:
                  ", ".join(self.server.upstreams) or "nothing")
         return True
 
-    async def _retry(self) -> None:
+    async def retry(self) -> None:
         while True:
             await asyncio.sleep(RETRY)
             if await self.bind():
@@ -201,5 +203,5 @@ async def start(ctx: Context) -> Component:
     running = Running(ClusterServer(cache, ctx.options.cluster_domain, upstreams), cache, address,
                       *interface.names(ctx.options.data_root))
     if not await running.bind():
-        running.task = asyncio.create_task(running._retry(), name="kube-dns bind")
+        running.task = asyncio.create_task(running.retry(), name="kube-dns bind")
     return running
