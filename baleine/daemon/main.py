@@ -213,7 +213,7 @@ async def _start_kube(args: argparse.Namespace, config: Any, backends: Any):  # 
         from ..kube.manager import Options
 
         options = Options(data_root=config.data_root, exec_root=config.exec_root,
-                          hpa_sync_period=args.hpa_sync_period)
+                          hpa_sync_period=args.hpa_sync_period, extra={"dns": list(config.extra.get("dns") or [])})
         return await server.start(config.data_root, addr, backends, options)
     except (OSError, ValueError, ImportError) as exc:
         if args.kube_addr is not None:

@@ -91,16 +91,20 @@ def _encode_name(name: str) -> bytes:
 
 
 def answer(q: Query, rcode: int = NOERROR, addresses: list[str] | None = None,
-           ptr: str | None = None) -> bytes:
-    """A reply to ``q``: A records for ``addresses`` or one PTR record, or just ``rcode``."""
+           ptr: str | None = None, rdata: list[tuple[int, bytes]] | None = None, ttl: int = TTL) -> bytes:
+    """A reply to ``q``: A records for ``addresses`` or one PTR record, or just ``rcode``;
+    ``rdata`` adds records of any type, as (type, encoded data), named as the question."""
     records = b""
     count = 0
+    for rtype, data in rdata or []:
+        records += struct.pack("!HHHIH", 0xC00C, rtype, CLASS_IN, ttl, len(data)) + data
+        count += 1
     for addr in addresses or []:
-        records += struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, TTL, 4) + ipaddress.IPv4Address(addr).packed
+        records += struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, ttl, 4) + ipaddress.IPv4Address(addr).packed
         count += 1
     if ptr:
         target = _encode_name(ptr)
-        records += struct.pack("!HHHIH", 0xC00C, TYPE_PTR, CLASS_IN, TTL, len(target)) + target
+        records += struct.pack("!HHHIH", 0xC00C, TYPE_PTR, CLASS_IN, ttl, len(target)) + target
         count += 1
     # QR, the query's opcode and RD, RA; not authoritative (neither is dockerd's).
     flags = 0x8000 | (q.flags & 0x7900) | 0x0080 | (rcode & 0xF)
@@ -134,14 +138,14 @@ class Directory(Protocol):
         """Where to forward other names ([] for no forwarding)."""
 
 
-def bind_sockets() -> tuple[socket.socket, socket.socket]:
-    """UDP and TCP sockets on 127.0.0.11:53 in the calling thread's namespace."""
+def bind_sockets(address: str = ADDRESS) -> tuple[socket.socket, socket.socket]:
+    """UDP and TCP sockets on ``address``:53 (127.0.0.11) in the calling thread's namespace."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        udp.bind((ADDRESS, 53))
+        udp.bind((address, 53))
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        tcp.bind((ADDRESS, 53))
+        tcp.bind((address, 53))
         tcp.listen(64)
         for s in (udp, tcp):
             s.setblocking(False)

@@ -50,6 +50,13 @@ def endpoint_entry(net: Network, cfg: dict[str, Any] | None) -> dict[str, Any]:
             "GlobalIPv6PrefixLen": 0, "DNSNames": None}
 
 
+def embedded_dns_options(options: list[str] | None) -> list[str]:
+    """A container's ``--dns-opt`` behind the embedded server, with ``ndots:0`` unless
+    they set ndots themselves (as moby does: a pod's ``ndots:5`` must stand)."""
+    options = list(options or [])
+    return options if any(o.startswith("ndots:") for o in options) else options + ["ndots:0"]
+
+
 def clear_endpoint(ep: dict[str, Any]) -> None:
     ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, DNSNames=None)
     if not (ep.get("IPAMConfig") or {}).get("IPv4Address"):
@@ -261,8 +268,7 @@ class Endpoints:
             links.append(link)
         need_dns = any(net.user_defined for net, _ in plan)
         if need_dns:
-            c.private["resolv"] = {"Dns": [dns.ADDRESS],
-                                   "DnsOptions": list(hc.get("DnsOptions") or []) + ["ndots:0"]}
+            c.private["resolv"] = {"Dns": [dns.ADDRESS], "DnsOptions": embedded_dns_options(hc.get("DnsOptions"))}
         sockets = await asyncio.to_thread(bridge.plumb, ns_path, links, dns.bind_sockets if need_dns else None)
         if need_dns:
             priv["dns"] = True
@@ -472,7 +478,7 @@ class Endpoints:
         network was just connected). Written in place: the container sees the file
         through a bind mount of this very inode."""
         hc = c.host_config
-        c.private["resolv"] = {"Dns": [dns.ADDRESS], "DnsOptions": list(hc.get("DnsOptions") or []) + ["ndots:0"]}
+        c.private["resolv"] = {"Dns": [dns.ADDRESS], "DnsOptions": embedded_dns_options(hc.get("DnsOptions"))}
         text = etcfiles.resolv_text([dns.ADDRESS], hc.get("DnsSearch"), c.private["resolv"]["DnsOptions"])
         path = c.doc.get("ResolvConfPath") or ""
         if path and os.path.exists(path):
