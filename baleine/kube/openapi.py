@@ -206,6 +206,14 @@ def v3_for(path: str) -> bytes | None:
 
 
 @lru_cache(maxsize=1)
+def v2_protobuf() -> bytes:
+    """``/openapi/v2`` as gnostic protobuf (kubectl validating a ``List`` asks for nothing else)."""
+    from . import openapiproto
+
+    return openapiproto.document(json.loads(v2()))
+
+
+@lru_cache(maxsize=1)
 def v2() -> bytes:
     """``/openapi/v2`` as JSON (Swagger 2.0): definitions and paths of every served kind."""
     served = [k for k in kinds.KINDS if k.definition in definitions()]

@@ -161,8 +161,10 @@ class API:
 
     async def _openapi(self, request: web.Request, rest: list[str]) -> web.Response:
         if rest == ["v2"]:
-            if "protobuf" in request.headers.get("Accept", "") and JSON not in request.headers.get("Accept", ""):
-                raise APIError(406, "only application/json is served for /openapi/v2")
+            accept = request.headers.get("Accept", "")
+            if "protobuf" in accept and JSON not in accept:
+                return web.Response(body=await asyncio.to_thread(openapi.v2_protobuf),
+                                    content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
             return web.Response(body=await asyncio.to_thread(openapi.v2), content_type=JSON)
         if rest == ["v3"]:
             return web.Response(body=await asyncio.to_thread(openapi.v3_index), content_type=JSON)

@@ -100,6 +100,18 @@ def test_bad_manifests_are_refused_and_nothing_is_created(kube: Kube) -> None:
     assert "doesn't have a resource type" in kube.fails("get", "frobnicators")
 
 
+def test_a_list_applies_and_is_validated_against_the_v2_schema(kube: Kube) -> None:
+    """kubectl validates a List against /openapi/v2 in protobuf (nothing else): valid items
+    are created, an unknown field is kubectl's validation error and nothing is created."""
+    items = [json.loads(manifest(f"listed-{i}", "default", {"i": str(i)})) for i in range(2)]
+    out = kube.ok("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    assert "configmap/listed-0 created" in out and "configmap/listed-1 created" in out
+    bad = json.loads(manifest("listed-bad", "default", {}, bogus=1))
+    err = kube.fails("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [bad]}))
+    assert 'unknown field "bogus" in io.k8s.api.core.v1.ConfigMap' in err
+    assert kube.run("get", "configmap", "listed-bad").returncode != 0
+
+
 def test_replace_with_a_stale_resource_version_conflicts(kube: Kube) -> None:
     kube.ok("apply", "-f", "-", input=manifest("racy", "default", {"n": "1"}))
     old = kube.ok("get", "cm", "racy", "-o", "json")
