@@ -24,6 +24,8 @@ from typing import Any
 
 from ..runtime import bundle, spec as ocispec
 from . import etcfiles
+from .createchecks import (check_log_opts, check_net_mode, check_platform, check_security_opts,
+                           create_warnings)
 from .records import Container, Containers, build_document, check_types, merge_config
 from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
 from ..events import Events
@@ -39,6 +41,8 @@ from ...rules.units import parse_bytes
 log = logging.getLogger("baleine.lifecycle")
 
 RESTART_POLICIES = ("", "no", "always", "on-failure", "unless-stopped")
+#: the --add-host address that stands for the default bridge's gateway
+HOST_GATEWAY = "host-gateway"
 
 
 @dataclass
@@ -79,15 +83,19 @@ class Lifecycle:
 
     # -- create -----------------------------------------------------------------
 
-    def create(self, body: dict[str, Any], name: str | None) -> tuple[Container, list[str]]:
-        """Create a container from a ``POST /containers/create`` body; return it and warnings."""
+    def create(self, body: dict[str, Any], name: str | None,
+               platform: str | None = None) -> tuple[Container, list[str]]:
+        """Create a container from a ``POST /containers/create`` body; return it and warnings.
+        ``platform`` (``os/arch[/variant]``): NotFound when the image is for another."""
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: expected an object")
         check_types(body)
+        check_net_mode(body)
         image_ref = body.get("Image") or ""
         if not image_ref:
             raise InvalidParameter("No image was specified: config.Image must not be empty")
         image = self.images.get(image_ref)
+        check_platform(image_ref, image.config, platform)
         host_config = normalize_host_config(body.get("HostConfig") or {})
         validate_healthcheck(body.get("Healthcheck"))
         user_cfg = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
@@ -99,7 +107,7 @@ class Lifecycle:
             config["Hostname"] = cid[:12]
         if host_config.get("NetworkMode") == "host" and not body.get("Hostname"):
             config["Hostname"] = os.uname().nodename
-        warnings = validate_resources(host_config)
+        warnings = create_warnings(body) + validate_resources(host_config)
         rw = self.snapshots.new_key()
         self.snapshots.prepare(rw, image.top_layer, init=True)
         cdir = os.path.join(self.containers.root, cid)
@@ -224,7 +232,7 @@ class Lifecycle:
         host_net = netns == "host"
         etcfiles.write_all(cdir, c.config.get("Hostname", ""), c.config.get("Domainname", ""),
                            etcfiles.hosts_text(c.config.get("Hostname", ""), c.config.get("Domainname", ""),
-                                               c.private.get("ip"), hc.get("ExtraHosts"), host_net),
+                                               c.private.get("ip"), self._extra_hosts(hc), host_net),
                            # The network hook may choose the servers (127.0.0.11 on user networks).
                            etcfiles.resolv_text((c.private.get("resolv") or {}).get("Dns", hc.get("Dns")),
                                                 hc.get("DnsSearch"),
@@ -283,6 +291,21 @@ class Lifecycle:
             c.watcher = asyncio.create_task(self._handle_exit(c, state))
         else:
             c.watcher = asyncio.create_task(self._watch(c, link))
+
+    def _extra_hosts(self, hc: dict[str, Any]) -> list[str]:
+        """``ExtraHosts`` with the special address ``host-gateway`` replaced by the
+        default bridge's gateway (dockerd's default --host-gateway-ip)."""
+        out = []
+        for entry in hc.get("ExtraHosts") or []:
+            sep = ":" if ":" in entry else "="
+            name, _, addr = entry.partition(sep)
+            if addr == HOST_GATEWAY:
+                gateway = self.network.host_gateway() if self.network is not None else None
+                if gateway is None:
+                    raise InvalidParameter("unable to derive the IP value for host-gateway")
+                entry = f"{name}{sep}{gateway}"
+            out.append(entry)
+        return out
 
     async def _cleanup_failed_start(self, c: Container, paths: MonitorPaths, exc: BaseException) -> None:
         msg = str(exc)
@@ -820,6 +843,8 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
     out["LogConfig"] = {"Type": log_cfg.get("Type") or "json-file", "Config": log_cfg.get("Config") or {}}
     if out["LogConfig"]["Type"] not in ("json-file", "local", "none"):
         raise InvalidParameter(f"logging driver \"{out['LogConfig']['Type']}\" is not supported")
+    check_log_opts(out["LogConfig"]["Type"], out["LogConfig"]["Config"])
+    check_security_opts(out.get("SecurityOpt"))
     for key in ("CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Links",
                 "SecurityOpt", "Binds", "VolumesFrom", "Devices", "Ulimits", "Mounts"):
         if out.get(key) is None:
@@ -829,8 +854,8 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
         value = out.get(key)
         if value is not None and not isinstance(value, int):
             raise InvalidParameter(f"invalid {key}: must be an integer")
-    if out.get("ShmSize") is None:
-        out["ShmSize"] = 67108864
+    if not out.get("ShmSize"):
+        out["ShmSize"] = 67108864  # 0 (what the docker CLI sends) means the default too
     for key, default in HOST_CONFIG_DEFAULTS.items():
         if out.get(key) is None and default is not None:
             out[key] = copy.deepcopy(default)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fieldtypes import BOOL, DICT, INT, LIST, STR, check_fields
+from .createchecks import check_create_body
 from ...rules.errors import Conflict, InvalidParameter, NotFound
 from ..images.records import Image
 from ..store import Store, dumps
@@ -167,6 +168,7 @@ _HOST_CONFIG_TYPES = {
     "Memory": INT, "MemorySwap": INT, "MemoryReservation": INT, "NanoCpus": INT, "CpuShares": INT,
     "CpuPeriod": INT, "CpuQuota": INT, "PidsLimit": INT, "ShmSize": INT, "OomScoreAdj": INT,
     "PortBindings": DICT, "RestartPolicy": DICT, "LogConfig": DICT, "Tmpfs": DICT, "Sysctls": DICT,
+    "Annotations": DICT, "StorageOpt": DICT,
 }
 
 
@@ -175,6 +177,7 @@ def check_types(body: dict[str, Any]) -> None:
     """Refuse a create request whose fields have the wrong JSON types (InvalidParameter)."""
     check_fields(body, _CONFIG_TYPES, "ContainerConfigWrapper", list_or_string=("Cmd", "Entrypoint"))
     check_fields(body.get("HostConfig") or {}, _HOST_CONFIG_TYPES, "HostConfig")
+    check_create_body(body)
 
 
 def merge_config(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:

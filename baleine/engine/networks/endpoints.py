@@ -145,7 +145,9 @@ class Endpoints:
     def on_create(self, c: Container, image: Any = None) -> None:
         """Validate a new container's networking; write its endpoint entries.
 
-        Raises NotFound for unknown networks or containers, InvalidParameter for
+        A missing network or container (``NetworkMode``) is not an error yet: the
+        start raises NotFound naming it, as dockerd's does. Raises NotFound for
+        unknown extra networks (EndpointsConfig), InvalidParameter for
         settings a network does not allow (aliases or static addresses on the
         default bridge, addresses outside the subnet, malformed ports).
         """
@@ -156,7 +158,7 @@ class Endpoints:
                          ((c.doc.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).items()}
         nets: dict[str, dict[str, Any]] = {}
         if mode.startswith("container:"):
-            self.containers.get(mode.split(":", 1)[1])
+            # The container is looked up at start, as dockerd does (see below).
             if endpoints_cfg:
                 raise InvalidParameter("conflicting options: container type network can't be used with other "
                                        "networks")
@@ -166,6 +168,11 @@ class Endpoints:
             if any(k != mode for k in endpoints_cfg):
                 raise InvalidParameter(f"container cannot be connected to network endpoints: {mode}, "
                                        + ", ".join(k for k in endpoints_cfg if k != mode))
+        elif not self._exists(mode):
+            # dockerd looks the network up at start: a create naming a missing one
+            # succeeds and the start is the 404 that names it (a 404 from create
+            # would make the docker CLI take it for a missing image and pull).
+            pass
         else:
             order = [mode] + [k for k in endpoints_cfg if k != mode and self.get(k).name != self.get(mode).name]
             for ref in order:
@@ -180,6 +187,13 @@ class Endpoints:
                                     "IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
                                     "EndpointID": "", "Networks": nets}
         self.containers.save(c)
+
+    def _exists(self, ref: str) -> bool:
+        try:
+            self.get(ref)
+        except NotFound:
+            return False
+        return True
 
     def _check_endpoint(self, net: Network, cfg: dict[str, Any] | None) -> None:
         cfg = cfg or {}
