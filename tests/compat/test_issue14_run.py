@@ -286,3 +286,39 @@ def test_missing_device_and_bind_source(daemon: Daemon) -> None:
     r = daemon.docker("run", "--rm", "--mount", "type=bind,source=/nosuch/src,target=/x", "busybox", "true")
     assert r.returncode == 125, r
     assert 'invalid mount config for type "bind": bind source path does not exist: /nosuch/src' in r.stderr
+
+
+# -- 9. inspect templates: a missing field is an error --------------------------------------
+
+@needs_cli
+def test_inspect_template_missing_field(daemon: Daemon, name: str) -> None:
+    daemon.ok("create", "--name", name, "busybox", "true")
+    try:
+        for run in (daemon.docker, daemon.cli):
+            r = run("inspect", "-f", "{{.Nope}}", name)
+            assert r.returncode == 1, r
+            assert 'template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"' in r.stderr, r
+            r = run("inspect", "-f", "{{.Config.Nope}}", name)
+            assert r.returncode == 1 and 'map has no entry for key "Nope"' in r.stderr, r
+            # Maps (labels, options) still give <no value>, structs' fields their value.
+            assert run("inspect", "-f", "{{.Config.Labels.nope}} {{.State.Running}}", name).out == \
+                "<no value> false"
+    finally:
+        daemon.cli("rm", "-f", name)
+
+
+# -- 10. Env entries without "=" ----------------------------------------------------------------
+
+def test_env_without_equals_kept_in_config(api: docker.APIClient, name: str) -> None:
+    cid = api.create_container("busybox", ["env"], name=name, environment=["Foo", "Other=one", "Blank="])["Id"]
+    try:
+        env = api.inspect_container(cid)["Config"]["Env"]
+        assert env[:3] == ["Foo", "Other=one", "Blank="], env
+        assert any(e.startswith("PATH=") for e in env)
+        api.start(cid)
+        assert api.wait(cid, timeout=60)["StatusCode"] == 0
+        lines = api.logs(cid).decode().splitlines()
+        assert "Other=one" in lines and "Blank=" in lines
+        assert not any(line == "Foo" or line.startswith("Foo=") for line in lines), lines
+    finally:
+        api.remove_container(cid, force=True)
