@@ -322,3 +322,26 @@ def test_env_without_equals_kept_in_config(api: docker.APIClient, name: str) -> 
         assert not any(line == "Foo" or line.startswith("Foo=") for line in lines), lines
     finally:
         api.remove_container(cid, force=True)
+
+
+# -- 6. --pid container:<name> and --pid host -------------------------------------------------
+
+@needs_cli
+def test_pid_namespace_of_another_container(daemon: Daemon, name: str) -> None:
+    daemon.ok("run", "-d", "--name", name, "busybox", "sleep", "301")
+    try:
+        r = daemon.docker("run", "--rm", "--pid", f"container:{name}", "busybox", "ps", "-o", "pid,args")
+        assert r.returncode == 0, r
+        assert any(line.split() == ["1", "sleep", "301"] for line in r.out.splitlines()), r.out
+        daemon.ok("stop", "-t", "0", name)
+        r = daemon.docker("run", "--rm", "--pid", f"container:{name}", "busybox", "true")
+        assert r.returncode == 125 and "is not running" in r.stderr, r
+    finally:
+        daemon.cli("rm", "-f", name)
+
+
+@needs_cli
+def test_pid_host(daemon: Daemon) -> None:
+    r = daemon.docker("run", "--rm", "--pid", "host", "busybox", "ps", "-o", "pid,args")
+    assert r.returncode == 0, r
+    assert "baleine.daemon.main" in r.out and str(daemon.proc.pid) in r.out.split()

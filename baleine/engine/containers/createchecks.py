@@ -157,6 +157,13 @@ def check_net_mode(body: dict[str, Any]) -> None:
         raise InvalidParameter("conflicting options: port exposing and the container type network mode")
 
 
+def check_pid_mode(mode: str | None) -> None:
+    """Go's PidMode.Valid: "", "host", or "container:" and a name."""
+    if not mode or mode == "host" or (mode.startswith("container:") and mode.split(":", 1)[1]):
+        return
+    raise InvalidParameter(f"invalid PID mode: {mode}")
+
+
 def create_warnings(body: dict[str, Any]) -> list[str]:
     """The warnings dockerd returns with a create it accepts (printed by the CLI)."""
     hc = body.get("HostConfig") or {}

@@ -24,8 +24,8 @@ from typing import Any
 
 from ..runtime import bundle, spec as ocispec
 from . import etcfiles
-from .createchecks import (check_log_opts, check_net_mode, check_platform, check_security_opts,
-                           create_warnings)
+from .createchecks import (check_log_opts, check_net_mode, check_pid_mode, check_platform,
+                           check_security_opts, create_warnings)
 from .records import Container, Containers, build_document, check_types, merge_config
 from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
 from ..events import Events
@@ -243,7 +243,8 @@ class Lifecycle:
                   ocispec.Mount("/etc/hosts", c.doc["HostsPath"], "bind", ["rbind", "rprivate"])]
         if self.volumes is not None:
             mounts = await self.volumes.mounts(c, rootfs) + mounts
-        inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent)
+        inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent,
+                                self._pid_namespace(hc))
         await asyncio.to_thread(bundle.write, paths.dir, inp)
         log_cfg = hc.get("LogConfig") or {}
         opts = log_cfg.get("Config") or {}
@@ -291,6 +292,23 @@ class Lifecycle:
             c.watcher = asyncio.create_task(self._handle_exit(c, state))
         else:
             c.watcher = asyncio.create_task(self._watch(c, link))
+
+    def _pid_namespace(self, hc: dict[str, Any]) -> str:
+        """The PID namespace ``--pid container:X`` joins ("" for the other modes):
+        X's, which must be running (dockerd's getPIDContainer and its errors)."""
+        mode = hc.get("PidMode") or ""
+        if not mode.startswith("container:"):
+            return ""
+        ref = mode.split(":", 1)[1]
+        try:
+            other = self.containers.get(ref)
+        except NotFound as exc:
+            raise InvalidParameter(str(exc)) from None
+        if other.state.get("Restarting"):
+            raise Conflict(f"container {other.id} is restarting, wait until the container is running")
+        if not other.running or not other.state.get("Pid"):
+            raise Conflict(f"container {other.id} is not running")
+        return f"/proc/{other.state['Pid']}/ns/pid"
 
     def _extra_hosts(self, hc: dict[str, Any]) -> list[str]:
         """``ExtraHosts`` with the special address ``host-gateway`` replaced by the
@@ -845,6 +863,7 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameter(f"logging driver \"{out['LogConfig']['Type']}\" is not supported")
     check_log_opts(out["LogConfig"]["Type"], out["LogConfig"]["Config"])
     check_security_opts(out.get("SecurityOpt"))
+    check_pid_mode(out.get("PidMode"))
     for key in ("CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Links",
                 "SecurityOpt", "Binds", "VolumesFrom", "Devices", "Ulimits", "Mounts"):
         if out.get(key) is None:
