@@ -345,3 +345,26 @@ def test_pid_host(daemon: Daemon) -> None:
     r = daemon.docker("run", "--rm", "--pid", "host", "busybox", "ps", "-o", "pid,args")
     assert r.returncode == 0, r
     assert "baleine.daemon.main" in r.out and str(daemon.proc.pid) in r.out.split()
+
+
+# -- 11. -w under a dangling symlink ------------------------------------------------------------
+
+@needs_cli
+def test_workdir_under_dangling_symlink(daemon: Daemon, name: str, tmp_path) -> None:
+    image = f"dangling-{name.lower()}"
+    escape = tmp_path / "escape"
+    # An absolute and a climbing relative link, neither target existing in the image.
+    daemon.ok("run", "--name", name, "busybox", "sh", "-c",
+              f"ln -s /made/here /dangling && ln -s ../../../../../..{escape} /climbing")
+    daemon.ok("commit", name, image)
+    try:
+        r = daemon.docker("run", "--rm", "-w", "/dangling/sub", image, "sh", "-c", "pwd && test -d /made/here/sub")
+        assert r.returncode == 0 and r.out == "/made/here/sub", r
+        r = daemon.docker("run", "--rm", "-w", "/climbing/sub", image, "sh", "-c", f"test -d {escape}/sub")
+        assert r.returncode == 0, r
+        assert not escape.exists(), "the working directory was made outside the container's root"
+        r = daemon.docker("run", "--rm", "-w", "/etc/passwd/x", image, "true")
+        assert r.returncode == 125 and "Cannot mkdir: /etc/passwd/x is not a directory" in r.stderr, r
+    finally:
+        daemon.cli("rm", "-f", name)
+        daemon.cli("rmi", image)

@@ -30,6 +30,7 @@ from .records import Container, Containers, build_document, check_types, merge_c
 from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
 from ..events import Events
 from .health import validate_healthcheck
+from .workdir import make_working_dir
 from ..images.records import Images
 from .restarts import RestartManager, policy_error
 from ..runtime.runc import MonitorLink, MonitorPaths, Runtime
@@ -221,6 +222,7 @@ class Lifecycle:
 
     async def _launch(self, c: Container, paths: MonitorPaths) -> None:
         rootfs = await asyncio.to_thread(self.snapshots.mount_rw, c.private["rw"], c.private.get("top", ""))
+        await asyncio.to_thread(make_working_dir, rootfs, c.config.get("WorkingDir") or "")
         hc = c.host_config
         netns, net_mounts = None, []
         mode = hc.get("NetworkMode") or "default"
