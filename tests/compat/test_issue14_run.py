@@ -368,3 +368,55 @@ def test_workdir_under_dangling_symlink(daemon: Daemon, name: str, tmp_path) -> 
     finally:
         daemon.cli("rm", "-f", name)
         daemon.cli("rmi", image)
+
+
+# -- 13. published ports on IPv6 too ------------------------------------------------------------
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def _http_get(family: int, host: str, port: int) -> bytes:
+    with socket.socket(family) as s:
+        s.settimeout(10)
+        s.connect((host, port))
+        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@needs_cli
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 on loopback")
+def test_published_port_on_ipv6(daemon: Daemon, name: str) -> None:
+    daemon.ok("run", "-d", "--name", name, "-p", "80", "busybox", "sh", "-c",
+              "mkdir /www && echo hello-v6 > /www/index.html && exec httpd -f -p 80 -h /www")
+    try:
+        lines = daemon.docker("port", name, "80").out.splitlines()
+        assert len(lines) == 2 and lines[0].startswith("0.0.0.0:") and lines[1].startswith("[::]:"), lines
+        port = int(lines[0].rsplit(":", 1)[1])
+        assert lines[1] == f"[::]:{port}"
+        bindings = json.loads(daemon.docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", name).out)["80/tcp"]
+        assert bindings == [{"HostIp": "0.0.0.0", "HostPort": str(port)}, {"HostIp": "::", "HostPort": str(port)}]
+        deadline = time.monotonic() + 20
+        while True:  # httpd starts listening a moment after the container
+            try:
+                body = _http_get(socket.AF_INET6, "::1", port)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert body.endswith(b"hello-v6\n"), body
+        assert _http_get(socket.AF_INET, "127.0.0.1", port).endswith(b"hello-v6\n")
+    finally:
+        daemon.cli("rm", "-f", name)
+    with socket.socket(socket.AF_INET6) as s:  # the port is given back on IPv6 too
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::1", port))

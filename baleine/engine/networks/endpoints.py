@@ -32,7 +32,7 @@ from ...rules.errors import Conflict, EngineError, Forbidden, InvalidParameter, 
 from ..containers import etcfiles
 from ..containers.records import Container, Containers
 from ..events import Events
-from . import bridge, dns, ipam, netns
+from . import bridge, dns, ipam, netns, portproxy
 from .firewall import RuleSync
 from .ports import PortTable, ports_doc, ports_list, wanted_bindings
 from .records import OPT_HOST_IP, OPT_MTU, Network, NetworkRecords, NetSettings
@@ -127,9 +127,18 @@ class Endpoints:
             wanted = wanted_bindings(c.host_config, c.config.get("ExposedPorts"), self._host_ip(c))
             fixed = {(p, proto, ip if ip != "0.0.0.0" else ""): hp for p, proto, ip, hp in held}
             try:
-                self.ports.reserve(c.id, c.name.lstrip("/"), wanted, fixed)
+                maps = self.ports.reserve(c.id, c.name.lstrip("/"), wanted, fixed)
             except EngineError as exc:
                 log.warning("container %s: %s", c.id[:12], exc)
+            else:
+                await self._serve_ipv6(maps, priv.get("publish_ip") or "")
+
+    @staticmethod
+    async def _serve_ipv6(maps: list[Any], target_ip: str) -> None:
+        """Start the proxies of the bindings' IPv6 sides towards ``target_ip``."""
+        for m in maps:
+            if m.ipv6 and m.sock is not None and m.proxy is None and target_ip:
+                m.proxy = await portproxy.serve(m.sock, target_ip, m.port)
 
     async def close(self) -> None:
         """Wait (5 s at most each) for the background work (veth removal, conntrack flushes)."""
@@ -284,6 +293,7 @@ class Endpoints:
         settings.update(SandboxID=secrets.token_hex(32), SandboxKey=ns_path)
         wanted = wanted_bindings(hc, c.config.get("ExposedPorts"), self._host_ip(c)) if priv["publish_ip"] else []
         maps = self.ports.reserve(c.id, c.name.lstrip("/"), wanted) if wanted else []
+        await self._serve_ipv6(maps, priv["publish_ip"])
         priv["ports"] = [[m.port, m.proto, m.host_ip, m.host_port] for m in maps]
         settings["Ports"] = ports_doc(c.config.get("ExposedPorts"), maps)
         settings["_PortsList"] = ports_list(settings["Ports"])

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...rules.errors import EngineError, InvalidParameter
+from . import portproxy
 
 PROTOCOLS = ("tcp", "udp", "sctp")
+#: the host address of a binding's IPv6 side, as dockerd shows it
+IPV6_ANY = "::"
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,18 @@ class Mapping:
     host_ip: str
     host_port: int
     sock: socket.socket | None = None
+    #: the IPv6 side's proxy server (``portproxy``), which owns ``sock`` once serving
+    proxy: Any = None
+
+    @property
+    def ipv6(self) -> bool:
+        """Whether this is the ``[::]`` side of a binding (proxied, no DNAT rule)."""
+        return ":" in self.host_ip
 
     def close(self) -> None:
+        if self.proxy is not None:
+            self.proxy.close()
+            self.proxy = None
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -155,7 +168,14 @@ class PortTable:
         made: list[Mapping] = []
         try:
             for w in wanted:
-                made.append(self._reserve_one(cid, endpoint, w, (fixed or {}).get((w.port, w.proto, w.host_ip))))
+                m = self._reserve_one(cid, endpoint, w, (fixed or {}).get((w.port, w.proto, w.host_ip)))
+                made.append(m)
+                if w.proto == "tcp" and not w.host_ip:
+                    # Every address means IPv6's too, as with dockerd: the same port
+                    # on [::], served by portproxy (skipped without IPv6 on the host).
+                    sock6 = portproxy.bind_ipv6(m.host_port)
+                    if sock6 is not None:
+                        made.append(Mapping(w.port, w.proto, IPV6_ANY, m.host_port, sock6))
         except BaseException:
             for m in made:
                 m.close()
