@@ -286,6 +286,15 @@ def test_missing_device_and_bind_source(daemon: Daemon) -> None:
     r = daemon.docker("run", "--rm", "--mount", "type=bind,source=/nosuch/src,target=/x", "busybox", "true")
     assert r.returncode == 125, r
     assert 'invalid mount config for type "bind": bind source path does not exist: /nosuch/src' in r.stderr
+    volume = f"bindvol-{time.monotonic_ns()}"
+    daemon.ok("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", "device=/nosuch/dev", volume)
+    try:
+        r = daemon.docker("run", "--rm", "-v", f"{volume}:/x", "busybox", "true")
+        assert r.returncode == 127, r
+        assert "failed to mount local volume: mount /nosuch/dev:" in r.stderr
+        assert ", flags: 0x1000: no such file or directory" in r.stderr
+    finally:
+        daemon.cli("volume", "rm", volume)
 
 
 # -- 9. inspect templates: a missing field is an error --------------------------------------
