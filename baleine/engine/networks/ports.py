@@ -7,7 +7,9 @@ with a socket of its own, as dockerd does, so that a port already used on the
 host is a clear error at start and nothing else can take it while the container
 runs. A TCP socket listens (so no other process can bind the port even with
 SO_REUSEADDR) but never receives a connection: DNAT rewrites every packet sent
-to a local address before a socket could see it.
+to a local address before a socket could see it. The one exception is IPv6: a
+binding on every address also holds ``[::]:PORT``, whose connections
+``portproxy`` relays to the container (containers have IPv4 addresses only).
 """
 
 from __future__ import annotations
