@@ -91,6 +91,8 @@ def _host_config_fields(hc: dict[str, Any]) -> None:
     for key in ("Memory", "MemorySwap", "MemoryReservation", "ShmSize", "NanoCpus", "CpuShares", "CpuPeriod",
                 "CpuQuota", "PidsLimit", "KernelMemory", "KernelMemoryTCP"):
         _int64(hc.get(key), "HostConfig", f"HostConfig.{key}")
+    if (hc.get("ShmSize") or 0) < 0:
+        raise InvalidParameter("SHM size can not be less than 0")
     log_cfg = hc.get("LogConfig")
     if isinstance(log_cfg, dict):
         _string_map(log_cfg, "Config", "LogConfig", "HostConfig.LogConfig.Config")
