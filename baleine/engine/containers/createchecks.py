@@ -10,6 +10,12 @@ back into the same structs, so a value of the wrong type that got in would break
 ``docker ps`` or ``inspect`` for every container. :func:`check_create_body` raises
 InvalidParameter (400) naming the field; the top-level field types are
 ``records.check_types``'s.
+
+The other refusals dockerd makes at create, before anything is stored, live here
+too, each with dockerd's message: the network-mode conflicts (validateNetMode),
+security options (parseSecurityOpt), log options (ValidateLogOpts), the PID mode,
+an image of another platform than the one asked (NotFound: the docker CLI then
+tries a pull); and the warnings a create returns (``create_warnings``).
 """
 
 from __future__ import annotations
