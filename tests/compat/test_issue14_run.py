@@ -42,7 +42,7 @@ def _create_raw(api: docker.APIClient, body: dict[str, Any] | str, **params: str
 
 BAD_BODIES = [
     ({"Labels": {"a": 1}}, "Labels"),
-    ({"Labels": {"a": None}}, "Labels"),
+    ({"Labels": {"a": {"nested": "map"}}}, "Labels"),
     ({"Labels": ["a=b"]}, "Labels"),
     ({"Volumes": {"/data": "yes"}}, "Volumes"),
     ({"ExposedPorts": {"eighty/tcp": {}}}, "eighty"),
@@ -71,7 +71,7 @@ def test_create_refuses_wrong_types(api: docker.APIClient, extra: dict[str, Any]
 
 def test_create_accepts_the_right_types(api: docker.APIClient) -> None:
     status, answer = _create_raw(api, {
-        "Image": "busybox", "Cmd": ["true"], "Labels": {"a": "1"}, "Volumes": {"/data": {}},
+        "Image": "busybox", "Cmd": ["true"], "Labels": {"a": "1", "null": None}, "Volumes": {"/data": {}},
         "ExposedPorts": {"80/tcp": {}, "53/udp": {}}, "MacAddress": "02:42:ac:11:00:09",
         "HostConfig": {"Sysctls": {"net.ipv4.ip_forward": "1"}, "Annotations": {"a": "b"},
                        "LogConfig": {"Type": "json-file", "Config": {"max-size": "10m"}},

@@ -38,6 +38,9 @@ def test_create_body_refusals(body: dict[str, Any], message: str) -> None:
 
 
 def test_create_body_accepts_docker_shapes() -> None:
+    body: dict[str, Any] = {"Labels": {"a": "b", "null": None}}
+    check_create_body(body)
+    assert body["Labels"] == {"a": "b", "null": ""}  # Go decodes null into a string as ""
     check_create_body({"Labels": {"a": "b"}, "Volumes": {"/v": {}}, "ExposedPorts": {"80/tcp": {}, "1000-1001/udp": {}},
                        "MacAddress": "02-42-AC-11-00-02",
                        "HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 1, "Hard": 2}], "Memory": 0,

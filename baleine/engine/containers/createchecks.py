@@ -37,14 +37,17 @@ def _type_error(value: Any, struct: str, path: str, go_type: str) -> InvalidPara
 
 
 def _string_map(doc: dict[str, Any], key: str, struct: str, path: str) -> None:
-    """``doc[key]`` is null or an object whose values are strings (map[string]string)."""
+    """``doc[key]`` is null or an object whose values are strings (map[string]string);
+    a null value becomes "" in place, as Go decodes it."""
     value = doc.get(key)
     if value is None:
         return
     if not isinstance(value, dict):
         raise _type_error(value, struct, path, "map[string]string")
-    for item in value.values():
-        if not isinstance(item, str):
+    for name, item in value.items():
+        if item is None:
+            value[name] = ""
+        elif not isinstance(item, str):
             raise _type_error(item, struct, path, "string")
 
 
