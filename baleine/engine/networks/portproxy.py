@@ -25,8 +25,9 @@ log = logging.getLogger("baleine.networks")
 CHUNK = 64 << 10
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy until EOF, then half-close the other side (a shutdown travels through)."""
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Copy until EOF, then half-close the other side (a shutdown travels through);
+    False when a side failed (reset, gone), so that the other direction is dropped."""
     try:
         while True:
             data = await reader.read(CHUNK)
@@ -36,8 +37,9 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             await writer.drain()
         if writer.can_write_eof():
             writer.write_eof()
+        return True
     except (ConnectionError, OSError):
-        pass
+        return False
 
 
 async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, target: tuple[str, int]) -> None:
@@ -47,9 +49,15 @@ async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
         log.debug("ipv6 proxy: cannot reach %s:%d: %s", target[0], target[1], exc)
         client_w.close()
         return
+    pumps = {asyncio.ensure_future(_pump(client_r, up_w)), asyncio.ensure_future(_pump(up_r, client_w))}
     try:
-        await asyncio.gather(_pump(client_r, up_w), _pump(up_r, client_w))
+        while pumps:
+            done, pumps = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            if not all(task.result() for task in done):
+                break  # a reset on one side ends both: nothing waits forever on the other
     finally:
+        for task in pumps:
+            task.cancel()
         for w in (client_w, up_w):
             w.close()
             with contextlib.suppress(Exception):
