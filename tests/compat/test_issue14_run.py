@@ -144,8 +144,9 @@ def test_big_body_is_refused_and_ping_answers(daemon: Daemon, api: docker.APICli
     if not chunked:  # refused from its Content-Length, before it was sent
         assert result["sent"] < BIG, "the daemon read the whole body before refusing it"
     # /_ping within 100 ms while the body is being sent (the median absorbs a
-    # scheduling hiccup of the shared machine; none may come near a stall).
-    assert statistics.median(times) < 0.1 and max(times) < 0.5, times
+    # scheduling hiccup of the shared machine; none may come near a stall: before
+    # the fix, one 200 MB body held every client for seconds).
+    assert statistics.median(times) < 0.1 and max(times) < 1.0, times
 
 
 def test_streaming_endpoints_still_take_big_bodies(daemon: Daemon, api: docker.APIClient, name: str,
