@@ -163,7 +163,9 @@ class PortTable:
                 fixed: dict[tuple[int, str, str], int] | None = None) -> list[Mapping]:
         """Hold a host port for each wanted binding (all or none) for container ``cid``.
 
-        ``fixed`` gives host ports to take again (re-adoption after a restart).
+        ``fixed`` gives host ports to take again (re-adoption after a restart). A TCP
+        binding on every address also holds the same port on ``[::]`` (a Mapping of
+        its own, host IP ``::``, for ``portproxy`` to serve) when the host has IPv6.
         Raises EngineError in dockerd's words when a port is taken: by another
         container ("port is already allocated") or by another process on the host.
         """
