@@ -22,7 +22,8 @@ def _ref(request: web.Request) -> str:
 
 async def create(request: web.Request) -> web.Response:
     body = await read_json(request, {})
-    cid, warnings = await backends_of(request).containers.create(body, request.query.get("name") or None)
+    cid, warnings = await backends_of(request).containers.create(body, request.query.get("name") or None,
+                                                                 request.query.get("platform") or None)
     return json_response({"Id": cid, "Warnings": warnings}, status=201)
 
 

@@ -4,6 +4,7 @@ the ``Router`` that registers each route with and without the ``/v1.NN`` prefix.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,16 +25,73 @@ def backends_of(request: web.Request) -> Backends:
     return backends
 
 
-async def read_json(request: web.Request, default: Any = None, expect: type | None = dict) -> Any:
-    """The request body as JSON (``default`` when empty); 400 if malformed, or if it is
-    not an ``expect`` (an object, for every endpoint of the Engine API that takes one)."""
-    raw = await request.read()
-    if not raw.strip():
-        return default
+#: the largest JSON body an endpoint reads (413 past it): a create request with a
+#: thousand labels is a few hundred KiB; hundreds of MiB are an attack or a mistake
+MAX_JSON_BODY = 16 << 20
+#: JSON bodies parsed in a thread past this size (parsing a few MiB holds the loop)
+_THREAD_PARSE = 256 << 10
+#: the deepest nesting accepted: beyond it Python's recursion (json, deepcopy, dumps)
+#: would fail further down, and no Engine API body comes near it
+MAX_JSON_DEPTH = 256
+
+
+async def read_body(request: web.Request, limit: int = MAX_JSON_BODY) -> bytes:
+    """The whole request body, at most ``limit`` bytes: 413 as soon as it is known to
+    be larger (from Content-Length before reading anything, or while reading a
+    chunked body), so that an oversized body is never held in memory."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length,
+                                            text=f"request body too large: {length} bytes (limit {limit})")
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.readany()
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size,
+                                                text=f"request body too large: over {limit} bytes")
+        parts.append(chunk)
+
+
+def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` nests no deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return True
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` as JSON; HTTPBadRequest if malformed or nested too deep."""
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise web.HTTPBadRequest(text="invalid JSON: exceeded max depth") from None
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f"invalid JSON: {exc}") from None
+    if not json_depth_ok(value):
+        raise web.HTTPBadRequest(text="invalid JSON: exceeded max depth")
+    return value
+
+
+async def read_json(request: web.Request, default: Any = None, expect: type | None = dict) -> Any:
+    """The request body as JSON (``default`` when empty); 400 if malformed, nested
+    deeper than MAX_JSON_DEPTH, or not an ``expect`` (an object, for every endpoint
+    of the Engine API that takes one); 413 past MAX_JSON_BODY bytes. Large bodies
+    are parsed in a thread, so that other clients are served meanwhile."""
+    raw = await read_body(request)
+    if not raw.strip():
+        return default
+    value = await asyncio.to_thread(parse_json, raw) if len(raw) > _THREAD_PARSE else parse_json(raw)
     if expect is not None and not isinstance(value, expect):
         raise web.HTTPBadRequest(text=f"invalid JSON: expected an {'object' if expect is dict else expect.__name__}")
     return value

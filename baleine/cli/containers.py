@@ -354,13 +354,35 @@ def attach(ctx: Context, argv: list[str]) -> int:
             return int(ctx.client.containers.inspect(o.container)["State"].get("ExitCode", 0))
 
 
+#: the fields of inspect's objects that are Go maps (a missing key prints <no value>);
+#: every other object is a Go struct, whose missing fields are template errors
+_GO_MAPS = frozenset({"Labels", "Volumes", "ExposedPorts", "Networks", "Ports", "Sysctls", "PortBindings",
+                      "Tmpfs", "StorageOpt", "Annotations", "Data", "Options", "Containers", "Status",
+                      "DriverOpts", "UsageData"})
+
+
+def go_values(value: Any, key: str = "", parent: str = "") -> Any:
+    """Inspect JSON as the docker CLI's templates see it: objects are structs
+    (``gotemplate.Struct``: ``{{.Nope}}`` is "map has no entry for key") but for the
+    fields that are maps in Go (labels, options, networks, ...)."""
+    if isinstance(value, dict):
+        is_map = key in _GO_MAPS or (key == "Config" and parent == "LogConfig")
+        if is_map:
+            return {k: go_values(v, "", key) for k, v in value.items()}
+        return gotemplate.Struct({k: go_values(v, k, key) for k, v in value.items()})
+    if isinstance(value, list):
+        return [go_values(v, "", key) for v in value]
+    return value
+
+
 def print_inspect(objs: list[Any], fmt: str | None) -> None:
-    """docker inspect output: an indented JSON array, or one template line per object."""
+    """docker inspect output: an indented JSON array, or one template line per object
+    (a field the object lacks is a template error, exit 1, as with the docker CLI)."""
     if fmt:
         try:
             t = gotemplate.compile(fmt, funcs=gotemplate.INSPECT_FUNCS)
             for obj in objs:
-                sys.stdout.write(t.render(obj) + "\n")
+                sys.stdout.write(t.render(go_values(obj)) + "\n")
         except gotemplate.TemplateError as exc:
             raise CLIError(f"template parsing error: {exc}", 1) from None
         return

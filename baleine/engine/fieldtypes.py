@@ -15,6 +15,12 @@ from ..rules.errors import InvalidParameter
 
 STR, BOOL, INT, LIST, DICT = "string", "bool", "int64", "[]string", "map"
 _JSON_NAMES = {bool: "bool", int: "number", float: "number", str: "string", list: "array", dict: "object"}
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def json_kind(value: Any) -> str:
+    """How Go's decoder names the JSON kind of ``value`` in its errors."""
+    return _JSON_NAMES.get(type(value), "value")
 
 
 def type_ok(value: Any, kind: str, string_too: bool = False) -> bool:
@@ -26,7 +32,7 @@ def type_ok(value: Any, kind: str, string_too: bool = False) -> bool:
     if kind == BOOL:
         return isinstance(value, bool)
     if kind == INT:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
     if kind == LIST:
         return (isinstance(value, str) and string_too) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value))
@@ -45,5 +51,8 @@ def check_fields(doc: Any, fields: dict[str, str], where: str, list_or_string: I
     for key, kind in fields.items():
         value = doc.get(key)
         if not type_ok(value, kind, key in both):
-            raise InvalidParameter(f"json: cannot unmarshal {_JSON_NAMES.get(type(value), 'value')} into Go "
+            # Go names the number when it is one that does not fit ("number 1e+30").
+            what = (f"number {value}" if kind == INT and isinstance(value, (int, float)) and not isinstance(value, bool)
+                    else json_kind(value))
+            raise InvalidParameter(f"json: cannot unmarshal {what} into Go "
                                    f"struct field {where}.{key} of type {'map' if kind == DICT else kind}")

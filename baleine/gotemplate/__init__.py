@@ -48,7 +48,7 @@ is the public API.
 
 from __future__ import annotations
 
-from .values import NO_VALUE, TemplateError
+from .values import NO_VALUE, Struct, TemplateError
 
 # Annotations only.
 TYPE_CHECKING = False
@@ -78,6 +78,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "JSON_FORMAT",
     "NO_VALUE",
+    "Struct",
     "DEFAULT_FUNCS",
     "HEADER_FUNCS",
     "INSPECT_FUNCS",

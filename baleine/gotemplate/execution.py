@@ -9,7 +9,7 @@ from .gofmt import _go_type, _sorted_keys, format_value, go_quote
 from .nodes import (_Action, _Bool, _Branch, _BreakNode, _Chain, _Command, _ContinueNode, _Dot, _Field,
                     _Identifier, _If, _List, _Nil, _Node, _Number, _Pipe, _Range, _String, _TemplateCall,
                     _Text, _Variable, _With)
-from .values import NO_VALUE, TemplateError, _MISSING
+from .values import NO_VALUE, Struct, TemplateError, _MISSING
 
 # Annotations only (no import cycle with the package's public API).
 TYPE_CHECKING = False
@@ -272,6 +272,8 @@ class _State:
             for k in receiver:
                 if isinstance(k, str) and k.lower() == lname:
                     return receiver[k]
+            if isinstance(receiver, Struct):
+                self.error('map has no entry for key "%s"' % name)
             return NO_VALUE
         # Go reports field errors at whatever node was evaluated last.
         if isinstance(receiver, _NO_ATTR_TYPES) or name.startswith("_"):

@@ -1,5 +1,6 @@
 """Errors and sentinel values shared by the template engine: ``TemplateError``
-(Go's messages), ``NO_VALUE`` (a missing map key, printed ``<no value>``) and
+(Go's messages), ``NO_VALUE`` (a missing map key, printed ``<no value>``), ``Struct``
+(a dict whose missing keys are errors) and
 ``_MISSING`` (no final argument in a pipeline).
 """
 
@@ -24,6 +25,12 @@ class _NoValueType:
 
 #: The value of a missing key (Go prints it as ``<no value>``).
 NO_VALUE = _NoValueType()
+
+
+class Struct(dict):
+    """A ``dict`` standing for a Go struct: a missing field is an error (what the
+    docker CLI's inspect reports, ``map has no entry for key "X"``), where a plain
+    ``dict`` (a Go map) gives ``<no value>``."""
 
 
 class _MissingType:

@@ -24,10 +24,13 @@ from typing import Any
 
 from ..runtime import bundle, spec as ocispec
 from . import etcfiles
+from .createchecks import (check_log_opts, check_net_mode, check_pid_mode, check_platform,
+                           check_security_opts, create_warnings)
 from .records import Container, Containers, build_document, check_types, merge_config
 from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
 from ..events import Events
 from .health import validate_healthcheck
+from .workdir import make_working_dir
 from ..images.records import Images
 from .restarts import RestartManager, policy_error
 from ..runtime.runc import MonitorLink, MonitorPaths, Runtime
@@ -39,6 +42,8 @@ from ...rules.units import parse_bytes
 log = logging.getLogger("baleine.lifecycle")
 
 RESTART_POLICIES = ("", "no", "always", "on-failure", "unless-stopped")
+#: the --add-host address that stands for the default bridge's gateway
+HOST_GATEWAY = "host-gateway"
 
 
 @dataclass
@@ -79,15 +84,19 @@ class Lifecycle:
 
     # -- create -----------------------------------------------------------------
 
-    def create(self, body: dict[str, Any], name: str | None) -> tuple[Container, list[str]]:
-        """Create a container from a ``POST /containers/create`` body; return it and warnings."""
+    def create(self, body: dict[str, Any], name: str | None,
+               platform: str | None = None) -> tuple[Container, list[str]]:
+        """Create a container from a ``POST /containers/create`` body; return it and warnings.
+        ``platform`` (``os/arch[/variant]``): NotFound when the image is for another."""
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: expected an object")
         check_types(body)
+        check_net_mode(body)
         image_ref = body.get("Image") or ""
         if not image_ref:
             raise InvalidParameter("No image was specified: config.Image must not be empty")
         image = self.images.get(image_ref)
+        check_platform(image_ref, image.config, platform)
         host_config = normalize_host_config(body.get("HostConfig") or {})
         validate_healthcheck(body.get("Healthcheck"))
         user_cfg = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
@@ -99,7 +108,7 @@ class Lifecycle:
             config["Hostname"] = cid[:12]
         if host_config.get("NetworkMode") == "host" and not body.get("Hostname"):
             config["Hostname"] = os.uname().nodename
-        warnings = validate_resources(host_config)
+        warnings = create_warnings(body) + validate_resources(host_config)
         rw = self.snapshots.new_key()
         self.snapshots.prepare(rw, image.top_layer, init=True)
         cdir = os.path.join(self.containers.root, cid)
@@ -213,6 +222,7 @@ class Lifecycle:
 
     async def _launch(self, c: Container, paths: MonitorPaths) -> None:
         rootfs = await asyncio.to_thread(self.snapshots.mount_rw, c.private["rw"], c.private.get("top", ""))
+        await asyncio.to_thread(make_working_dir, rootfs, c.config.get("WorkingDir") or "")
         hc = c.host_config
         netns, net_mounts = None, []
         mode = hc.get("NetworkMode") or "default"
@@ -224,7 +234,7 @@ class Lifecycle:
         host_net = netns == "host"
         etcfiles.write_all(cdir, c.config.get("Hostname", ""), c.config.get("Domainname", ""),
                            etcfiles.hosts_text(c.config.get("Hostname", ""), c.config.get("Domainname", ""),
-                                               c.private.get("ip"), hc.get("ExtraHosts"), host_net),
+                                               c.private.get("ip"), self._extra_hosts(hc), host_net),
                            # The network hook may choose the servers (127.0.0.11 on user networks).
                            etcfiles.resolv_text((c.private.get("resolv") or {}).get("Dns", hc.get("Dns")),
                                                 hc.get("DnsSearch"),
@@ -235,7 +245,8 @@ class Lifecycle:
                   ocispec.Mount("/etc/hosts", c.doc["HostsPath"], "bind", ["rbind", "rprivate"])]
         if self.volumes is not None:
             mounts = await self.volumes.mounts(c, rootfs) + mounts
-        inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent)
+        inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent,
+                                self._pid_namespace(hc))
         await asyncio.to_thread(bundle.write, paths.dir, inp)
         log_cfg = hc.get("LogConfig") or {}
         opts = log_cfg.get("Config") or {}
@@ -283,6 +294,38 @@ class Lifecycle:
             c.watcher = asyncio.create_task(self._handle_exit(c, state))
         else:
             c.watcher = asyncio.create_task(self._watch(c, link))
+
+    def _pid_namespace(self, hc: dict[str, Any]) -> str:
+        """The PID namespace ``--pid container:X`` joins ("" for the other modes):
+        X's, which must be running (dockerd's getPIDContainer and its errors)."""
+        mode = hc.get("PidMode") or ""
+        if not mode.startswith("container:"):
+            return ""
+        ref = mode.split(":", 1)[1]
+        try:
+            other = self.containers.get(ref)
+        except NotFound as exc:
+            raise InvalidParameter(str(exc)) from None
+        if other.state.get("Restarting"):
+            raise Conflict(f"container {other.id} is restarting, wait until the container is running")
+        if not other.running or not other.state.get("Pid"):
+            raise Conflict(f"container {other.id} is not running")
+        return f"/proc/{other.state['Pid']}/ns/pid"
+
+    def _extra_hosts(self, hc: dict[str, Any]) -> list[str]:
+        """``ExtraHosts`` with the special address ``host-gateway`` replaced by the
+        default bridge's gateway (dockerd's default --host-gateway-ip)."""
+        out = []
+        for entry in hc.get("ExtraHosts") or []:
+            sep = ":" if ":" in entry else "="
+            name, _, addr = entry.partition(sep)
+            if addr == HOST_GATEWAY:
+                gateway = self.network.host_gateway() if self.network is not None else None
+                if gateway is None:
+                    raise InvalidParameter("unable to derive the IP value for host-gateway")
+                entry = f"{name}{sep}{gateway}"
+            out.append(entry)
+        return out
 
     async def _cleanup_failed_start(self, c: Container, paths: MonitorPaths, exc: BaseException) -> None:
         msg = str(exc)
@@ -820,6 +863,9 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
     out["LogConfig"] = {"Type": log_cfg.get("Type") or "json-file", "Config": log_cfg.get("Config") or {}}
     if out["LogConfig"]["Type"] not in ("json-file", "local", "none"):
         raise InvalidParameter(f"logging driver \"{out['LogConfig']['Type']}\" is not supported")
+    check_log_opts(out["LogConfig"]["Type"], out["LogConfig"]["Config"])
+    check_security_opts(out.get("SecurityOpt"))
+    check_pid_mode(out.get("PidMode"))
     for key in ("CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Links",
                 "SecurityOpt", "Binds", "VolumesFrom", "Devices", "Ulimits", "Mounts"):
         if out.get(key) is None:
@@ -829,8 +875,8 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
         value = out.get(key)
         if value is not None and not isinstance(value, int):
             raise InvalidParameter(f"invalid {key}: must be an integer")
-    if out.get("ShmSize") is None:
-        out["ShmSize"] = 67108864
+    if not out.get("ShmSize"):
+        out["ShmSize"] = 67108864  # 0 (what the docker CLI sends) means the default too
     for key, default in HOST_CONFIG_DEFAULTS.items():
         if out.get(key) is None and default is not None:
             out[key] = copy.deepcopy(default)

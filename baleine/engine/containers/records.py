@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fieldtypes import BOOL, DICT, INT, LIST, STR, check_fields
+from .createchecks import check_create_body
 from ...rules.errors import Conflict, InvalidParameter, NotFound
 from ..images.records import Image
 from ..store import Store, dumps
@@ -130,23 +131,15 @@ def new_state() -> dict[str, Any]:
             "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME}
 
 
-def merge_env(base: list[str], override: list[str]) -> list[str]:
-    """moby's ReplaceOrAppendEnvValues: override's keys replace base's, in place."""
-    out = list(base)
-    index = {e.split("=", 1)[0]: i for i, e in enumerate(out)}
-    for e in override:
-        key = e.split("=", 1)[0]
-        if "=" not in e:
-            # "KEY" alone removes it (docker run -e KEY with KEY unset on the client).
-            if key in index:
-                out[index[key]] = None  # type: ignore[call-overload]
-            continue
-        if key in index and out[index[key]] is not None:
-            out[index[key]] = e
-        else:
-            index[key] = len(out)
-            out.append(e)
-    return [e for e in out if e is not None]
+def merge_env(image: list[str], user: list[str]) -> list[str]:
+    """moby's merge of a create's Env with its image's: the user's entries as given
+    (``KEY`` without ``=`` included: the runtime unsets it, see
+    ``runtime.spec.replace_or_append_env``), then the image's whose keys the user's
+    do not name."""
+    if not user:
+        return list(image)
+    keys = {e.split("=", 1)[0] for e in user}
+    return list(user) + [e for e in image if e.split("=", 1)[0] not in keys]
 
 
 #: Field types of a create request's Config and HostConfig (what Go's decoder enforces).
@@ -167,6 +160,7 @@ _HOST_CONFIG_TYPES = {
     "Memory": INT, "MemorySwap": INT, "MemoryReservation": INT, "NanoCpus": INT, "CpuShares": INT,
     "CpuPeriod": INT, "CpuQuota": INT, "PidsLimit": INT, "ShmSize": INT, "OomScoreAdj": INT,
     "PortBindings": DICT, "RestartPolicy": DICT, "LogConfig": DICT, "Tmpfs": DICT, "Sysctls": DICT,
+    "Annotations": DICT, "StorageOpt": DICT,
 }
 
 
@@ -175,6 +169,7 @@ def check_types(body: dict[str, Any]) -> None:
     """Refuse a create request whose fields have the wrong JSON types (InvalidParameter)."""
     check_fields(body, _CONFIG_TYPES, "ContainerConfigWrapper", list_or_string=("Cmd", "Entrypoint"))
     check_fields(body.get("HostConfig") or {}, _HOST_CONFIG_TYPES, "HostConfig")
+    check_create_body(body)
 
 
 def merge_config(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:

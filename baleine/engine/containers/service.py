@@ -68,17 +68,20 @@ class ContainersService:
 
     # -- records -----------------------------------------------------------------------
 
-    async def create(self, body: dict[str, Any], name: str | None) -> tuple[str, list[str]]:
+    async def create(self, body: dict[str, Any], name: str | None,
+                     platform: str | None = None) -> tuple[str, list[str]]:
         # On the loop, not in a thread: checking the name and adding the record must
         # not interleave with another create (the work is a few small writes).
-        c, warnings = self.engine.lifecycle.create(body, name)
+        c, warnings = self.engine.lifecycle.create(body, name, platform)
         return c.id, warnings
 
     async def list(self, filters: Filters, *, show_all: bool, limit: int, size: bool) -> list[ContainerView]:
         filters.validate(listing.LIST_FILTERS)
         engine = self.engine
+        # A limit considers every container, running or not (dockerd's
+        # includeContainerInList): `ps -n 3` and `ps -l` show the last created.
         selected = listing.filter_containers(engine.containers, engine.images, engine.containers.list(), filters,
-                                             show_all)
+                                             show_all or limit > 0)
         if limit > 0:
             selected = selected[:limit]
         return [ContainerView(c, await self._sizes(c) if size else None) for c in selected]

@@ -39,8 +39,10 @@ class LogsOptions:
 
 
 class ContainersBackend(Protocol):
-    async def create(self, body: dict[str, Any], name: str | None) -> tuple[str, list[str]]:
-        """Create a container from a ``ContainerCreate`` body; (its ID, warnings)."""
+    async def create(self, body: dict[str, Any], name: str | None,
+                     platform: str | None = None) -> tuple[str, list[str]]:
+        """Create a container from a ``ContainerCreate`` body; (its ID, warnings).
+        ``platform`` (the query's ``os/arch[/variant]``): NotFound if the image is for another."""
 
     async def list(self, filters: Filters, *, show_all: bool, limit: int, size: bool) -> list[ContainerView]:
         """moby's container list: running ones (all with ``show_all``) selected by

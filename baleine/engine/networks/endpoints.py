@@ -32,7 +32,7 @@ from ...rules.errors import Conflict, EngineError, Forbidden, InvalidParameter, 
 from ..containers import etcfiles
 from ..containers.records import Container, Containers
 from ..events import Events
-from . import bridge, dns, ipam, netns
+from . import bridge, dns, ipam, netns, portproxy
 from .firewall import RuleSync
 from .ports import PortTable, ports_doc, ports_list, wanted_bindings
 from .records import OPT_HOST_IP, OPT_MTU, Network, NetworkRecords, NetSettings
@@ -134,9 +134,18 @@ class Endpoints:
             wanted = wanted_bindings(c.host_config, c.config.get("ExposedPorts"), self._host_ip(c))
             fixed = {(p, proto, ip if ip != "0.0.0.0" else ""): hp for p, proto, ip, hp in held}
             try:
-                self.ports.reserve(c.id, c.name.lstrip("/"), wanted, fixed)
+                maps = self.ports.reserve(c.id, c.name.lstrip("/"), wanted, fixed)
             except EngineError as exc:
                 log.warning("container %s: %s", c.id[:12], exc)
+            else:
+                await self._serve_ipv6(maps, priv.get("publish_ip") or "")
+
+    @staticmethod
+    async def _serve_ipv6(maps: list[Any], target_ip: str) -> None:
+        """Start the proxies of the bindings' IPv6 sides towards ``target_ip``."""
+        for m in maps:
+            if m.ipv6 and m.sock is not None and m.proxy is None and target_ip:
+                m.proxy = await portproxy.serve(m.sock, target_ip, m.port)
 
     async def close(self) -> None:
         """Wait (5 s at most each) for the background work (veth removal, conntrack flushes)."""
@@ -152,7 +161,9 @@ class Endpoints:
     def on_create(self, c: Container, image: Any = None) -> None:
         """Validate a new container's networking; write its endpoint entries.
 
-        Raises NotFound for unknown networks or containers, InvalidParameter for
+        A missing network or container (``NetworkMode``) is not an error yet: the
+        start raises NotFound naming it, as dockerd's does. Raises NotFound for
+        unknown extra networks (EndpointsConfig), InvalidParameter for
         settings a network does not allow (aliases or static addresses on the
         default bridge, addresses outside the subnet, malformed ports).
         """
@@ -163,7 +174,7 @@ class Endpoints:
                          ((c.doc.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).items()}
         nets: dict[str, dict[str, Any]] = {}
         if mode.startswith("container:"):
-            self.containers.get(mode.split(":", 1)[1])
+            # The container is looked up at start, as dockerd does (see below).
             if endpoints_cfg:
                 raise InvalidParameter("conflicting options: container type network can't be used with other "
                                        "networks")
@@ -173,6 +184,11 @@ class Endpoints:
             if any(k != mode for k in endpoints_cfg):
                 raise InvalidParameter(f"container cannot be connected to network endpoints: {mode}, "
                                        + ", ".join(k for k in endpoints_cfg if k != mode))
+        elif not self._exists(mode):
+            # dockerd looks the network up at start: a create naming a missing one
+            # succeeds and the start is the 404 that names it (a 404 from create
+            # would make the docker CLI take it for a missing image and pull).
+            pass
         else:
             order = [mode] + [k for k in endpoints_cfg if k != mode and self.get(k).name != self.get(mode).name]
             for ref in order:
@@ -187,6 +203,13 @@ class Endpoints:
                                     "IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
                                     "EndpointID": "", "Networks": nets}
         self.containers.save(c)
+
+    def _exists(self, ref: str) -> bool:
+        try:
+            self.get(ref)
+        except NotFound:
+            return False
+        return True
 
     def _check_endpoint(self, net: Network, cfg: dict[str, Any] | None) -> None:
         cfg = cfg or {}
@@ -276,6 +299,7 @@ class Endpoints:
         settings.update(SandboxID=secrets.token_hex(32), SandboxKey=ns_path)
         wanted = wanted_bindings(hc, c.config.get("ExposedPorts"), self._host_ip(c)) if priv["publish_ip"] else []
         maps = self.ports.reserve(c.id, c.name.lstrip("/"), wanted) if wanted else []
+        await self._serve_ipv6(maps, priv["publish_ip"])
         priv["ports"] = [[m.port, m.proto, m.host_ip, m.host_port] for m in maps]
         settings["Ports"] = ports_doc(c.config.get("ExposedPorts"), maps)
         settings["_PortsList"] = ports_list(settings["Ports"])

@@ -46,6 +46,7 @@ class RuleSync:
                 target = (c.private.get("net") or {}).get("publish_ip") if c is not None else None
                 if not target:
                     continue
-                for m in maps:
-                    port_rules.append(PortRule(m.proto, m.host_ip, m.host_port, target, m.port))
+                # The IPv6 side is proxied (portproxy): no DNAT rule for it.
+                port_rules.extend(PortRule(m.proto, m.host_ip, m.host_port, target, m.port)
+                                  for m in maps if not m.ipv6)
             await asyncio.to_thread(self.firewall.apply, nets, port_rules)

@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from ...rules import filters as filters_mod
+from ...rules.errors import EngineError
 from ..containers.records import Container, Containers
 from ..events import Events
 from ..store import Store
@@ -114,6 +115,15 @@ class Networks:
     async def disconnect(self, ref: str, c: Container, force: bool = False) -> None:
         """``POST /networks/{id}/disconnect``."""
         await self.endpoints.disconnect(ref, c, force)
+
+    def host_gateway(self) -> str | None:
+        """The address ``--add-host NAME:host-gateway`` maps to: the default bridge's
+        gateway, as dockerd's (None when there is no default bridge)."""
+        try:
+            sub = self.records.get("bridge").subnet
+        except EngineError:
+            return None
+        return str(sub.gateway) if sub is not None else None
 
     async def apply_rules(self) -> None:
         """Rewrite the daemon's chains from the current state."""

@@ -7,7 +7,9 @@ with a socket of its own, as dockerd does, so that a port already used on the
 host is a clear error at start and nothing else can take it while the container
 runs. A TCP socket listens (so no other process can bind the port even with
 SO_REUSEADDR) but never receives a connection: DNAT rewrites every packet sent
-to a local address before a socket could see it.
+to a local address before a socket could see it. The one exception is IPv6: a
+binding on every address also holds ``[::]:PORT``, whose connections
+``portproxy`` relays to the container (containers have IPv4 addresses only).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...rules.errors import EngineError, InvalidParameter
+from . import portproxy
 
 PROTOCOLS = ("tcp", "udp", "sctp")
+#: the host address of a binding's IPv6 side, as dockerd shows it
+IPV6_ANY = "::"
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,18 @@ class Mapping:
     host_ip: str
     host_port: int
     sock: socket.socket | None = None
+    #: the IPv6 side's proxy server (``portproxy``), which owns ``sock`` once serving
+    proxy: Any = None
+
+    @property
+    def ipv6(self) -> bool:
+        """Whether this is the ``[::]`` side of a binding (proxied, no DNAT rule)."""
+        return ":" in self.host_ip
 
     def close(self) -> None:
+        if self.proxy is not None:
+            self.proxy.close()
+            self.proxy = None
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -148,14 +163,23 @@ class PortTable:
                 fixed: dict[tuple[int, str, str], int] | None = None) -> list[Mapping]:
         """Hold a host port for each wanted binding (all or none) for container ``cid``.
 
-        ``fixed`` gives host ports to take again (re-adoption after a restart).
+        ``fixed`` gives host ports to take again (re-adoption after a restart). A TCP
+        binding on every address also holds the same port on ``[::]`` (a Mapping of
+        its own, host IP ``::``, for ``portproxy`` to serve) when the host has IPv6.
         Raises EngineError in dockerd's words when a port is taken: by another
         container ("port is already allocated") or by another process on the host.
         """
         made: list[Mapping] = []
         try:
             for w in wanted:
-                made.append(self._reserve_one(cid, endpoint, w, (fixed or {}).get((w.port, w.proto, w.host_ip))))
+                m = self._reserve_one(cid, endpoint, w, (fixed or {}).get((w.port, w.proto, w.host_ip)))
+                made.append(m)
+                if w.proto == "tcp" and not w.host_ip:
+                    # Every address means IPv6's too, as with dockerd: the same port
+                    # on [::], served by portproxy (skipped without IPv6 on the host).
+                    sock6 = portproxy.bind_ipv6(m.host_port)
+                    if sock6 is not None:
+                        made.append(Mapping(w.port, w.proto, IPV6_ANY, m.host_port, sock6))
         except BaseException:
             for m in made:
                 m.close()

@@ -30,8 +30,9 @@ def init_binary() -> str | None:
 
 
 def spec_input(c: Container, rootfs: str, extra_mounts: list[ocispec.Mount],
-               netns: str | None, cgroup_parent: str) -> ocispec.SpecInput:
-    """SpecInput for a container whose root filesystem is mounted at ``rootfs``."""
+               netns: str | None, cgroup_parent: str, pid_ns: str = "") -> ocispec.SpecInput:
+    """SpecInput for a container whose root filesystem is mounted at ``rootfs``;
+    ``pid_ns``: the path of the PID namespace to join (``--pid container:X``)."""
     cfg, hc = c.config, c.host_config
     argv = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
     init_path = None
@@ -72,7 +73,7 @@ def spec_input(c: Container, rootfs: str, extra_mounts: list[ocispec.Mount],
         mounts=extra_mounts,
         network_ns=netns,
         ipc_mode="host" if hc.get("IpcMode") == "host" else "private",
-        pid_mode="host" if hc.get("PidMode") == "host" else "",
+        pid_mode=pid_ns or ("host" if hc.get("PidMode") == "host" else ""),
         uts_mode="host" if hc.get("UTSMode") == "host" else "",
         cgroups_path=f"/{cgroup_parent}/{c.id}",
         seccomp=_seccomp_opt(hc.get("SecurityOpt") or []),

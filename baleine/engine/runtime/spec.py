@@ -445,9 +445,11 @@ def devices_from_path(host: str, ctr: str, perms: str) -> tuple[list[dict], list
                     child["path"] = full.replace(resolved, ctr, 1)
                     devs.append(child)
     if not devs:
+        # lstat's error when there is nothing there (the docker CLI exits 127 on
+        # "no such file or directory", as for a missing binary), else runc's.
+        reason = "not a device node" if os.path.lexists(resolved) else "no such file or directory"
         raise InvalidParameter(
-            f"error gathering device information while adding custom device {json.dumps(host)}: "
-            "not a device node")
+            f"error gathering device information while adding custom device {json.dumps(host)}: {reason}")
     rules = [{"allow": True, "type": d["type"], "major": d["major"], "minor": d["minor"],
               "access": perms} for d in devs]
     return devs, rules

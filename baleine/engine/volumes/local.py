@@ -216,7 +216,12 @@ class Volumes:
                 keep = ",".join(o for o in flags if "=" in o)
                 mnt.mount("tmpfs", v.path, "tmpfs", 0, keep)
             elif "bind" in flags or "rbind" in flags:
-                mnt.mount(device, v.path, "none", mnt.MS_BIND | (mnt.MS_REC if "rbind" in flags else 0))
+                bits = mnt.MS_BIND | (mnt.MS_REC if "rbind" in flags else 0)
+                if not os.path.exists(device):
+                    # dockerd's wording (Go's errno text: the docker CLI exits 127 on it)
+                    raise EngineError(f"error while mounting volume '{v.path}': failed to mount local volume: "
+                                      f"mount {device}:{v.path}, flags: {bits:#x}: no such file or directory")
+                mnt.mount(device, v.path, "none", bits)
                 if "ro" in flags:
                     mnt.mount("none", v.path, "none", mnt.MS_BIND | mnt.MS_REMOUNT | mnt.MS_RDONLY)
             else:
@@ -225,6 +230,8 @@ class Volumes:
                 if proc.returncode != 0:
                     raise EngineError(proc.stderr.strip())
         except EngineError as exc:
+            if str(exc).startswith("error while mounting volume"):
+                raise
             raise EngineError(f"error while mounting volume '{v.path}': failed to mount local volume: "
                               f"mount {device or kind}:{v.path}: {exc}") from None
 
