@@ -1,0 +1,118 @@
+"""The PersistentVolumeClaim controller: each claim is provisioned as a Baleine volume.
+
+Contracts (Kubernetes 1.32 dynamic provisioning, one implicit StorageClass):
+
+- A claim gets the Baleine volume ``pvc-<uid>`` (local driver, labels
+  ``io.baleine.kube.pvc=<ns>/<name>`` and
+  ``io.baleine.kube.pvc.uid=<uid>``), made through ``ctx.backends.volumes``; then
+  ``spec.volumeName`` is set to it (as a bound claim names its PersistentVolume,
+  also ``pvc-<uid>``) and the status becomes ``phase: Bound`` with ``capacity``
+  the requested storage and the claim's ``accessModes``.
+- ``storageClassName`` is recorded as given; a claim without one gets
+  :data:`STORAGE_CLASS` (``standard``), as the default StorageClass admission
+  does. There is no StorageClass kind: the class is implicit.
+- Reclaim policy Delete: once the claim is gone its volume is removed. While a
+  container still uses the volume the engine refuses (Conflict) and the
+  controller retries, so a pod using a claim keeps its data until it is gone.
+  Volumes of claims deleted while the daemon was down are removed at start.
+- Without an engine (``ctx.backends is None``) the component does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ...rules.filters import Filters
+from ..controller import Controller
+from ..manager import NOTHING, Component, Context
+
+Obj = dict[str, Any]
+log = logging.getLogger("baleine.kube.controllers.pvc")
+
+RESOURCE = "persistentvolumeclaims"
+STORAGE_CLASS = "standard"
+LABEL = "io.baleine.kube.pvc"
+UID_LABEL = "io.baleine.kube.pvc.uid"
+#: Seconds between attempts to remove a volume still in use.
+IN_USE_RETRY = 2.0
+
+
+def volume_name(claim: Obj) -> str:
+    """The Baleine volume (and PersistentVolume name) of a claim."""
+    return f"pvc-{claim['metadata']['uid']}"
+
+
+def claim_label(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
+
+
+class PVCController(Controller):
+    """Binds claims to Baleine volumes and removes the volumes of deleted claims."""
+
+    name = "persistentvolume-binder-controller"
+    primary = RESOURCE
+    resync = 30.0
+
+    async def reconcile(self, namespace: str, name: str) -> float | None:
+        claim = self.client.get(RESOURCE, namespace, name)
+        if claim is not None and not claim["metadata"].get("deletionTimestamp"):
+            await self._bind(claim)
+        keep = volume_name(claim) if claim is not None else ""
+        return await self._remove_orphans(namespace, name, keep)
+
+    async def _bind(self, claim: Obj) -> None:
+        """Provision the volume, then record the binding (spec, then status)."""
+        meta, spec = claim["metadata"], claim.get("spec") or {}
+        vol = volume_name(claim)
+        if (claim.get("status") or {}).get("phase") == "Bound" and spec.get("volumeName") == vol:
+            return
+        assert self.ctx.backends is not None and self.ctx.backends.volumes is not None
+        await self.ctx.backends.volumes.create(vol, "local", None, {
+            LABEL: claim_label(meta.get("namespace", ""), meta["name"]), UID_LABEL: meta["uid"]})
+        if spec.get("volumeName") != vol or not spec.get("storageClassName"):
+            claim = await self.client.patch(RESOURCE, meta["namespace"], meta["name"], {"spec": {
+                "volumeName": vol, "storageClassName": spec.get("storageClassName") or STORAGE_CLASS}})
+        requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        status = {"phase": "Bound", "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
+                  "capacity": {"storage": requested} if requested else {}}
+        await self.client.patch(RESOURCE, meta["namespace"], meta["name"], {"status": status}, "status")
+        await self.client.event(claim, "Normal", "ProvisioningSucceeded",
+                                f"Successfully provisioned volume {vol} using Baleine's local volume driver")
+
+    async def _remove_orphans(self, namespace: str, name: str, keep: str) -> float | None:
+        """Remove the volumes labelled for ``namespace/name`` other than ``keep``;
+        a delay when one is still in use."""
+        volumes = self.ctx.backends.volumes if self.ctx.backends is not None else None
+        if volumes is None:
+            return None
+        retry = None
+        for vol in await volumes.list(Filters({"label": [f"{LABEL}={claim_label(namespace, name)}"]})):
+            if vol["Name"] == keep:
+                continue
+            try:
+                await volumes.remove(vol["Name"], False)
+                log.info("removed volume %s of deleted claim %s/%s", vol["Name"], namespace, name)
+            except Exception as exc:  # noqa: BLE001 - Conflict while a container uses it: try again later
+                log.debug("volume %s of deleted claim %s/%s stays for now: %s", vol["Name"], namespace, name, exc)
+                retry = IN_USE_RETRY
+        return retry
+
+    async def find_orphans(self) -> None:
+        """Queue the claims of every labelled volume (claims deleted while down)."""
+        volumes = self.ctx.backends.volumes if self.ctx.backends is not None else None
+        if volumes is None:
+            return
+        for vol in await volumes.list(Filters({"label": [LABEL]})):
+            ns, _, name = ((vol.get("Labels") or {}).get(LABEL) or "").partition("/")
+            if ns and name:
+                self.enqueue((ns, name))
+
+
+async def start(ctx: Context) -> Component:
+    if ctx.backends is None or ctx.backends.volumes is None:
+        return NOTHING
+    controller = PVCController(ctx)
+    controller.start()
+    await controller.find_orphans()
+    return controller
