@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import struct
 import time
 from collections.abc import Awaitable, Callable
@@ -78,9 +79,11 @@ class ProbeSpec:
 
 class Threshold:
     """The result of one probe: flips after ``success`` consecutive successes or
-    ``failure`` consecutive failures (``prober/worker.go`` ``resultRun``)."""
+    ``failure`` consecutive failures (``prober/worker.go`` ``resultRun``). An
+    ``initial`` of None is Kubernetes' Unknown (the startup probe's): either
+    threshold reached sets it."""
 
-    def __init__(self, initial: bool, success: int, failure: int) -> None:
+    def __init__(self, initial: bool | None, success: int, failure: int) -> None:
         self.result = initial
         self.success = max(success, 1)
         self.failure = max(failure, 1)
@@ -144,7 +147,8 @@ async def http_check(host: str, port: int, path: str = "/", scheme: str = "HTTP"
 
 def _reason(exc: BaseException | None) -> str:
     """Go's wording of a connect error (``connection refused``...)."""
-    text = getattr(exc, "strerror", None) or str(exc)
+    errno = getattr(exc, "errno", None)
+    text = os.strerror(errno) if errno else str(exc)
     return text[0].lower() + text[1:] if text else "failed"
 
 
@@ -336,14 +340,14 @@ class Prober:
 
     # --- the loop ------------------------------------------------------------------------
     async def _loop(self, spec: ProbeSpec) -> None:
-        initial = {"startup": False, "liveness": True, "readiness": False}[spec.kind]
+        initial = {"startup": None, "liveness": True, "readiness": False}[spec.kind]
         state = Threshold(initial, spec.success_threshold, spec.failure_threshold)
         await asyncio.sleep(spec.initial_delay * self.scale)
         if spec.kind != "startup":
             await self._started_event.wait()
         while True:
             ok = await self.check(spec)
-            if state.observe(ok) and self._apply(spec.kind, state.result):
+            if state.observe(ok) and self._apply(spec.kind, bool(state.result)):
                 return  # startup passed, or liveness/startup failed: this probe is done
             await asyncio.sleep(spec.period * self.scale)
 
