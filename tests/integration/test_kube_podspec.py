@@ -118,19 +118,20 @@ def test_env_volumes_and_command_from_configmaps_and_secrets(kube: Kube) -> None
                  "data": {"greeting": "hello", "file.txt": "v1"}},
           {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "spec3"},
            "stringData": {"pw": "hunter2"}})
-    script = ("echo $GREETING $(NAME) $CFG_greeting $PW $KUBERNETES_SERVICE_HOST; cat /cfg/file.txt /sec/pw; echo; "
-              "ls -a /cfg; while [ \"$(cat /cfg/file.txt)\" != v2 ]; do sleep 0.2; done; echo updated")
+    script = ("echo $GREETING $WHO $(LIT) $NAME $CFG_greeting $PW $KUBERNETES_SERVICE_HOST; "
+              "cat /cfg/file.txt /sec/pw; echo; ls -a /cfg; while [ \"$(cat /cfg/file.txt)\" != v2 ]; do sleep 0.2; done; echo updated")
     container = {"name": "c", "image": "busybox:1.35", "command": ["sh", "-c", script],
                  "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}}},
                          {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "s", "key": "pw"}}},
-                         {"name": "NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                         {"name": "NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                         {"name": "WHO", "value": "to-$(GREETING)"}, {"name": "LIT", "value": "lit"}],
                  "envFrom": [{"configMapRef": {"name": "cfg"}, "prefix": "CFG_"}],
                  "volumeMounts": [{"name": "cfg", "mountPath": "/cfg"}, {"name": "sec", "mountPath": "/sec"}]}
     apply(kube, pod("envy", [container], [{"name": "cfg", "configMap": {"name": "cfg"}},
                                           {"name": "sec", "secret": {"secretName": "s"}}], "spec3"))
     wait_for(lambda: "..data" in kube.run("logs", "envy", "-n", "spec3").stdout, 90, what="pod envy running")
     first = kube.ok("logs", "envy", "-n", "spec3").splitlines()
-    assert first[0] == "hello envy hello hunter2 10.96.0.1"
+    assert first[0] == "hello to-hello lit envy hello hunter2 10.96.0.1"
     assert first[1] == "v1hunter2"
     kube.ok("patch", "configmap", "cfg", "-n", "spec3", "-p", '{"data": {"file.txt": "v2"}}')
     assert finished(kube, "envy", "spec3").splitlines()[-1] == "updated"
