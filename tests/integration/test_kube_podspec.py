@@ -119,7 +119,8 @@ def test_env_volumes_and_command_from_configmaps_and_secrets(kube: Kube) -> None
           {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "spec3"},
            "stringData": {"pw": "hunter2"}})
     script = ("echo $GREETING $WHO $(LIT) $NAME $CFG_greeting $PW $KUBERNETES_SERVICE_HOST; "
-              "cat /cfg/file.txt /sec/pw; echo; ls -a /cfg; while [ \"$(cat /cfg/file.txt)\" != v2 ]; do sleep 0.2; done; echo updated")
+              "cat /cfg/file.txt /sec/pw; echo; ls -a /cfg; "
+              "while [ \"$(cat /cfg/file.txt)\" != v2 ]; do sleep 0.2; done; echo updated")
     container = {"name": "c", "image": "busybox:1.35", "command": ["sh", "-c", script],
                  "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}}},
                          {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "s", "key": "pw"}}},

@@ -199,7 +199,8 @@ def test_empty_dirs_subpaths_and_memory_medium(tmp_path: Path) -> None:
         mounts = vols.mounts(container)
         assert mounts[0] == {"Type": "bind", "Source": str(base / "scratch"), "Target": "/s", "ReadOnly": False,
                              "BindOptions": {"Propagation": "rslave"}}
-        assert mounts[1]["Source"] == str(base / "scratch" / "logs" / "p") and (base / "scratch" / "logs" / "p").is_dir()
+        logs = base / "scratch" / "logs" / "p"
+        assert mounts[1]["Source"] == str(logs) and logs.is_dir()
         with pytest.raises(VolumeError):
             vols.mounts({"name": "c", "volumeMounts": [{"name": "nope", "mountPath": "/x"}]})
         if os.geteuid() == 0:
