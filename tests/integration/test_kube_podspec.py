@@ -156,3 +156,27 @@ def test_readiness_follows_an_http_probe(kube: Kube) -> None:
     wait_for(lambda: not ready(), 30, what="pod probed not Ready")
     assert "Readiness probe failed: HTTP probe failed with statuscode: 404" in kube.ok("describe", "pod", "probed")
     kube.ok("delete", "pod", "probed", "--wait=false")
+
+
+@NEEDS_AGENT
+def test_a_failing_exec_liveness_probe_restarts_the_container(kube: Kube) -> None:
+    container = {"name": "app", "image": "busybox:1.35",
+                 "command": ["sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 600"],
+                 "startupProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1},
+                 "livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1,
+                                   "failureThreshold": 2},
+                 "readinessProbe": {"tcpSocket": {"port": 1}, "periodSeconds": 1}}
+    spec = pod("lively", [container])
+    spec["spec"]["restartPolicy"] = "Always"
+    apply(kube, spec)
+
+    def restarts() -> int:
+        statuses = get_json(kube, "pod", "lively")["status"].get("containerStatuses") or []
+        return statuses[0].get("restartCount", 0) if statuses else 0
+    wait_for(lambda: restarts() >= 1, 90, what="pod lively restarted")
+    described = kube.ok("describe", "pod", "lively")
+    assert 'Liveness probe failed: command "cat /tmp/healthy" exited with 1' in described
+    assert "Readiness probe failed: dial tcp" in described and "connection refused" in described
+    status = get_json(kube, "pod", "lively")["status"]["containerStatuses"][0]
+    assert status["ready"] is False
+    kube.ok("delete", "pod", "lively", "--wait=false")
