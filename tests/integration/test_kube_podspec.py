@@ -166,7 +166,9 @@ def test_a_failing_exec_liveness_probe_restarts_the_container(kube: Kube) -> Non
                  "livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1,
                                    "failureThreshold": 2},
                  "readinessProbe": {"tcpSocket": {"port": 1}, "periodSeconds": 1}}
-    spec = pod("lively", [container])
+    slow = {"name": "slow", "image": "busybox:1.35", "command": ["sleep", "600"],
+            "readinessProbe": {"exec": {"command": ["sleep", "5"]}, "periodSeconds": 1, "timeoutSeconds": 1}}
+    spec = pod("lively", [container, slow])
     spec["spec"]["restartPolicy"] = "Always"
     apply(kube, spec)
 
@@ -175,8 +177,9 @@ def test_a_failing_exec_liveness_probe_restarts_the_container(kube: Kube) -> Non
         return statuses[0].get("restartCount", 0) if statuses else 0
     wait_for(lambda: restarts() >= 1, 90, what="pod lively restarted")
     described = kube.ok("describe", "pod", "lively")
-    assert 'Liveness probe failed: command "cat /tmp/healthy" exited with 1' in described
+    assert "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory" in described
     assert "Readiness probe failed: dial tcp" in described and "connection refused" in described
+    assert 'Readiness probe failed: command "sleep 5" timed out' in described
     status = get_json(kube, "pod", "lively")["status"]["containerStatuses"][0]
     assert status["ready"] is False
     kube.ok("delete", "pod", "lively", "--wait=false")

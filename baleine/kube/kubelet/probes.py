@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import struct
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,8 @@ Obj = dict[str, Any]
 log = logging.getLogger("baleine.kube.kubelet.probes")
 USER_AGENT = "kube-probe/1.32"
 KINDS = ("startup", "liveness", "readiness")
+#: kubelet keeps at most this much of a probe's output (``probe.maxReadLength``).
+MAX_OUTPUT = 10 * 1024
 
 
 @dataclass
@@ -275,23 +277,44 @@ async def _grpc_call(host: str, port: int, service: str) -> str:
 
 
 async def exec_check(ctx: Context, container_id: str, command: list[str], timeout: float) -> str:
-    """Run ``command`` in the container; a non-zero exit or a timeout fails."""
+    """Run ``command`` in the container, attached; its output on success. A non-zero
+    exit fails with the output as the message (as kubelet reports it), a timeout
+    with ``command "..." timed out``, a process that cannot start with the
+    runtime's error."""
     backend = ctx.backends.exec if ctx.backends is not None else None
     if backend is None:
         raise CheckFailed("exec probes need the engine")
-    exec_id = await backend.create(container_id, {"Cmd": list(command), "AttachStdout": False,
-                                                   "AttachStderr": False})
-    await backend.start_detached(exec_id, tty=False, console_size=None)
-    deadline = time.monotonic() + timeout
-    while True:
-        info = await backend.inspect(exec_id)
-        if not info.get("Running") and info.get("ExitCode") is not None:
-            if int(info["ExitCode"]) != 0:
-                raise CheckFailed(f"command {_quote(command)} exited with {info['ExitCode']}")
-            return ""
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"command {_quote(command)} timed out")
-        await asyncio.sleep(0.05)
+    exec_id = await backend.create(container_id, {"Cmd": list(command), "AttachStdout": True,
+                                                   "AttachStderr": True})
+    started = await backend.start_attached(exec_id, tty=False, console_size=None)
+    output = bytearray()
+
+    async def pump() -> None:
+        while (item := await started.link.read()) is not None:
+            kind, payload = item
+            if kind in (b"1", b"2") and len(output) < MAX_OUTPUT:
+                output.extend(payload[:MAX_OUTPUT - len(output)])
+            elif kind == b"S":
+                backend.on_state(exec_id, json.loads(payload))
+
+    timed_out = False
+    try:
+        await asyncio.wait_for(pump(), timeout)
+    except asyncio.TimeoutError:
+        timed_out = True
+    finally:
+        started.link.close()
+        await backend.finish(exec_id)
+    if timed_out:
+        raise CheckFailed(f"command {_quote(command)} timed out")
+    failure = await backend.failure(exec_id)
+    if failure:
+        raise CheckFailed(f"OCI runtime exec failed: {failure}: unknown")
+    text = output.decode("utf-8", "replace")
+    code = (await backend.inspect(exec_id)).get("ExitCode")
+    if code:
+        raise CheckFailed(text.rstrip("\n") or f"command {_quote(command)} exited with {code}")
+    return text
 
 
 def _quote(command: list[str]) -> str:
