@@ -81,6 +81,19 @@ def test_a_claims_storage_class_is_kept_and_a_volume_in_use_outlives_its_claim(k
     wait_for(lambda: not volume_exists(kube, vol), 30, what=f"volume {vol} removed once unused")
 
 
+def test_volumes_of_claims_deleted_while_the_daemon_was_down_go_at_start() -> None:
+    with kube_daemon() as k:
+        apply(k, claim("stays"))
+        keep = bound(k, "stays")["spec"]["volumeName"]
+        # A claim's volume whose claim no longer exists (deleted while the daemon was down).
+        k.daemon.ok("volume", "create", "--label", "io.baleine.kube.pvc=default/gone", "pvc-orphan")
+        k.daemon.stop()
+        k.daemon.start()
+        k.wait_ready()
+        wait_for(lambda: not volume_exists(k, "pvc-orphan"), 30, what="the orphan volume removed")
+        assert volume_exists(k, keep) and bound(k, "stays")["spec"]["volumeName"] == keep
+
+
 # --- with the node agent -------------------------------------------------------------
 def pod(name: str, containers: list[dict], volumes: list[dict] | None = None, namespace: str = "default") -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace},
