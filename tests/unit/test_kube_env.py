@@ -70,6 +70,33 @@ def test_expand_follows_kubernetes_expansion() -> None:
     assert expand("$(A)", [{}, env]) == "1"
 
 
+def test_invalid_env_from_keys_are_skipped_with_an_event(tmp_path: Path) -> None:
+    async def main() -> list[str]:
+        storage = Storage(str(tmp_path / "objects.db"))
+        await storage.open()
+        registry = Registry(storage)
+        client = Client(registry)
+        try:
+            await client.create("namespaces", "", {"metadata": {"name": "default"}})
+            await client.create("secrets", "default", {"metadata": {"name": "mysecret"},
+                                                       "stringData": {"1badkey": "x", "2alsobad": "y", "OK": "z"}})
+            the_pod = {**pod(), "apiVersion": "v1", "kind": "Pod"}
+            env = container_env(Context(registry, None, Options()), the_pod,
+                                {"name": "c", "envFrom": [{"secretRef": {"name": "mysecret"}}]})
+            assert own(env) == ["OK=z"]
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+                events = [(e["reason"], e["message"]) for e in storage.list("events", "default")]
+                if events:
+                    return events
+            return []
+        finally:
+            await storage.close()
+    assert asyncio.run(main()) == [("InvalidEnvironmentVariableNames",
+                                    "Keys [1badkey, 2alsobad] from the EnvFrom secret default/mysecret were skipped "
+                                    "since they are considered invalid environment variable names.")]
+
+
 def test_env_from_first_then_env_in_order_with_expansion(tmp_path: Path) -> None:
     container = {"name": "c",
                  "envFrom": [{"configMapRef": {"name": "cfg"}, "prefix": "CFG_"}, {"secretRef": {"name": "s"}}],

@@ -23,6 +23,7 @@ Pure except for reads of ConfigMaps, Secrets, Services and the Node through
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
 import math
@@ -131,20 +132,42 @@ def _env_from(client: Client, pod: Obj, container: Obj) -> dict[str, str]:
     for src in container.get("envFrom") or []:
         prefix = src.get("prefix") or ""
         if "configMapRef" in src:
-            ref = src["configMapRef"] or {}
+            ref, what = src["configMapRef"] or {}, "configMap"
             cm = _configmap(client, ns, ref.get("name", ""), bool(ref.get("optional")))
             values = dict((cm or {}).get("data") or {})
         elif "secretRef" in src:
-            ref = src["secretRef"] or {}
+            ref, what = src["secretRef"] or {}, "secret"
             sec = _secret(client, ns, ref.get("name", ""), bool(ref.get("optional")))
             values = {k: v.decode("utf-8", "replace") for k, v in secret_data(sec or {}).items()}
         else:
             continue
+        invalid = []
         for key, value in values.items():
             name = prefix + key
-            if _ENV_NAME.match(name):  # kubelet skips invalid names (with an event)
+            if _ENV_NAME.match(name):
                 out[name] = value
+            else:
+                invalid.append(name)
+        if invalid:  # kubelet skips them and says so
+            _warn(client, pod, "InvalidEnvironmentVariableNames",
+                  f"Keys [{', '.join(sorted(invalid))}] from the EnvFrom {what} {ns}/{ref.get('name', '')} were "
+                  "skipped since they are considered invalid environment variable names.")
     return out
+
+
+#: Events in flight (a task nobody holds may be collected before it runs).
+_pending: set[asyncio.Task[None]] = set()
+
+
+def _warn(client: Client, pod: Obj, reason: str, message: str) -> None:
+    """Record a Warning event from synchronous code, when a loop runs (best effort)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    task = loop.create_task(client.event(pod, "Warning", reason, message))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
 
 
 def _field_ref(pod: Obj, path: str) -> str:
