@@ -81,6 +81,21 @@ def test_a_claims_storage_class_is_kept_and_a_volume_in_use_outlives_its_claim(k
     wait_for(lambda: not volume_exists(kube, vol), 30, what=f"volume {vol} removed once unused")
 
 
+def test_a_claim_naming_an_existing_volume_binds_to_it_and_retains_it(kube: Kube) -> None:
+    apply(kube, claim("static", volumeName="handmade"))
+    time.sleep(1)
+    assert get_json(kube, "pvc", "static")["status"]["phase"] == "Pending"
+    kube.daemon.ok("volume", "create", "handmade")
+    assert bound(kube, "static")["spec"]["volumeName"] == "handmade"
+    apply(kube, claim("blocky", volumeMode="Block"))
+    wait_for(lambda: "ProvisioningFailed" in kube.ok("describe", "pvc", "blocky"), 30, what="a Block claim refused")
+    assert get_json(kube, "pvc", "blocky")["status"]["phase"] == "Pending"
+    kube.ok("delete", "pvc", "static", "blocky")
+    time.sleep(2)
+    assert volume_exists(kube, "handmade")
+    kube.daemon.ok("volume", "rm", "handmade")
+
+
 def test_volumes_of_claims_deleted_while_the_daemon_was_down_go_at_start() -> None:
     with kube_daemon() as k:
         apply(k, claim("stays"))

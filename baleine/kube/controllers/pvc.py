@@ -8,6 +8,10 @@ Contracts (Kubernetes 1.32 dynamic provisioning, one implicit StorageClass):
   ``spec.volumeName`` is set to it (as a bound claim names its PersistentVolume,
   also ``pvc-<uid>``) and the status becomes ``phase: Bound`` with ``capacity``
   the requested storage and the claim's ``accessModes``.
+- A claim whose ``spec.volumeName`` names another Baleine volume binds to that
+  existing volume (a pre-provisioned PersistentVolume: reclaim policy Retain, it
+  is never removed), and stays Pending until it exists. ``volumeMode: Block``
+  stays Pending with a ``ProvisioningFailed`` event.
 - ``storageClassName`` is recorded as given; a claim without one gets
   :data:`STORAGE_CLASS` (``standard``), as the default StorageClass admission
   does. There is no StorageClass kind: the class is implicit.
@@ -36,6 +40,8 @@ LABEL = "io.baleine.kube.pvc"
 UID_LABEL = "io.baleine.kube.pvc.uid"
 #: Seconds between attempts to remove a volume still in use.
 IN_USE_RETRY = 2.0
+#: Seconds between looks for a named volume that does not exist yet.
+VOLUME_WAIT = 5.0
 
 
 def volume_name(claim: Obj) -> str:
@@ -56,29 +62,54 @@ class PVCController(Controller):
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         claim = self.client.get(RESOURCE, namespace, name)
+        retry = None
         if claim is not None and not claim["metadata"].get("deletionTimestamp"):
-            await self._bind(claim)
+            retry = await self._bind(claim)
         keep = volume_name(claim) if claim is not None else ""
-        return await self._remove_orphans(namespace, name, keep)
+        removing = await self._remove_orphans(namespace, name, keep)
+        return min((d for d in (retry, removing) if d is not None), default=None)
 
-    async def _bind(self, claim: Obj) -> None:
-        """Provision the volume, then record the binding (spec, then status)."""
+    async def _bind(self, claim: Obj) -> float | None:
+        """Bind ``claim``: to the Baleine volume its ``spec.volumeName`` names when
+        set (pre-provisioned: retained, never removed), else to a new ``pvc-<uid>``;
+        then record it (spec, then status). A delay when it must wait."""
         meta, spec = claim["metadata"], claim.get("spec") or {}
-        vol = volume_name(claim)
-        if (claim.get("status") or {}).get("phase") == "Bound" and spec.get("volumeName") == vol:
-            return
+        if spec.get("volumeMode") == "Block":
+            await self._pending(claim, "ProvisioningFailed", "Baleine provisions filesystem volumes only "
+                                "(volumeMode: Filesystem)")
+            return None
+        chosen = spec.get("volumeName") or volume_name(claim)
+        if (claim.get("status") or {}).get("phase") == "Bound" and spec.get("volumeName") == chosen:
+            return None
         assert self.ctx.backends is not None and self.ctx.backends.volumes is not None
-        await self.ctx.backends.volumes.create(vol, "local", None, {
-            LABEL: claim_label(meta.get("namespace", ""), meta["name"]), UID_LABEL: meta["uid"]})
-        if spec.get("volumeName") != vol or not spec.get("storageClassName"):
+        volumes = self.ctx.backends.volumes
+        if chosen == volume_name(claim):
+            await volumes.create(chosen, "local", None, {
+                LABEL: claim_label(meta.get("namespace", ""), meta["name"]), UID_LABEL: meta["uid"]})
+            message = f"Successfully provisioned volume {chosen} using Baleine's local volume driver"
+        else:
+            try:
+                await volumes.inspect(chosen)
+            except Exception:  # noqa: BLE001 - the engine's NotFound: wait for it, as a claim waits for its PV
+                await self._pending(claim, "VolumeNotFound", f"the Baleine volume {chosen} does not exist")
+                return VOLUME_WAIT
+            message = f"Bound to the existing Baleine volume {chosen}"
+        if spec.get("volumeName") != chosen or not spec.get("storageClassName"):
             claim = await self.client.patch(RESOURCE, meta["namespace"], meta["name"], {"spec": {
-                "volumeName": vol, "storageClassName": spec.get("storageClassName") or STORAGE_CLASS}})
+                "volumeName": chosen, "storageClassName": spec.get("storageClassName") or STORAGE_CLASS}})
         requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
         status = {"phase": "Bound", "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
                   "capacity": {"storage": requested} if requested else {}}
         await self.client.patch(RESOURCE, meta["namespace"], meta["name"], {"status": status}, "status")
-        await self.client.event(claim, "Normal", "ProvisioningSucceeded",
-                                f"Successfully provisioned volume {vol} using Baleine's local volume driver")
+        await self.client.event(claim, "Normal", "ProvisioningSucceeded", message)
+        return None
+
+    async def _pending(self, claim: Obj, reason: str, message: str) -> None:
+        if (claim.get("status") or {}).get("phase") != "Pending":
+            meta = claim["metadata"]
+            await self.client.patch(RESOURCE, meta["namespace"], meta["name"], {"status": {"phase": "Pending"}},
+                                    "status")
+        await self.client.event(claim, "Warning", reason, message)
 
     async def _remove_orphans(self, namespace: str, name: str, keep: str) -> float | None:
         """Remove the volumes labelled for ``namespace/name`` other than ``keep``;
