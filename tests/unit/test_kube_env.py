@@ -194,3 +194,24 @@ def test_command_line_against_the_image() -> None:
     assert command_line({"command": ["sh"], "args": ["-c", "echo $(X) $(Y) $$(X)"],
                          "env": [{"name": "X", "value": "y"}]}, image) == (["sh"], ["-c", "echo y $(Y) $(X)"])
     assert command_line({"command": ["echo", "$(A)"]}, image, env=["A=from-env", "B=1"]) == (["echo", "from-env"], [])
+
+
+def test_unset_limits_are_the_nodes_allocatable(tmp_path: Path) -> None:
+    async def main() -> list[str]:
+        storage = Storage(str(tmp_path / "objects.db"))
+        await storage.open()
+        registry = Registry(storage)
+        client = Client(registry)
+        try:
+            await client.create("namespaces", "", {"metadata": {"name": "default"}})
+            node = await client.create("nodes", "", {"metadata": {"name": "node-a"}})
+            node["status"] = {"allocatable": {"cpu": "4", "memory": "8Gi"}}
+            await client.update_status("nodes", node)
+            container = {"name": "c", "env": [
+                {"name": "CPU", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}},
+                {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Gi"}}},
+                {"name": "REQ", "valueFrom": {"resourceFieldRef": {"resource": "requests.cpu"}}}]}
+            return own(container_env(Context(registry, None, Options()), pod(), container))
+        finally:
+            await storage.close()
+    assert asyncio.run(main()) == ["CPU=4", "MEM=8", "REQ=0"]

@@ -5,7 +5,10 @@ are scaled down (``Prober(scale=...)``); check timeouts are real."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -212,6 +215,33 @@ def test_check_messages() -> None:
                                  headers=[{"name": "Host", "value": "example.test"}])
             assert srv.requests[-1].headers["Host"] == "example.test"
             assert await tcp_check("127.0.0.1", srv.port) == ""
+    asyncio.run(body())
+
+
+def test_https_probes_do_not_verify_the_certificate(tmp_path: Path) -> None:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=not-the-pod"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+
+    async def no_content(_: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    async def body() -> None:
+        app = web.Application()
+        app.router.add_get("/secure", no_content)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
+        try:
+            assert await http_check("127.0.0.1", port, "/secure", "HTTPS") == \
+                "HTTP probe succeeded with statuscode: 204"
+        finally:
+            await runner.cleanup()
     asyncio.run(body())
 
 
