@@ -81,6 +81,26 @@ def test_a_claims_storage_class_is_kept_and_a_volume_in_use_outlives_its_claim(k
     wait_for(lambda: not volume_exists(kube, vol), 30, what=f"volume {vol} removed once unused")
 
 
+def test_a_claim_in_use_by_a_pod_waits_for_it_before_going(kube: Kube) -> None:
+    kube.ok("create", "ns", "prot")
+    apply(kube, claim("used", "prot"))
+    pvc = bound(kube, "used", "prot")
+    assert "kubernetes.io/pvc-protection" in pvc["metadata"]["finalizers"]
+    vol = pvc["spec"]["volumeName"]
+    # A pod bound to another node: no container runs, but it uses the claim.
+    user = pod("user", [{"name": "c", "image": "busybox:1.35"}],
+               [{"name": "d", "persistentVolumeClaim": {"claimName": "used"}}], "prot")
+    user["spec"]["nodeName"] = "ghost"
+    apply(kube, user)
+    kube.ok("delete", "pvc", "used", "-n", "prot", "--wait=false")
+    time.sleep(2)
+    pvc = get_json(kube, "pvc", "used", "-n", "prot")
+    assert pvc["metadata"]["deletionTimestamp"] and volume_exists(kube, vol)
+    kube.ok("delete", "pod", "user", "-n", "prot", "--grace-period=0", "--force")
+    wait_for(lambda: kube.run("get", "pvc", "used", "-n", "prot").returncode != 0, 30, what="the claim gone")
+    wait_for(lambda: not volume_exists(kube, vol), 30, what=f"volume {vol} removed")
+
+
 def test_a_claim_naming_an_existing_volume_binds_to_it_and_retains_it(kube: Kube) -> None:
     apply(kube, claim("static", volumeName="handmade"))
     time.sleep(1)

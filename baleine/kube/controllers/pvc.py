@@ -15,9 +15,12 @@ Contracts (Kubernetes 1.32 dynamic provisioning, one implicit StorageClass):
 - ``storageClassName`` is recorded as given; a claim without one gets
   :data:`STORAGE_CLASS` (``standard``), as the default StorageClass admission
   does. There is no StorageClass kind: the class is implicit.
+- Protection (``kubernetes.io/pvc-protection``): a bound claim carries that
+  finalizer; deleted while a pod that has not finished names it, it stays
+  (``deletionTimestamp`` set) until the last such pod is gone.
 - Reclaim policy Delete: once the claim is gone its volume is removed. While a
   container still uses the volume the engine refuses (Conflict) and the
-  controller retries, so a pod using a claim keeps its data until it is gone.
+  controller retries.
   Volumes of claims deleted while the daemon was down are removed at start.
 - Without an engine (``ctx.backends is None``) the component does nothing.
 """
@@ -25,6 +28,7 @@ Contracts (Kubernetes 1.32 dynamic provisioning, one implicit StorageClass):
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from ...rules.filters import Filters
@@ -38,6 +42,8 @@ RESOURCE = "persistentvolumeclaims"
 STORAGE_CLASS = "standard"
 LABEL = "io.baleine.kube.pvc"
 UID_LABEL = "io.baleine.kube.pvc.uid"
+#: The finalizer that keeps a deleted claim while pods use it.
+PROTECTION = "kubernetes.io/pvc-protection"
 #: Seconds between attempts to remove a volume still in use.
 IN_USE_RETRY = 2.0
 #: Seconds between looks for a named volume that does not exist yet.
@@ -58,16 +64,53 @@ class PVCController(Controller):
 
     name = "persistentvolume-binder-controller"
     primary = RESOURCE
+    watches = ("pods",)
     resync = 30.0
+
+    def keys_for(self, resource: str, obj: Obj) -> Iterable[tuple[str, str]]:
+        """A pod's event concerns the claims its volumes name (protection)."""
+        if resource != "pods":
+            return super().keys_for(resource, obj)
+        ns = obj["metadata"].get("namespace", "")
+        return [(ns, v["persistentVolumeClaim"]["claimName"]) for v in (obj.get("spec") or {}).get("volumes") or []
+                if (v.get("persistentVolumeClaim") or {}).get("claimName")]
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         claim = self.client.get(RESOURCE, namespace, name)
         retry = None
-        if claim is not None and not claim["metadata"].get("deletionTimestamp"):
+        if claim is not None and claim["metadata"].get("deletionTimestamp"):
+            await self._release(claim)
+        elif claim is not None:
             retry = await self._bind(claim)
         keep = volume_name(claim) if claim is not None else ""
         removing = await self._remove_orphans(namespace, name, keep)
         return min((d for d in (retry, removing) if d is not None), default=None)
+
+    def users(self, namespace: str, name: str) -> list[str]:
+        """The pods of ``namespace`` that use the claim and have not finished."""
+        return [p["metadata"]["name"] for p in self.client.list("pods", namespace)
+                if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+                and any((v.get("persistentVolumeClaim") or {}).get("claimName") == name
+                        for v in (p.get("spec") or {}).get("volumes") or [])]
+
+    async def _release(self, claim: Obj) -> None:
+        """A deleted claim goes once no pod uses it (``kubernetes.io/pvc-protection``):
+        drop the finalizer, and the collector removes the claim."""
+        meta = claim["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if PROTECTION not in finalizers or self.users(meta["namespace"], meta["name"]):
+            return
+        finalizers.remove(PROTECTION)
+        meta["finalizers"] = finalizers
+        await self.client.update(RESOURCE, claim)
+
+    async def _protect(self, claim: Obj) -> Obj:
+        meta = claim["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if PROTECTION in finalizers:
+            return claim
+        return await self.client.patch(RESOURCE, meta["namespace"], meta["name"],
+                                       {"metadata": {"finalizers": [*finalizers, PROTECTION]}})
 
     async def _bind(self, claim: Obj) -> float | None:
         """Bind ``claim``: to the Baleine volume its ``spec.volumeName`` names when
@@ -78,6 +121,7 @@ class PVCController(Controller):
             await self._pending(claim, "ProvisioningFailed", "Baleine provisions filesystem volumes only "
                                 "(volumeMode: Filesystem)")
             return None
+        claim = await self._protect(claim)
         chosen = spec.get("volumeName") or volume_name(claim)
         if (claim.get("status") or {}).get("phase") == "Bound" and spec.get("volumeName") == chosen:
             return None
