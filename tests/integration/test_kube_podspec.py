@@ -180,7 +180,8 @@ def test_env_volumes_and_command_from_configmaps_and_secrets(kube: Kube) -> None
                                           {"name": "sec", "secret": {"secretName": "s"}}], "spec3"))
     wait_for(lambda: "..data" in kube.run("logs", "envy", "-n", "spec3").stdout, 90, what="pod envy running")
     first = kube.ok("logs", "envy", "-n", "spec3").splitlines()
-    assert first[0] == "hello to-hello lit envy hello hunter2 10.96.0.1"
+    api_ip = get_json(kube, "svc", "kubernetes", "-n", "default")["spec"]["clusterIP"]
+    assert first[0] == f"hello to-hello lit envy hello hunter2 {api_ip}"
     assert first[1] == "v1hunter2"
     kube.ok("patch", "configmap", "cfg", "-n", "spec3", "-p", '{"data": {"file.txt": "v2"}}')
     assert finished(kube, "envy", "spec3").splitlines()[-1] == "updated"
