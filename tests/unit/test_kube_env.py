@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from baleine.kube.client import Client
-from baleine.kube.kubelet.env import EnvError, command_line, container_env, expand
+from baleine.kube.kubelet.env import EnvError, command_line, container_env, expand, flush_events
 from baleine.kube.manager import Context, Options
 from baleine.kube.registry import Registry
 from baleine.kube.storage import Storage
@@ -33,6 +33,7 @@ def with_objects(path: Path, objects: list[tuple[str, str, Obj]], body: Callable
                 await client.create(resource, ns, obj)
             return body(Context(registry, None, Options(data_root=str(path))))
         finally:
+            await flush_events()
             await storage.close()
     return asyncio.run(main())
 
@@ -91,6 +92,7 @@ def test_invalid_env_from_keys_are_skipped_with_an_event(tmp_path: Path) -> None
                     return events
             return []
         finally:
+            await flush_events()
             await storage.close()
     assert asyncio.run(main()) == [("InvalidEnvironmentVariableNames",
                                     "Keys [1badkey, 2alsobad] from the EnvFrom secret default/mysecret were skipped "

@@ -41,7 +41,7 @@ def pod(volumes: list[Obj], **meta: Any) -> Obj:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "namespace": "default", "uid": "uid-1", "labels": {"app": "web", "tier": "b"},
                          **meta},
-            "spec": {"volumes": volumes, "containers": [{"name": "c"}]}, "status": {"podIP": "10.0.0.9"}}
+            "spec": {"volumes": volumes, "containers": [{"name": "c", "resources": {"limits": {"memory": "64Mi"}}}]}, "status": {"podIP": "10.0.0.9"}}
 
 
 def test_atomic_writer_switches_at_once(tmp_path: Path) -> None:
@@ -72,7 +72,9 @@ def test_configmap_secret_downward_and_projected_files(tmp_path: Path) -> None:
             {"name": "gone", "secret": {"secretName": "nope", "optional": True}},
             {"name": "down", "downwardAPI": {"items": [
                 {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
-                {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}}]}},
+                {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}},
+                {"path": "mem", "resourceFieldRef": {"containerName": "c", "resource": "limits.memory",
+                                                     "divisor": "1Mi"}}]}},
             {"name": "proj", "projected": {"sources": [
                 {"configMap": {"name": "cfg", "items": [{"key": "a.conf", "path": "a"}]}},
                 {"secret": {"name": "s"}}, {"serviceAccountToken": {"path": "token"}}]}}]))
@@ -87,6 +89,7 @@ def test_configmap_secret_downward_and_projected_files(tmp_path: Path) -> None:
             assert [p for p in os.listdir(root / "kubernetes.io~secret" / "gone") if not p.startswith("..")] == []
             down = root / "kubernetes.io~downward-api" / "down"
             assert (down / "labels").read_text() == 'app="web"\ntier="b"' and (down / "name").read_text() == "p"
+            assert (down / "mem").read_text() == "64"
             proj = root / "kubernetes.io~projected" / "proj"
             assert sorted(p for p in os.listdir(proj) if not p.startswith("..")) == ["a", "pw"]
             warnings = [e["message"] for e in ctx.registry.storage.list("events", "default")]

@@ -170,7 +170,15 @@ def _warn(client: Client, pod: Obj, reason: str, message: str) -> None:
     task.add_done_callback(_pending.discard)
 
 
+async def flush_events() -> None:
+    """Wait for the events :func:`container_env` is still recording (before the
+    registry's storage closes: a test's end, the daemon's stop)."""
+    while _pending:
+        await asyncio.gather(*list(_pending), return_exceptions=True)
+
+
 def _field_ref(pod: Obj, path: str) -> str:
+    """A ``fieldRef``'s value (the env flavour: labels/annotations by key only)."""
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     m = _FIELD_LABEL.match(path)
     if m:
@@ -217,6 +225,16 @@ def _resource_field_ref(client: Client, pod: Obj, container: Obj, ref: Obj) -> s
     if amount is None and kind == "limits":
         amount = _node_allocatable(client, pod, resource)
     return _resource_value(resource, amount if amount is not None else Decimal(0), ref.get("divisor"))
+
+
+def downward_value(ctx: Context, pod: Obj, container: Obj, source: Obj) -> str:
+    """A ``fieldRef`` or ``resourceFieldRef`` value for ``container`` of ``pod``
+    (shared with downwardAPI volumes); EnvError when unsupported."""
+    if "fieldRef" in source:
+        return _field_ref(pod, (source["fieldRef"] or {}).get("fieldPath", ""))
+    if "resourceFieldRef" in source:
+        return _resource_field_ref(Client(ctx.registry, "kubelet"), pod, container, source["resourceFieldRef"] or {})
+    raise EnvError("the downward API source names no field")
 
 
 def _value_from(client: Client, pod: Obj, container: Obj, source: Obj) -> str | None:

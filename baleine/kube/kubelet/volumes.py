@@ -49,7 +49,7 @@ import stat
 from typing import TYPE_CHECKING, Any
 
 from ..client import Client
-from .env import EnvError, container_env, expand, parse_quantity, secret_data
+from .env import EnvError, container_env, downward_value, expand, parse_quantity, secret_data
 
 if TYPE_CHECKING:
     from ..manager import Context
@@ -183,6 +183,9 @@ class PodVolumes:
         self._skipped_warned: set[str] = set()
         #: Baleine volume name -> its Mountpoint (for claims' subPaths).
         self._mountpoints: dict[str, str] = {}
+        #: One writer of the file volumes at a time (setup, refresh, the follower).
+        self._writing = asyncio.Lock()
+        self._inflight: asyncio.Future[bool] | None = None
 
     # --- setup ----------------------------------------------------------------------
     @property
@@ -202,7 +205,7 @@ class PodVolumes:
             elif kind in _FILE_KINDS:
                 payload = await self._payload(volume)
                 path = self.path_of(volume)
-                await asyncio.to_thread(write_atomic, path, payload)
+                await self._write(path, payload)
                 self._sources[volume["name"]] = ("dir", path)
             elif kind == "persistentVolumeClaim":
                 name = await self._claim_volume(volume)
@@ -337,14 +340,12 @@ class PodVolumes:
         return out
 
     def _env_value(self, source: Obj) -> str:
-        """A downward API value through the env rules (one source of truth)."""
+        """A downward API value, by the env rules (one source of truth)."""
         containers = (self.pod.get("spec") or {}).get("containers") or [{}]
-        probe = {"name": "_", "env": [{"name": "V", "valueFrom": source}]}
         try:
-            env = container_env(self.ctx, self.pod, {**containers[0], **probe, "envFrom": []})
+            return downward_value(self.ctx, self.pod, containers[0], source)
         except EnvError as exc:
             raise VolumeError(str(exc)) from None
-        return next((e[2:] for e in env if e.startswith("V=")), "")
 
     async def _warn_skipped(self, volume: Obj, source: str) -> None:
         key = f"{volume['name']}/{source}"
@@ -420,9 +421,16 @@ class PodVolumes:
             except VolumeError as exc:
                 log.debug("refresh of %s kept: %s", volume["name"], exc)
                 continue
-            if await asyncio.to_thread(write_atomic, self.path_of(volume), payload):
+            if await self._write(self.path_of(volume), payload):
                 log.debug("volume %s of %s/%s updated", volume["name"], self.namespace,
                           self.pod["metadata"].get("name"))
+
+    async def _write(self, path: str, payload: Payload) -> bool:
+        """:func:`write_atomic` in a thread, one at a time; a cancelled caller does
+        not stop the thread, and :meth:`teardown` waits for it."""
+        async with self._writing:
+            self._inflight = asyncio.ensure_future(asyncio.to_thread(write_atomic, path, payload))
+            return await asyncio.shield(self._inflight)
 
     async def _follow(self) -> None:
         """Refresh on every ConfigMap/Secret change of the namespace, and every RESYNC s."""
@@ -464,6 +472,8 @@ class PodVolumes:
     async def teardown(self) -> None:
         """Stop following, unmount tmpfs, remove the pod's volume directories (not PVC data)."""
         await self.stop()
+        if self._inflight is not None:
+            await asyncio.gather(self._inflight, return_exceptions=True)
         empty = os.path.join(self.root, _PLUGINS["emptyDir"])
         for volume in self.volumes:
             path = os.path.join(empty, volume["name"])
