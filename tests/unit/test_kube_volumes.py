@@ -41,7 +41,8 @@ def pod(volumes: list[Obj], **meta: Any) -> Obj:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "namespace": "default", "uid": "uid-1", "labels": {"app": "web", "tier": "b"},
                          **meta},
-            "spec": {"volumes": volumes, "containers": [{"name": "c", "resources": {"limits": {"memory": "64Mi"}}}]}, "status": {"podIP": "10.0.0.9"}}
+            "spec": {"volumes": volumes, "containers": [{"name": "c", "resources": {"limits": {"memory": "64Mi"}}}]},
+            "status": {"podIP": "10.0.0.9"}}
 
 
 def test_atomic_writer_switches_at_once(tmp_path: Path) -> None:
