@@ -32,6 +32,7 @@ COMPONENTS = (
     "baleine.kube.controllers.deployment",
     "baleine.kube.controllers.job",
     "baleine.kube.controllers.cronjob",
+    "baleine.kube.controllers.pvc",
     "baleine.kube.dns",
     "baleine.kube.proxy",
     "baleine.kube.kubelet",

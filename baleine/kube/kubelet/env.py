@@ -23,6 +23,7 @@ Pure except for reads of ConfigMaps, Secrets, Services and the Node through
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
 import math
@@ -131,23 +132,53 @@ def _env_from(client: Client, pod: Obj, container: Obj) -> dict[str, str]:
     for src in container.get("envFrom") or []:
         prefix = src.get("prefix") or ""
         if "configMapRef" in src:
-            ref = src["configMapRef"] or {}
+            ref, what = src["configMapRef"] or {}, "configMap"
             cm = _configmap(client, ns, ref.get("name", ""), bool(ref.get("optional")))
             values = dict((cm or {}).get("data") or {})
         elif "secretRef" in src:
-            ref = src["secretRef"] or {}
+            ref, what = src["secretRef"] or {}, "secret"
             sec = _secret(client, ns, ref.get("name", ""), bool(ref.get("optional")))
             values = {k: v.decode("utf-8", "replace") for k, v in secret_data(sec or {}).items()}
         else:
             continue
+        invalid = []
         for key, value in values.items():
             name = prefix + key
-            if _ENV_NAME.match(name):  # kubelet skips invalid names (with an event)
+            if _ENV_NAME.match(name):
                 out[name] = value
+            else:
+                invalid.append(name)
+        if invalid:  # kubelet skips them and says so
+            _warn(client, pod, "InvalidEnvironmentVariableNames",
+                  f"Keys [{', '.join(sorted(invalid))}] from the EnvFrom {what} {ns}/{ref.get('name', '')} were "
+                  "skipped since they are considered invalid environment variable names.")
     return out
 
 
+#: Events in flight (a task nobody holds may be collected before it runs).
+_pending: set[asyncio.Task[None]] = set()
+
+
+def _warn(client: Client, pod: Obj, reason: str, message: str) -> None:
+    """Record a Warning event from synchronous code, when a loop runs (best effort)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    task = loop.create_task(client.event(pod, "Warning", reason, message))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def flush_events() -> None:
+    """Wait for the events :func:`container_env` is still recording (before the
+    registry's storage closes: a test's end, the daemon's stop)."""
+    while _pending:
+        await asyncio.gather(*list(_pending), return_exceptions=True)
+
+
 def _field_ref(pod: Obj, path: str) -> str:
+    """A ``fieldRef``'s value (the env flavour: labels/annotations by key only)."""
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     m = _FIELD_LABEL.match(path)
     if m:
@@ -194,6 +225,16 @@ def _resource_field_ref(client: Client, pod: Obj, container: Obj, ref: Obj) -> s
     if amount is None and kind == "limits":
         amount = _node_allocatable(client, pod, resource)
     return _resource_value(resource, amount if amount is not None else Decimal(0), ref.get("divisor"))
+
+
+def downward_value(ctx: Context, pod: Obj, container: Obj, source: Obj) -> str:
+    """A ``fieldRef`` or ``resourceFieldRef`` value for ``container`` of ``pod``
+    (shared with downwardAPI volumes); EnvError when unsupported."""
+    if "fieldRef" in source:
+        return _field_ref(pod, (source["fieldRef"] or {}).get("fieldPath", ""))
+    if "resourceFieldRef" in source:
+        return _resource_field_ref(Client(ctx.registry, "kubelet"), pod, container, source["resourceFieldRef"] or {})
+    raise EnvError("the downward API source names no field")
 
 
 def _value_from(client: Client, pod: Obj, container: Obj, source: Obj) -> str | None:
