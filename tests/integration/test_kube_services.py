@@ -134,6 +134,37 @@ def test_slices_and_endpoints_follow_the_pods(cluster: Cluster) -> None:
     wait_for(lambda: not not_ready(), 30, what="web-2 ready again")
 
 
+def test_a_deleted_pod_leaves_and_the_python_client_reads_slices_and_endpoints(cluster: Cluster) -> None:
+    import kubernetes
+
+    k = cluster.kube
+    api = kubernetes.config.new_client_from_config(config_file=k.kubeconfig)
+    core, discovery = kubernetes.client.CoreV1Api(api), kubernetes.client.DiscoveryV1Api(api)
+    pod = _pod("extra", {"app": "extra"})
+    k.ok("apply", "-f", "-", input=json.dumps(pod))
+    set_status(k, "extra", cluster.ips["web-0"], ready=True)
+    service(k, "extra", {"app": "extra"})
+
+    def addresses() -> list[str]:
+        ep = core.read_namespaced_endpoints("extra", "default")
+        return [a.ip for s in ep.subsets or [] for a in s.addresses or []]
+    assert wait_for(addresses, 30, what="the extra pod in Endpoints") == [cluster.ips["web-0"]]
+    slices = discovery.list_namespaced_endpoint_slice("default", label_selector="kubernetes.io/service-name=extra")
+    assert [e.target_ref.name for s in slices.items for e in s.endpoints or []] == ["extra"]
+    assert slices.items[0].ports[0].port == 8080
+
+    k.ok("delete", "pod", "extra", "--grace-period=0", "--force")  # no kubelet on "ghost" to finish a graceful one
+    wait_for(lambda: not addresses(), 30, what="the deleted pod out of Endpoints")
+
+    def empty_slice() -> bool:
+        items = discovery.list_namespaced_endpoint_slice(
+            "default", label_selector="kubernetes.io/service-name=extra").items
+        return len(items) == 1 and not items[0].endpoints
+    wait_for(empty_slice, 30, what="the placeholder slice")
+    k.ok("delete", "svc", "extra")
+    wait_for(lambda: k.run("get", "endpoints", "extra").returncode != 0, 30, what="Endpoints deleted with the Service")
+
+
 def test_clusterip_balances_over_ready_endpoints_from_the_host_and_a_container(cluster: Cluster) -> None:
     k = cluster.kube
     ip = service(k, "web", {"app": "web"})["spec"]["clusterIP"]

@@ -8,7 +8,8 @@
 Contracts of the component (:func:`start`, only with an engine):
 
 - at start, in a thread: the service range (``ctx.registry.service_cidr``) is
-  routed to ``bkube-<tag>`` and the chains and jumps are installed;
+  routed to ``bkube-<tag>``, the chains are written from the stored state, then
+  the jumps into them are installed;
 - every change of a Service or an EndpointSlice marks the state dirty; one
   task rebuilds all the rules from the current objects (changes arriving during
   a rebuild coalesce into the next one), the ``iptables-restore`` running in a
@@ -58,11 +59,13 @@ class Proxy:
             log.warning("proxy: bridge-nf-call-iptables is off (modprobe br_netfilter): a pod reaching a Service "
                         "whose endpoint shares its bridge gets no answer")
         self.host_ip = await asyncio.to_thread(kernel.host_address)
-        await asyncio.to_thread(kernel.install, self.tag)
+        # The whole state first, then the jumps: a restarted daemon's Services
+        # never pass through an empty rule set.
+        await self.sync()
+        await asyncio.to_thread(kernel.install_jumps, self.tag)
         for resource in ("services", SLICES):
             self._tasks.append(asyncio.create_task(self._watch(resource), name=f"proxy watch {resource}"))
         self._tasks.append(asyncio.create_task(self._sync_loop(), name="proxy sync"))
-        self._dirty.set()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -81,9 +81,8 @@ def apply(tag: str, ports: list[ServicePort], host_ip: str) -> None:
     _iptables(["--noflush"], input_=text, binary="iptables-restore")
 
 
-def install(tag: str) -> None:
-    """The fixed chains (empty of services) and the jumps into them, once each."""
-    apply(tag, [], "")
+def install_jumps(tag: str) -> None:
+    """The jumps into the daemon's chains (made by :func:`apply` first), once each."""
     for table, builtin, spec in rules.jumps(tag):
         if _iptables(["-t", table, "-C", builtin, *spec], check=False).returncode != 0:
             _iptables(["-t", table, "-I", builtin, "1", *spec])
