@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import json
+import signal
 import socket
 import subprocess
 import time
@@ -252,6 +253,23 @@ def test_no_ready_endpoint_rejects_and_deleted_service_loses_its_rules(cluster: 
         fetch(f"http://{ip}/", 1)
     wait_for(lambda: not get_json(k, "endpointslices", "-l", "kubernetes.io/service-name=gone")["items"], 30)
     k.ok("delete", "svc", "nobody")
+
+
+def test_services_keep_working_across_a_daemon_kill_and_restart(cluster: Cluster) -> None:
+    k = cluster.kube
+    url = f"http://{service(k, 'web', {'app': 'web'})['spec']['clusterIP']}/"
+    wait_answer(url)
+    k.daemon.stop(signal.SIGKILL)
+    assert set(answers_from_host(url, 60)) == set(BACKENDS)  # the kernel's rules outlive the daemon
+    k.daemon.start()
+    k.wait_ready()
+    assert set(answers_from_host(url, 60)) == set(BACKENDS)
+    set_status(k, "web-1", cluster.ips["web-1"], ready=False)  # and changes are followed again
+    try:
+        wait_for(lambda: "web-1" not in answers_from_host(url, 30), 30, what="web-1 out of rotation")
+    finally:
+        set_status(k, "web-1", cluster.ips["web-1"], ready=True)
+    wait_for(lambda: "web-1" in answers_from_host(url, 30), 30, what="web-1 back")
 
 
 def _links() -> str:

@@ -142,3 +142,17 @@ def test_the_rules_are_accepted_by_iptables_restore() -> None:
     text = rules.render(TAG, [three(), sp, empty], "192.0.2.2")
     proc = subprocess.run(["iptables-restore", "--test", "--noflush"], input=text, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_udp_conntrack_entries_cleared_when_endpoints_come_or_go() -> None:
+    from baleine.kube.proxy.model import stale_udp_flows
+
+    def dns(*ips: str) -> ServicePort:
+        return ServicePort("kube-system", "kube-dns", "dns", "UDP", "10.96.0.10", 53, 30053,
+                           endpoints=tuple(Endpoint(ip, 53) for ip in ips))
+    tcp = ServicePort("kube-system", "kube-dns", "dns-tcp", "TCP", "10.96.0.10", 53)
+    assert stale_udp_flows([dns()], [dns("10.0.0.2"), tcp]) == [
+        ["--orig-dst", "10.96.0.10", "--orig-port-dst", "53"], ["--orig-port-dst", "30053"]]
+    assert stale_udp_flows([dns("10.0.0.2", "10.0.0.3")], [dns("10.0.0.3")]) == [
+        ["--orig-dst", "10.96.0.10", "--dst-nat", "10.0.0.2"], ["--orig-port-dst", "30053", "--dst-nat", "10.0.0.2"]]
+    assert stale_udp_flows([dns("10.0.0.2")], [dns("10.0.0.2", "10.0.0.3")]) == []

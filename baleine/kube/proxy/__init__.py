@@ -14,6 +14,8 @@ Contracts of the component (:func:`start`, only with an engine):
   task rebuilds all the rules from the current objects (changes arriving during
   a rebuild coalesce into the next one), the ``iptables-restore`` running in a
   thread;
+- after a rebuild, the UDP conntrack entries it made wrong are deleted
+  (``model.stale_udp_flows``: DNS clients would otherwise stay rejected);
 - a LoadBalancer Service gets ``status.loadBalancer.ingress`` = the host's address
   (where its ports are also answered), as a cloud's controller would report it;
 - at stop nothing is removed (as the engine's firewall: Services keep working for
@@ -31,7 +33,7 @@ from ..client import Client
 from ..manager import NOTHING, Component, Context
 from ..status import APIError
 from . import kernel
-from .model import service_ports
+from .model import ServicePort, service_ports, stale_udp_flows
 
 log = logging.getLogger("baleine.kube.proxy")
 SLICES = "endpointslices.discovery.k8s.io"
@@ -47,6 +49,7 @@ class Proxy:
         self.tag = kernel.daemon_tag(ctx.options.data_root)
         self.host_ip = ""
         self.syncs = 0  # rebuilds applied (for tests and logs)
+        self._applied: list[ServicePort] = []
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -102,6 +105,10 @@ class Proxy:
         services = self.client.list("services")
         ports = service_ports(services, self.client.list(SLICES))
         await asyncio.to_thread(kernel.apply, self.tag, ports, self.host_ip)
+        flows = stale_udp_flows(self._applied, ports)
+        self._applied = ports
+        if flows:
+            await asyncio.to_thread(kernel.forget_udp, flows)
         self.syncs += 1
         for svc in services:
             if (svc.get("spec") or {}).get("type") == "LoadBalancer":

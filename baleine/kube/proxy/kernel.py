@@ -177,3 +177,13 @@ def reap(data_root: str) -> None:
             except NetlinkError as exc:
                 if exc.code not in (errno.ENODEV, errno.ENOENT):
                     raise
+
+
+def forget_udp(flows: list[list[str]]) -> None:
+    """Delete the UDP conntrack entries matching each filter (``conntrack -D -p udp``
+    arguments); a filter matching nothing is not an error."""
+    binary = shutil.which("conntrack") or "/usr/sbin/conntrack"
+    if not os.path.exists(binary):
+        return
+    for args in flows:
+        subprocess.run([binary, "-D", "-p", "udp", *args], capture_output=True)

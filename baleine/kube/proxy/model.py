@@ -102,3 +102,31 @@ def service_ports(services: Iterable[Obj], slices: Iterable[Obj]) -> list[Servic
                                    else 0, spec.get("type") == "LoadBalancer", affinity,
                                    _endpoints_for(by_service.get((ns, name), []), p.get("name") or "", proto)))
     return sorted(out, key=lambda sp: (sp.namespace, sp.name, sp.port_name, sp.protocol))
+
+
+def stale_udp_flows(before: list[ServicePort], after: list[ServicePort]) -> list[list[str]]:
+    """The UDP conntrack entries a change leaves wrong (``conntrack`` filters), as
+    kube-proxy clears them: UDP has no connection end, so a client sending from
+    the same port keeps its entry (and its endpoint, or its REJECT) forever:
+
+    - a Service port that gets usable endpoints: every entry to its ClusterIP and
+      nodePort (they were rejected, and would stay so);
+    - an endpoint no longer usable: the entries DNATed to it.
+    """
+    old = {(sp.id, sp.protocol): sp for sp in before if sp.protocol == "UDP"}
+    flows = []
+    for sp in after:
+        if sp.protocol != "UDP":
+            continue
+        now = {e.ip for e in sp.usable()}
+        prev = old.get((sp.id, sp.protocol))
+        was = {e.ip for e in prev.usable()} if prev is not None else set()
+        if now and not was:
+            flows.append(["--orig-dst", sp.cluster_ip, "--orig-port-dst", str(sp.port)])
+            if sp.node_port:
+                flows.append(["--orig-port-dst", str(sp.node_port)])
+        for ip in sorted(was - now):
+            flows.append(["--orig-dst", sp.cluster_ip, "--dst-nat", ip])
+            if sp.node_port:
+                flows.append(["--orig-port-dst", str(sp.node_port), "--dst-nat", ip])
+    return flows
