@@ -87,3 +87,13 @@ def test_get_endpoints_column() -> None:
     assert row == ["web", "10.0.0.2:8080,10.0.0.3:8080,10.0.0.4:8080 + 2 more...", "30s"]
     empty = table("Endpoints", [{"metadata": {"name": "x"}}], "1", now=now)["rows"][0]["cells"]
     assert empty[1] == "<none>"
+
+
+def test_hostname_when_the_pods_subdomain_is_the_service() -> None:
+    named = pod("db-0")
+    named["spec"].update(hostname="db-0", subdomain="web")
+    other = pod("db-1", "10.0.0.3")
+    other["spec"].update(hostname="db-1", subdomain="elsewhere")
+    eps = desired_endpoints(svc(), [named, other])
+    assert [e.get("hostname") for _, e in eps] == ["db-0", None]
+    assert [a.get("hostname") for a in subsets(svc(), eps)[0]["addresses"]] == ["db-0", None]

@@ -10,6 +10,8 @@ matching the selector that have a ``status.podIP`` and are not finished
   termination, ``terminating`` whether the pod has a ``deletionTimestamp``
   (a terminating pod is never ready);
 - ``nodeName`` and ``targetRef`` (the Pod) are set, ``zone`` is not;
+  ``hostname`` is the pod's ``spec.hostname`` when its ``subdomain`` is the
+  Service's name (the DNS answers ``<hostname>.<service>.<ns>.svc``);
 - the Service's ports are resolved per pod from ``targetPort``: a number is
   itself, a name is the pod's container port of that name (a pod without it
   is no endpoint for that port); pods are grouped by their resolved port set,
@@ -97,8 +99,11 @@ def endpoint_of(svc: Obj, pod: Obj) -> Obj:
                "conditions": {"ready": serving and not terminating, "serving": serving, "terminating": terminating},
                "targetRef": {"kind": "Pod", "namespace": meta.get("namespace", ""), "name": meta["name"],
                              "uid": meta.get("uid", "")}}
-    if (pod.get("spec") or {}).get("nodeName"):
-        ep["nodeName"] = pod["spec"]["nodeName"]
+    spec = pod.get("spec") or {}
+    if spec.get("hostname") and spec.get("subdomain") == svc["metadata"]["name"]:
+        ep["hostname"] = spec["hostname"]  # what the DNS answers <hostname>.<service>... with
+    if spec.get("nodeName"):
+        ep["nodeName"] = spec["nodeName"]
     return ep
 
 
@@ -150,6 +155,8 @@ def subsets(svc: Obj, endpoints: list[tuple[tuple[Any, ...], Obj]]) -> list[Obj]
                                                                       ("protocol", p[2]), ("appProtocol", p[3])) if v}
                                                   for p in ports]})
         addr: Obj = {"ip": ep["addresses"][0], "targetRef": ep["targetRef"]}
+        if ep.get("hostname"):
+            addr["hostname"] = ep["hostname"]
         if ep.get("nodeName"):
             addr["nodeName"] = ep["nodeName"]
         sub["addresses" if cond["ready"] or publish else "notReadyAddresses"].append(addr)
