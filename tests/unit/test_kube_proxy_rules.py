@@ -156,3 +156,14 @@ def test_udp_conntrack_entries_cleared_when_endpoints_come_or_go() -> None:
     assert stale_udp_flows([dns("10.0.0.2", "10.0.0.3")], [dns("10.0.0.3")]) == [
         ["--orig-dst", "10.96.0.10", "--dst-nat", "10.0.0.2"], ["--orig-port-dst", "30053", "--dst-nat", "10.0.0.2"]]
     assert stale_udp_flows([dns("10.0.0.2")], [dns("10.0.0.2", "10.0.0.3")]) == []
+
+
+def test_external_ips_are_answered_like_the_cluster_ip() -> None:
+    ports = service_ports([svc("web", externalIPs=["198.51.100.7"])], [slice_("web", ("10.0.0.2", READY))])
+    assert ports[0].external_ips == ("198.51.100.7",)
+    text = rules.render(TAG, ports)
+    chain = rules.service_chain(TAG, ports[0])
+    assert re.search(rf"-d 198.51.100.7/32 -p tcp -m tcp --dport 80 -j BKUBE-{TAG}-MARK$", text, re.M)
+    assert re.search(rf"-d 198.51.100.7/32 -p tcp -m tcp --dport 80 -j {chain}$", text, re.M)
+    empty = service_ports([svc("web", externalIPs=["198.51.100.7"])], [])
+    assert "-d 198.51.100.7/32 -p tcp -m tcp --dport 80 -j REJECT" in rules.render(TAG, empty)

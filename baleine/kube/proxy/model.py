@@ -46,6 +46,7 @@ class ServicePort:
     load_balancer: bool = False    # also answered on the host's address at ``port``
     affinity_seconds: int = 0      # sessionAffinity ClientIP: timeoutSeconds; 0: none
     endpoints: tuple[Endpoint, ...] = field(default=())
+    external_ips: tuple[str, ...] = ()  # spec.externalIPs: also answered there at ``port``
 
     @property
     def id(self) -> str:
@@ -100,7 +101,8 @@ def service_ports(services: Iterable[Obj], slices: Iterable[Obj]) -> list[Servic
             out.append(ServicePort(ns, name, p.get("name") or "", proto, ip, int(p["port"]),
                                    int(p.get("nodePort") or 0) if spec.get("type") in ("NodePort", "LoadBalancer")
                                    else 0, spec.get("type") == "LoadBalancer", affinity,
-                                   _endpoints_for(by_service.get((ns, name), []), p.get("name") or "", proto)))
+                                   _endpoints_for(by_service.get((ns, name), []), p.get("name") or "", proto),
+                                   tuple(spec.get("externalIPs") or ())))
     return sorted(out, key=lambda sp: (sp.namespace, sp.name, sp.port_name, sp.protocol))
 
 

@@ -5,7 +5,8 @@ each other's rules:
 
 nat ``BKUBE-<tag>-SERVICES`` (from PREROUTING and OUTPUT)
     ``ClusterIP:port`` → the Service port's chain; a LoadBalancer's ingress
-    (the host's address) at ``port`` likewise; last, traffic to a local
+    (the host's address) and the ``externalIPs`` at ``port`` likewise (marked
+    for masquerading, as any traffic from outside the cluster); last, traffic to a local
     address → ``NODEPORTS``.
 nat ``BKUBE-<tag>-NODEPORTS``
     ``nodePort`` on any local address (127.0.0.1 included) → the Service port's chain.
@@ -133,6 +134,7 @@ def render(tag: str, ports: list[ServicePort], host_ip: str = "", stale: frozens
     for sp in ports:
         eps = sp.usable()
         ext = [(f"{sp.id} loadbalancer", _match(sp, sp.port, host_ip))] if sp.load_balancer and host_ip else []
+        ext += [(f"{sp.id} external IP", _match(sp, sp.port, ip)) for ip in sp.external_ips]
         if not eps:
             reject.append(f"-A {c['FILTER']} {_comment(f'{sp.id} has no endpoints')} {_match(sp, sp.port, sp.cluster_ip)}"
                           " -j REJECT --reject-with icmp-port-unreachable")
