@@ -293,3 +293,13 @@ def test_chains_dummy_interface_and_route_go_with_the_daemon() -> None:
     assert f"BKUBE-{tag}-" not in nat_rules()
     assert f"BKUBE-{tag}-" not in subprocess.run(["iptables-save", "-t", "filter"], capture_output=True,
                                                  text=True).stdout
+
+
+def test_no_proxy_with_iptables_false() -> None:
+    with kube_daemon("--iptables=false") as k:
+        tag = kernel.daemon_tag(str(k.daemon.data_root))
+        service(k, "web", {"app": "web"})
+        wait_for(lambda: get_json(k, "endpointslices", "-l", "kubernetes.io/service-name=web")["items"], 30,
+                 what="the Service's slice")  # the controller runs; the proxy does not
+        assert f"BKUBE-{tag}-" not in nat_rules() and f"bkube-{tag}" not in _links()
+        assert "proxy: not started (--iptables=false)" in k.daemon.log()

@@ -36,7 +36,8 @@ def test_target_ports_by_number_and_by_name() -> None:
 
 
 def test_only_selected_pods_with_an_address_that_are_not_finished() -> None:
-    pods = [pod("b", "10.0.0.3"), pod("a", "10.0.0.2"), pod("noip", None), pod("other", "10.0.0.9", labels={"app": "x"}),
+    pods = [pod("b", "10.0.0.3"), pod("a", "10.0.0.2"), pod("noip", None),
+            pod("other", "10.0.0.9", labels={"app": "x"}),
             pod("done", "10.0.0.8", phase="Succeeded"), pod("noport", "10.0.0.7", port_name="metrics")]
     eps = desired_endpoints(svc(), pods)
     assert [e["targetRef"]["name"] for _, e in eps] == ["a", "b"]

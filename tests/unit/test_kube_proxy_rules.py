@@ -114,7 +114,8 @@ def test_no_usable_endpoint_rejects_instead_of_dnat() -> None:
 def test_affinity_checks_recent_lists_before_choosing() -> None:
     sp = ServicePort("default", "web", "", "TCP", "10.96.0.20", 80, affinity_seconds=60,
                      endpoints=(Endpoint("10.0.0.2", 80), Endpoint("10.0.0.3", 80)))
-    lines = [line for line in rules.render(TAG, [sp]).splitlines() if line.startswith(f"-A {rules.service_chain(TAG, sp)}")]
+    chain = rules.service_chain(TAG, sp)
+    lines = [line for line in rules.render(TAG, [sp]).splitlines() if line.startswith(f"-A {chain}")]
     checks = [i for i, line in enumerate(lines) if "--rcheck --seconds 60 --reap" in line]
     picks = [i for i, line in enumerate(lines) if "->" in line]
     assert len(checks) == 2 and max(checks) < min(picks)

@@ -128,8 +128,12 @@ class Proxy:
 
 
 async def start(ctx: Context) -> Component:
-    """The proxy when the daemon has an engine (it needs the host's kernel), else nothing."""
+    """The proxy when the daemon has an engine (it needs the host's kernel) and may
+    write iptables rules, else nothing."""
     if ctx.backends is None:
+        return NOTHING
+    if ctx.options.extra.get("iptables") is False:  # --iptables=false: the daemon writes no rules at all
+        log.info("proxy: not started (--iptables=false): Services get no ClusterIP traffic")
         return NOTHING
     proxy = Proxy(ctx)
     try:

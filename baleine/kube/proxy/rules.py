@@ -136,13 +136,12 @@ def render(tag: str, ports: list[ServicePort], host_ip: str = "", stale: frozens
         ext = [(f"{sp.id} loadbalancer", _match(sp, sp.port, host_ip))] if sp.load_balancer and host_ip else []
         ext += [(f"{sp.id} external IP", _match(sp, sp.port, ip)) for ip in sp.external_ips]
         if not eps:
-            reject.append(f"-A {c['FILTER']} {_comment(f'{sp.id} has no endpoints')} {_match(sp, sp.port, sp.cluster_ip)}"
-                          " -j REJECT --reject-with icmp-port-unreachable")
-            for text, match in ext:
-                reject.append(f"-A {c['FILTER']} {_comment(text)} {match} -j REJECT --reject-with icmp-port-unreachable")
+            none = f"{sp.id} has no endpoints"
+            targets = [(none, _match(sp, sp.port, sp.cluster_ip)), *ext]
             if sp.node_port:
-                reject.append(f"-A {c['FILTER']} {_comment(f'{sp.id} has no endpoints')} -m addrtype --dst-type LOCAL "
-                              f"{_match(sp, sp.node_port)} -j REJECT --reject-with icmp-port-unreachable")
+                targets.append((none, f"-m addrtype --dst-type LOCAL {_match(sp, sp.node_port)}"))
+            reject += [f"-A {c['FILTER']} {_comment(text)} {match} -j REJECT --reject-with icmp-port-unreachable"
+                       for text, match in targets]
             continue
         svc = service_chain(tag, sp)
         decl, rules = _service_rules(tag, sp, eps)
