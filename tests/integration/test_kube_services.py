@@ -233,6 +233,9 @@ def test_headless_service_has_slices_and_no_rules(cluster: Cluster) -> None:
                                               "kubernetes.io/service-name=web-headless")["items"]
                           for e in s.get("endpoints") or []]) == 3, 30, what="headless slices")
     assert "default/web-headless" not in nat_rules()
+    labels = get_json(k, "endpointslices", "-l", "kubernetes.io/service-name=web-headless")["items"][0]["metadata"][
+        "labels"]
+    assert labels["service.kubernetes.io/headless"] == ""
     k.ok("delete", "svc", "web-headless")
 
 

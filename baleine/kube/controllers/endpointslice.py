@@ -20,7 +20,8 @@ matching the selector that have a ``status.podIP`` and are not finished
   one empty placeholder slice.
 
 Slices carry ``kubernetes.io/service-name`` and ``endpointslice.kubernetes.io/
-managed-by: endpointslice-controller.k8s.io`` (and the Service's labels), the
+managed-by: endpointslice-controller.k8s.io`` (and the Service's labels;
+``service.kubernetes.io/headless`` for a headless Service), the
 Service as controlling owner (the garbage collector removes them with it). The
 ``Endpoints`` object of the same name holds ``subsets`` (ready pods in
 ``addresses``, the others in ``notReadyAddresses``; terminating pods left out
@@ -51,6 +52,7 @@ MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 CONTROLLER = "endpointslice-controller.k8s.io"
 MAX_PER_SLICE = 100
 SLICES = "endpointslices.discovery.k8s.io"
+HEADLESS = "service.kubernetes.io/headless"
 
 
 def _pod_ready(pod: Obj) -> bool:
@@ -166,6 +168,15 @@ def subsets(svc: Obj, endpoints: list[tuple[tuple[Any, ...], Obj]]) -> list[Obj]
     return out
 
 
+def _own_labels(svc: Obj) -> dict[str, str]:
+    """The Service's labels, and ``service.kubernetes.io/headless`` for a headless
+    one (as on Kubernetes' slices and Endpoints)."""
+    labels = dict(svc["metadata"].get("labels") or {})
+    if (svc.get("spec") or {}).get("clusterIP") == "None":
+        labels[HEADLESS] = ""
+    return labels
+
+
 def _suffix() -> str:
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(5))
 
@@ -214,7 +225,7 @@ class EndpointSliceController(Controller):
         return None
 
     def _slice_labels(self, svc: Obj) -> dict[str, str]:
-        labels = dict(svc["metadata"].get("labels") or {})
+        labels = _own_labels(svc)
         labels.update({SERVICE_NAME: svc["metadata"]["name"], MANAGED_BY: CONTROLLER})
         return labels
 
@@ -248,7 +259,7 @@ class EndpointSliceController(Controller):
 
     async def _sync_endpoints(self, svc: Obj, subs: list[Obj]) -> None:
         ns, name = svc["metadata"].get("namespace", ""), svc["metadata"]["name"]
-        labels = dict(svc["metadata"].get("labels") or {})
+        labels = _own_labels(svc)
         old = self.client.get("endpoints", ns, name)
         if old is None:
             body = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": ns,
