@@ -254,6 +254,9 @@ def reap_leftovers(root: Path, cgroup_parent: str) -> None:
     from baleine.engine.networks.reap import reap
 
     reap(str(root / "data"), str(root / "exec"))
+    from baleine.kube.proxy.kernel import reap as reap_proxy  # its chains, dummy interface and route
+
+    reap_proxy(str(root / "data"))
     with open("/proc/self/mountinfo") as f:
         points = [line.split()[4] for line in f]
     for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):

@@ -212,8 +212,9 @@ async def _start_kube(args: argparse.Namespace, config: Any, backends: Any):  # 
         server = await asyncio.to_thread(importlib.import_module, "baleine.kube.server")
         from ..kube.manager import Options
 
+        extra = {"dns": list(config.extra.get("dns") or []), "iptables": config.extra.get("iptables") is not False}
         options = Options(data_root=config.data_root, exec_root=config.exec_root,
-                          hpa_sync_period=args.hpa_sync_period, extra={"dns": list(config.extra.get("dns") or [])})
+                          hpa_sync_period=args.hpa_sync_period, extra=extra)
         return await server.start(config.data_root, addr, backends, options)
     except (OSError, ValueError, ImportError) as exc:
         if args.kube_addr is not None:

@@ -53,6 +53,7 @@ KINDS: tuple[Kind, ...] = (
     _core("Node", "nodes", False, ("no",), status=True),
     _core("Pod", "pods", short=("po",), status=True, categories=_ALL),
     _core("Service", "services", short=("svc",), status=True, categories=_ALL),
+    _core("Endpoints", "endpoints", short=("ep",)),
     _core("PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",), status=True),
     Kind("apps", "v1", "Deployment", "deployments", True, ("deploy",), _ALL, True,
          definition="io.k8s.api.apps.v1.Deployment"),

@@ -105,6 +105,15 @@ def _external_ip(obj: Obj, now: datetime.datetime) -> str:
     return ",".join(ips)
 
 
+def _endpoints(obj: Obj) -> str:
+    """``ip:port`` of the ready addresses, three at most then `` + N more...`` (as kubectl's printer)."""
+    pairs = [f"{a.get('ip')}:{p.get('port')}" for s in obj.get("subsets") or [] for p in s.get("ports") or [{}]
+             for a in s.get("addresses") or []]
+    if not pairs:
+        return "<none>"
+    return ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
+
+
 def _job_status(obj: Obj, now: datetime.datetime) -> str:
     for cond in _get(obj, "status.conditions", []):
         if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed", "Suspended"):
@@ -187,6 +196,7 @@ COLUMNS: dict[str, list[Column]] = {
                       ("Endpoints", "string", 0, lambda o, n: ",".join(a for e in o.get("endpoints") or []
                                                                         for a in e.get("addresses", [])) or "<unset>"),
                       _AGE],
+    "Endpoints": [_NAME, ("Endpoints", "string", 0, lambda o, n: _endpoints(o)), _AGE],
     "Event": [("Last Seen", "string", 0, _last_seen), ("Type", "string", 0, _const("type", "")),
               ("Reason", "string", 0, _const("reason", "")),
               ("Object", "string", 0, lambda o, n: f"{_get(o, 'involvedObject.kind', '').lower()}/"

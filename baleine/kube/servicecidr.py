@@ -45,6 +45,15 @@ def host_routes(path: str = "/proc/net/route") -> list[Network]:
     return out
 
 
+def host_addresses() -> list[Network]:
+    """The host's IPv4 addresses as /32s (another daemon's cluster DNS address is
+    one, in the local table, where :func:`host_routes` does not look)."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        return [ipaddress.IPv4Network(f"{m.get_attr('IFA_ADDRESS')}/32") for m in ipr.get_addr(family=2)]
+
+
 def choose(routes: list[Network]) -> Network:
     """The first candidate overlapping none of ``routes`` (the first candidate if all do)."""
     for cand in CANDIDATES:
@@ -61,7 +70,7 @@ def load_or_choose(kube_dir: str) -> Network:
             return ipaddress.IPv4Network(f.read().strip())
     except (OSError, ValueError):
         pass
-    cidr = choose(host_routes())
+    cidr = choose(host_routes() + host_addresses())
     os.makedirs(kube_dir, mode=0o700, exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
