@@ -18,7 +18,7 @@ from ..rules.units import human_duration
 def _ago(ts: str) -> str:
     try:
         t = parse_rfc3339(ts)
-    except ValueError:
+    except (ValueError, InvalidParameter):
         return ""
     return human_duration(max(0.0, time.time() - t))
 
@@ -56,7 +56,7 @@ def command_text(c: Container) -> str:
 def _created_unix(ts: str) -> int:
     try:
         return int(parse_rfc3339(ts))
-    except ValueError:
+    except (ValueError, InvalidParameter):  # absent (optional in OCI) or malformed: unknown
         return 0
 
 

@@ -3,11 +3,18 @@ from Baleine must be what they see from dockerd."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import tarfile
 import uuid
+from pathlib import Path
+from typing import Callable
 
+import docker
 import pytest
 
-from ..conftest import Daemon
+from ..conftest import BUSYBOX_TAR, Daemon
 
 
 @pytest.fixture
@@ -41,3 +48,96 @@ def test_exec_start_failures_exit_126(daemon: Daemon, sleeper: str, args: list[s
     assert r.returncode == 126, (r.returncode, r.stdout, r.stderr)
     assert "OCI runtime exec failed" in r.stdout + r.stderr
     assert words in r.stdout + r.stderr
+
+
+# -- images whose config lacks an optional field ---------------------------------------
+
+def _variant(tmp_path: Path, tags: list[str], change: Callable[[dict], None] | None = None) -> Path:
+    """busybox's docker-save archive with its config changed by ``change`` (so a new
+    image ID) and the manifest naming ``tags`` (none: an untagged image)."""
+    out = tmp_path / f"variant-{uuid.uuid4().hex[:6]}.tar"
+    with tarfile.open(BUSYBOX_TAR) as src, tarfile.open(out, "w") as dst:
+        manifest = json.load(src.extractfile("manifest.json"))
+        config = json.load(src.extractfile(manifest[0]["Config"]))
+        if change is not None:
+            change(config)
+        blob = json.dumps(config).encode()
+        name = hashlib.sha256(blob).hexdigest() + ".json"
+        manifest[0].update(Config=name, RepoTags=tags or None)
+        for member in src.getmembers():
+            if member.name in ("manifest.json", "repositories") or member.name.endswith(".json") \
+                    and "/" not in member.name:
+                continue
+            dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+        for fname, data in ((name, blob), ("manifest.json", json.dumps(manifest).encode())):
+            info = tarfile.TarInfo(fname)
+            info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+    return out
+
+
+def _drop_created(config: dict) -> None:
+    config.pop("created", None)
+    for h in config.get("history") or []:
+        h.pop("created", None)
+
+
+def test_image_without_created_is_listed(daemon: Daemon, tmp_path: Path) -> None:
+    tag = f"nocreated-{uuid.uuid4().hex[:6]}:v1"
+    daemon.ok("load", "-i", str(_variant(tmp_path, [tag], _drop_created)))
+    try:
+        r = daemon.docker("images", "--format", "{{.Repository}}:{{.Tag}} {{.CreatedSince}}")
+        assert r.returncode == 0, r.stderr
+        assert tag in r.stdout and "busybox:latest" in r.stdout
+        dc = daemon.api()
+        listed = {t: i["Created"] for i in dc.api.images() for t in i["RepoTags"] or []}
+        assert listed[tag] == 0 and listed["busybox:latest"] > 0
+        assert dc.images.get(tag).attrs["Created"] == ""
+        r = daemon.docker("system", "df")
+        assert r.returncode == 0, r.stderr
+        r = daemon.docker("history", tag)
+        assert r.returncode == 0, r.stderr
+        assert daemon.docker("image", "inspect", tag).returncode == 0
+        dc.close()
+    finally:
+        daemon.cli("rmi", "-f", tag)
+
+
+@pytest.mark.parametrize("created", ["yesterday", "2024-13-45T99:00:00Z"])
+def test_image_with_a_bad_created_breaks_no_listing(daemon: Daemon, tmp_path: Path, created: str) -> None:
+    tag = f"badcreated-{uuid.uuid4().hex[:6]}:v1"
+
+    def bad(config: dict) -> None:
+        config["created"] = created
+
+    r = daemon.docker("load", "-i", str(_variant(tmp_path, [tag], bad)))
+    try:
+        if r.returncode != 0:  # refused at load: with a clear message
+            assert "created" in r.stderr, r.stderr
+        for args in (["images"], ["system", "df"], ["history", "busybox"]):
+            r2 = daemon.docker(*args)
+            assert r2.returncode == 0, (args, r2.stderr)
+        if r.returncode == 0:
+            assert tag.split(":")[0] in daemon.docker("images").stdout
+            assert daemon.docker("history", tag).returncode == 0
+    finally:
+        daemon.cli("rmi", "-f", tag)
+
+
+def test_image_config_with_non_string_labels_refused_at_load(daemon: Daemon, tmp_path: Path) -> None:
+    tag = f"badlabels-{uuid.uuid4().hex[:6]}:v1"
+
+    def bad(config: dict) -> None:
+        config.setdefault("config", {})["Labels"] = {"n": 1, "ok": "yes"}
+
+    dc = daemon.api()
+    try:
+        with pytest.raises(docker.errors.APIError) as exc:
+            dc.images.load(_variant(tmp_path, [tag], bad).read_bytes())
+        assert exc.value.status_code == 400
+        assert "Labels" in str(exc.value)
+        assert daemon.docker("images").returncode == 0
+        assert tag.split(":")[0] not in daemon.docker("images").stdout
+    finally:
+        dc.close()
+        daemon.cli("rmi", "-f", tag)
