@@ -68,7 +68,7 @@ def container_summary(view: ContainerView) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Id": c.id,
         "Names": [c.name],
-        "Image": c.config.get("Image", ""),
+        "Image": view.image or c.config.get("Image", ""),
         "ImageID": c.doc.get("Image", ""),
         "Command": command_text(c),
         "Created": _created_unix(c.doc["Created"]),

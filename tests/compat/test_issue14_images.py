@@ -141,3 +141,43 @@ def test_image_config_with_non_string_labels_refused_at_load(daemon: Daemon, tmp
     finally:
         dc.close()
         daemon.cli("rmi", "-f", tag)
+
+
+# -- load's answer ---------------------------------------------------------------------
+
+def test_load_answers_one_line_per_name(daemon: Daemon, tmp_path: Path) -> None:
+    a, b = (f"twotags-{uuid.uuid4().hex[:6]}:{t}" for t in ("x", "y"))
+    archive = _variant(tmp_path, [a, b], lambda c: c.setdefault("config", {}).update(Env=["V=1"]))
+    dc = daemon.api()
+    try:
+        chunks = list(dc.api.load_image(archive.read_bytes()))
+        assert [c.get("stream") for c in chunks] == [f"Loaded image: {a}\n", f"Loaded image: {b}\n"]
+        untagged = _variant(tmp_path, [], lambda c: c.setdefault("config", {}).update(Env=["V=2"]))
+        r = daemon.docker("load", "-i", str(untagged))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip().startswith("Loaded image ID: sha256:") and r.stdout.count("Loaded") == 1
+        loaded = dc.images.load(untagged.read_bytes())
+        assert len(loaded) == 1 and loaded[0].tags == []
+    finally:
+        dc.close()
+        daemon.cli("rmi", "-f", a, b)
+
+
+# -- ps after the image's tag is gone --------------------------------------------------
+
+def test_ps_shows_image_id_after_rmi_force(daemon: Daemon, tmp_path: Path) -> None:
+    tag = f"inuse-{uuid.uuid4().hex[:6]}:v1"
+    daemon.ok("tag", "busybox", tag)
+    name = "i14ps-" + uuid.uuid4().hex[:6]
+    daemon.ok("create", "--name", name, tag, "true")
+    try:
+        r = daemon.docker("rmi", "-f", tag)
+        assert r.returncode == 0, r.stderr
+        image_id = daemon.inspect("busybox")["Id"]
+        shown = daemon.docker("ps", "-a", "--filter", f"name={name}", "--format", "{{.Image}}").stdout.strip()
+        assert shown == image_id[len("sha256:"):len("sha256:") + 12] or shown == image_id, shown
+        dc = daemon.api()
+        assert dc.api.containers(all=True, filters={"name": name})[0]["Image"] == image_id
+        dc.close()
+    finally:
+        daemon.cli("rm", "-f", name)

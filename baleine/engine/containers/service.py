@@ -14,7 +14,7 @@ from ...rules.errors import Conflict, InvalidParameter
 from ...rules.filters import Filters
 from ...rules.timestamps import parse_since
 from ...filesystem import layers
-from . import disk_usage, files, listing, logs as logs_mod, stats as stats_mod, top as top_mod, update as update_mod
+from . import disk_usage, files, listing, shown_image, logs as logs_mod, stats as stats_mod, top as top_mod, update as update_mod
 from ..interface.containers import ContainerView, LogsOptions
 from .logs import LogEntry
 from .records import Container
@@ -84,7 +84,8 @@ class ContainersService:
                                              show_all or limit > 0)
         if limit > 0:
             selected = selected[:limit]
-        return [ContainerView(c, await self._sizes(c) if size else None) for c in selected]
+        shown = shown_image.ImageNames(engine.images)
+        return [ContainerView(c, await self._sizes(c) if size else None, image=shown.of(c)) for c in selected]
 
     async def inspect(self, ref: str, size: bool = False) -> ContainerView:
         c = self._get(ref)
