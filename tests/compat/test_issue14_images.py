@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tarfile
 import uuid
 from pathlib import Path
@@ -181,3 +182,42 @@ def test_ps_shows_image_id_after_rmi_force(daemon: Daemon, tmp_path: Path) -> No
         dc.close()
     finally:
         daemon.cli("rm", "-f", name)
+
+
+# -- logs ------------------------------------------------------------------------------
+
+_FIXED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ")
+
+
+@pytest.mark.parametrize("client", ["docker", "cli"])
+def test_logs_timestamps_have_nine_digits(daemon: Daemon, client: str) -> None:
+    name = "i14logs-" + uuid.uuid4().hex[:6]
+    daemon.ok("run", "--name", name, "busybox", "sh", "-c", "seq 1 60")
+    try:
+        r = getattr(daemon, client)("logs", "-t", name)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert len(lines) == 60
+        for line in lines:
+            assert _FIXED.match(line), line
+        # the stored times keep their own (trimmed) form; only the output is fixed
+    finally:
+        daemon.cli("rm", "-f", name)
+
+
+@pytest.mark.parametrize("client", ["docker", "cli"])
+def test_logs_details_show_log_opt_attributes(daemon: Daemon, client: str) -> None:
+    name = "i14det-" + uuid.uuid4().hex[:6]
+    daemon.ok("run", "--name", name, "--label", "team=a b", "--label", "other=x", "-e", "STAGE=prod",
+              "--log-opt", "labels=team", "--log-opt", "env=STAGE", "busybox", "echo", "hello")
+    plain = "i14det-" + uuid.uuid4().hex[:6]
+    daemon.ok("run", "--name", plain, "busybox", "echo", "hello")
+    try:
+        r = getattr(daemon, client)("logs", "--details", name)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "STAGE=prod,team=a+b hello\n"
+        r = getattr(daemon, client)("logs", "--details", plain)
+        assert r.stdout == " hello\n"
+        assert getattr(daemon, client)("logs", name).stdout == "hello\n"
+    finally:
+        daemon.cli("rm", "-f", name, plain)

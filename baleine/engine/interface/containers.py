@@ -39,6 +39,8 @@ class LogsOptions:
     since: str = ""
     until: str = ""
     tail: str = "all"
+    #: each entry's ``details`` carries the log attributes (``docker logs --details``)
+    details: bool = False
 
 
 class ContainersBackend(Protocol):
