@@ -221,3 +221,23 @@ def test_logs_details_show_log_opt_attributes(daemon: Daemon, client: str) -> No
         assert getattr(daemon, client)("logs", name).stdout == "hello\n"
     finally:
         daemon.cli("rm", "-f", name, plain)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--log-driver", "asdf"], "logger: no log driver named 'asdf' is registered"),
+    (["--log-opt", "nosuch=1"], "unknown log opt 'nosuch' for json-file log driver"),
+    (["--log-opt", "mode=weird"], "logger: logging mode not supported: weird"),
+])
+def test_log_driver_errors_worded_as_dockerd(daemon: Daemon, args: list[str], message: str) -> None:
+    r = daemon.docker("create", *args, "busybox", "true")
+    assert r.returncode == 1, (r.returncode, r.stderr)  # docker create's exit code for a daemon error
+    assert f"Error response from daemon: {message}" in r.stderr
+    dc = daemon.api()
+    try:
+        log_config = {"Type": args[1]} if args[0] == "--log-driver" else \
+            {"Type": "json-file", "Config": dict([args[1].split("=", 1)])}
+        with pytest.raises(docker.errors.APIError) as exc:
+            dc.api.create_container("busybox", "true", host_config={"LogConfig": log_config})
+        assert exc.value.status_code == 400 and message in str(exc.value)
+    finally:
+        dc.close()

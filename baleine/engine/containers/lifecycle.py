@@ -861,9 +861,9 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
     out["NetworkMode"] = mode
     log_cfg = out.get("LogConfig") or {}
     out["LogConfig"] = {"Type": log_cfg.get("Type") or "json-file", "Config": log_cfg.get("Config") or {}}
+    check_log_opts(out["LogConfig"]["Type"], out["LogConfig"]["Config"])
     if out["LogConfig"]["Type"] not in ("json-file", "local", "none"):
         raise InvalidParameter(f"logging driver \"{out['LogConfig']['Type']}\" is not supported")
-    check_log_opts(out["LogConfig"]["Type"], out["LogConfig"]["Config"])
     check_security_opts(out.get("SecurityOpt"))
     check_pid_mode(out.get("PidMode"))
     for key in ("CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Links",
