@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import re
+import subprocess
 import tarfile
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Callable
 import docker
 import pytest
 
-from ..conftest import BUSYBOX_TAR, Daemon
+from ..conftest import BUSYBOX_TAR, DOCKER, Daemon
 
 
 @pytest.fixture
@@ -241,3 +242,30 @@ def test_log_driver_errors_worded_as_dockerd(daemon: Daemon, args: list[str], me
         assert exc.value.status_code == 400 and message in str(exc.value)
     finally:
         dc.close()
+
+
+# -- volume prune under an older API version -------------------------------------------
+
+def test_volume_prune_follows_the_pinned_api_version(daemon: Daemon) -> None:
+    named = [f"i14vol-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for n in named:
+        daemon.ok("volume", "create", n)
+    try:
+        # 1.47: named volumes stay unless --all
+        r = daemon.docker("volume", "prune", "-f")
+        assert r.returncode == 0, r.stderr
+        assert named[0] in daemon.docker("volume", "ls", "-q").stdout.split()
+        # a client pinning 1.41 gets 1.41's prune: every unused volume
+        env = daemon.env() | {"DOCKER_API_VERSION": "1.41"}
+        r = subprocess.run([DOCKER, "volume", "prune", "-f"], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        left = daemon.docker("volume", "ls", "-q").stdout.split()
+        assert not set(named) & set(left), left
+        daemon.ok("volume", "create", named[0])
+        old = docker.DockerClient(base_url=daemon.host, version="1.41")
+        try:
+            assert named[0] in (old.volumes.prune().get("VolumesDeleted") or [])
+        finally:
+            old.close()
+    finally:
+        daemon.cli("volume", "rm", "-f", *named)
