@@ -290,7 +290,7 @@ async def prune(request: web.Request) -> web.Response:
         keep_bytes = int(keep)
     except ValueError:
         keep_bytes = parse_bytes(keep)
-    deleted, freed = await backends_of(request).build.prune(qbool(request, "all"), keep_bytes, until)
+    deleted, freed = await backends_of(request).build.prune(qbool(request, "all"), keep_bytes, until, f)
     return json_response({"CachesDeleted": [d[7:] for d in deleted] or None, "SpaceReclaimed": freed})
 
 

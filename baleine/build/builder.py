@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine.runtime import mounts as mounts_mod
 from ..rules import references
+from ..rules.filters import Filters
 from ..rules.errors import EngineError, InvalidParameter, NotFound
 from ..engine.gc import Roots
 from ..engine.images.records import Image
@@ -207,10 +208,16 @@ class Builder:
         return await run.run()
 
     async def prune(self, prune_all: bool = True, keep_storage: int = 0,
-                    until: float | None = None) -> tuple[list[str], int]:
+                    until: float | None = None, labels: Filters | None = None) -> tuple[list[str], int]:
         """``builder prune``: remove cache entries, least recently used first, keeping
         ``keep_storage`` bytes and entries used less than ``until`` seconds ago;
-        ``prune_all`` also empties the RUN cache mounts. Returns (keys, bytes freed)."""
+        ``prune_all`` also empties the RUN cache mounts. ``labels``' ``label``/``label!``
+        filters select among the entries, which carry no labels: ``label=k`` selects
+        none (``system prune --filter label=k`` keeps the cache), ``label!=k`` all.
+        Returns (keys, bytes freed)."""
+        if labels is not None and not labels.match_labels({}):
+            return [], 0
+
         def work() -> tuple[list[str], int]:
             records = self.cache.records()  # least recently used first
             now = time.time()
