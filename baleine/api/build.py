@@ -105,9 +105,11 @@ def options(request: web.Request) -> BuildOptions:
             secrets_ = {str(k): base64.b64decode(v) for k, v in raw.items()}
         except (ValueError, TypeError, AttributeError):
             raise InvalidParameter("invalid X-Baleine-Build-Secrets header") from None
+    # default, bridge, host, none, a network's name or ID, or container:<name|id>
+    # (the classic builder's choices); a missing one fails the first RUN.
     network = q.get("networkmode", "")
-    if network not in ("", "default", "bridge", "host", "none"):
-        raise InvalidParameter(f"network mode {network!r} is not supported for builds: use default, host or none")
+    if network == "container:" or any(ch.isspace() for ch in network):
+        raise InvalidParameter(f"invalid network mode {network!r} for a build")
     return BuildOptions(
         dockerfile=q.get("dockerfile") or "Dockerfile",
         tags=[t for t in q.getall("t", []) if t],

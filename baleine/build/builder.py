@@ -281,20 +281,24 @@ class Builder:
         await self.distribution.pull(str(ref), "", None, auth, sink)
         return await asyncio.to_thread(self.images.get, str(ref))
 
-    async def attach_network(self, cid: str) -> tuple[str, Any]:
-        """A network namespace on the default bridge for a RUN container, as Docker's
-        classic builder gives it; (namespace path, handle for :meth:`detach_network`).
+    async def attach_network(self, cid: str, mode: str = "bridge") -> tuple[str, Any]:
+        """A network namespace for a RUN container as Docker's classic builder gives
+        it: on the default bridge, on the network ``mode`` names, or the one of the
+        running container ``container:<ref>`` names (NotFound/Conflict otherwise);
+        (namespace path, handle for :meth:`detach_network`).
 
         Without the engine's network subsystem the container shares the host's network
         (as a standalone BuildKit without CNI does).
         """
         nets = self.networks
         if nets is None:
+            if mode != "bridge":
+                raise InvalidParameter(f"network mode {mode!r} needs the engine's networks")
             return "host", None
         from ..engine.containers.records import Container
 
         doc = {"Id": cid, "Name": "/build-" + cid[:12], "Config": {"Hostname": cid[:12], "ExposedPorts": None},
-               "HostConfig": {"NetworkMode": "bridge", "Dns": [], "PortBindings": {}},
+               "HostConfig": {"NetworkMode": mode, "Dns": [], "PortBindings": {}},
                "NetworkSettings": {"Networks": {}}, "State": {}, "Baleine": {"key": "b" + cid[:12]}}
         c = Container(doc)
         try:

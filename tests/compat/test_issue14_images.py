@@ -305,3 +305,30 @@ def test_system_prune_label_filter_keeps_build_cache(daemon: Daemon, tmp_path: P
         assert _cache_entries(daemon) == 0
     finally:
         daemon.cli("rmi", "-f", tag)
+
+
+# -- build networkmode -----------------------------------------------------------------
+
+def test_build_networkmode_names_a_network_or_a_container(daemon: Daemon) -> None:
+    net = f"i14bn-{uuid.uuid4().hex[:6]}"
+    octet = 100 + int(uuid.uuid4().hex[:2], 16) % 100
+    subnet = f"10.213.{octet}."
+    daemon.ok("network", "create", "--subnet", f"{subnet}0/24", net)
+    box = f"i14bc-{uuid.uuid4().hex[:6]}"
+    dc = daemon.api()
+    try:
+        daemon.ok("run", "-d", "--name", box, "--network", net, "busybox", "sleep", "300")
+        box_ip = daemon.inspect(box)["NetworkSettings"]["Networks"][net]["IPAddress"]
+        for mode, wanted in ((net, f"inet {subnet}"), (f"container:{box}", f"inet {box_ip}/")):
+            df = f"FROM busybox\nRUN ip addr > /addrs; grep -q '{wanted}' /addrs || (cat /addrs; exit 3)\n"
+            out = list(dc.api.build(fileobj=io.BytesIO(df.encode()), decode=True, network_mode=mode, rm=True))
+            assert not any("error" in m for m in out), (mode, out)
+            assert any("aux" in m for m in out)
+        df = b"FROM busybox\nRUN true\n"
+        out = list(dc.api.build(fileobj=io.BytesIO(df), decode=True, network_mode="i14-no-such-net", nocache=True))
+        errors = [m for m in out if "errorDetail" in m]
+        assert errors and "i14-no-such-net" in errors[0]["error"]
+    finally:
+        dc.close()
+        daemon.cli("rm", "-f", box)
+        daemon.cli("network", "rm", net)

@@ -110,8 +110,9 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
     try:
         async with run_mounts(b, mounts, state, area, pipe_file, cid) as (extra_mounts, stubs, secret_env):
             netns = network
-            if network == "default":
-                netns, net_handle = await b.builder.attach_network(cid)
+            if network not in ("host", "none"):
+                mode = "bridge" if network == "default" else network
+                netns, net_handle = await b.builder.attach_network(cid, mode)
             resolv = (net_handle.private.get("resolv") or {}) if net_handle is not None else {}
             req = RunRequest(args=cmd, env=arg_env + proxy_env + state.env + secret_env,
                              cwd=state.cfg.get("WorkingDir") or "/", user=state.cfg.get("User") or "",
