@@ -332,3 +332,49 @@ def test_build_networkmode_names_a_network_or_a_container(daemon: Daemon) -> Non
         dc.close()
         daemon.cli("rm", "-f", box)
         daemon.cli("network", "rm", net)
+
+
+# -- commit's pause and the freezer after a daemon crash ----------------------------------
+
+def test_commit_pause_of_created_or_exited_container(daemon: Daemon) -> None:
+    created, exited = (f"i14cm-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    daemon.ok("create", "--name", created, "busybox", "true")
+    daemon.ok("run", "--name", exited, "busybox", "true")
+    dc = daemon.api()
+    try:
+        for name in (created, exited):
+            r = daemon.docker("commit", "--pause=true", name, f"{name}:img")
+            assert r.returncode == 0, r.stderr
+            assert dc.api.commit(name, repository=name, tag="py", pause=True)["Id"].startswith("sha256:")
+            assert daemon.inspect(name)["State"]["Paused"] is False
+    finally:
+        dc.close()
+        daemon.cli("rm", "-f", created, exited)
+        daemon.cli("rmi", "-f", f"{created}:img", f"{exited}:img", f"{created}:py", f"{exited}:py")
+
+
+def test_freezer_state_recovered_after_daemon_kill() -> None:
+    import signal
+
+    from ..conftest import destroy_daemon, new_daemon
+
+    d = new_daemon()
+    try:
+        d.ok("load", "-i", str(BUSYBOX_TAR))
+        d.ok("run", "-d", "--name", "frozen", "busybox", "sleep", "300")
+        cid = d.inspect("frozen")["Id"]
+        # frozen behind the daemon's back, as a commit's freeze left it when the
+        # daemon was killed before recording it
+        runc = subprocess.run(["runc", "--root", str(d.exec_root / "runc"), "pause", cid],
+                              capture_output=True, text=True)
+        assert runc.returncode == 0, runc.stderr
+        assert d.inspect("frozen")["State"]["Paused"] is False
+        d.stop(signal.SIGKILL)
+        d.start()
+        state = d.inspect("frozen")["State"]
+        assert state["Paused"] is True and state["Status"] == "paused", state
+        r = d.docker("unpause", "frozen")
+        assert r.returncode == 0, r.stderr
+        assert d.ok("exec", "frozen", "echo", "alive") == "alive"
+    finally:
+        destroy_daemon(d, "test_freezer_state_recovered_after_daemon_kill")
