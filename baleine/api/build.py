@@ -125,7 +125,21 @@ def options(request: web.Request) -> BuildOptions:
         resources=resources,
         secrets=secrets_,
         registry_auth=auth,
+        cache_from=_cache_from(q.get("cachefrom")),
     )
+
+
+def _cache_from(raw: str | None) -> list[str]:
+    """``cachefrom``: a JSON list of image names."""
+    if not raw:
+        return []
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter("invalid cachefrom: expected a JSON list of image names") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidParameter("invalid cachefrom: expected a JSON list of image names")
+    return [n for n in names if n]
 
 
 def classic_text(ev: dict[str, Any]) -> str:

@@ -60,7 +60,7 @@ from ..rules.errors import EngineError, InvalidParameter, NotFound
 from ..engine.gc import Roots
 from ..engine.images.records import Image
 from ..rules.timestamps import now_rfc3339nano
-from . import fsops
+from . import cache_from, fsops
 from .cache import BuildCache
 from .context import Context, ContextError, apply_dockerignore
 from .errors import BuildError
@@ -105,6 +105,8 @@ class BuildOptions:
     resources: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, bytes] = field(default_factory=dict)
     registry_auth: dict[str, Any] = field(default_factory=dict)
+    #: images whose history may stand in for RUN steps (``--cache-from``)
+    cache_from: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -678,6 +680,25 @@ class BuildRun:
         if self.opts.no_cache:
             return None
         return None if (cfg := self.builder.cache.get(key)) is None else State(cfg)
+
+    async def lookup_sources(self, state: State, created_by: str) -> State | None:
+        """A step's result taken from a ``--cache-from`` image (moby's ImageCache over
+        its sources): an image whose history starts with ``state``'s and goes on
+        with a layer made by ``created_by`` gives that layer. Unknown names are
+        skipped, as the classic builder does."""
+        if self.opts.no_cache or not self.opts.cache_from:
+            return None
+        sources = await asyncio.to_thread(self._cache_sources)
+        return cache_from.next_step(sources, state.config, created_by)
+
+    def _cache_sources(self) -> list[dict[str, Any]]:
+        out = []
+        for name in self.opts.cache_from:
+            try:
+                out.append(self.builder.images.get(name).config)
+            except EngineError:
+                continue
+        return out
 
     def history(self, state: State, created_by: str, empty: bool) -> None:
         now = now_rfc3339nano()

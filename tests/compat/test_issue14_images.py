@@ -378,3 +378,27 @@ def test_freezer_state_recovered_after_daemon_kill() -> None:
         assert d.ok("exec", "frozen", "echo", "alive") == "alive"
     finally:
         destroy_daemon(d, "test_freezer_state_recovered_after_daemon_kill")
+
+
+# -- build --cache-from ------------------------------------------------------------------
+
+def test_classic_build_cache_from(daemon: Daemon, tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM busybox\nRUN echo {uuid.uuid4().hex} > /stamp\nCMD [\"cat\", \"/stamp\"]\n")
+    src, again, plain = (f"i14cf-{uuid.uuid4().hex[:6]}" for _ in range(3))
+    try:
+        r = _classic(daemon, "build", "-t", src, str(ctx))
+        assert r.returncode == 0, r.stderr
+        stamp = daemon.ok("run", "--rm", src)
+        assert daemon.docker("builder", "prune", "-af").returncode == 0  # only the image is left
+        r = _classic(daemon, "build", "--cache-from", src, "-t", again, str(ctx))
+        assert r.returncode == 0, r.stderr
+        assert "Using cache" in r.stdout and "Running in" not in r.stdout, r.stdout
+        assert daemon.ok("run", "--rm", again) == stamp
+        assert daemon.inspect(again)["RootFS"] == daemon.inspect(src)["RootFS"]
+        assert daemon.docker("builder", "prune", "-af").returncode == 0
+        r = _classic(daemon, "build", "-t", plain, str(ctx))  # without it: the step runs
+        assert r.returncode == 0 and "Running in" in r.stdout, r.stdout
+    finally:
+        daemon.cli("rmi", "-f", src, again, plain)

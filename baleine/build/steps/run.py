@@ -88,6 +88,8 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
     key = b.key(state, "RUN", cmd, arg_env, mount_ids, network, pipe_file,
                     state.cfg.get("User") or "", state.cfg.get("WorkingDir") or "/")
     hit = b.lookup(key)
+    if hit is None and (hit := await b.lookup_sources(state, desc)) is not None:
+        await asyncio.to_thread(b.record, key, hit, desc)
     if hit is not None:
         hit.args, hit.cmd_set = state.args, state.cmd_set
         return hit, True
