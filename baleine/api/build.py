@@ -105,9 +105,11 @@ def options(request: web.Request) -> BuildOptions:
             secrets_ = {str(k): base64.b64decode(v) for k, v in raw.items()}
         except (ValueError, TypeError, AttributeError):
             raise InvalidParameter("invalid X-Baleine-Build-Secrets header") from None
+    # default, bridge, host, none, a network's name or ID, or container:<name|id>
+    # (the classic builder's choices); a missing one fails the first RUN.
     network = q.get("networkmode", "")
-    if network not in ("", "default", "bridge", "host", "none"):
-        raise InvalidParameter(f"network mode {network!r} is not supported for builds: use default, host or none")
+    if network == "container:" or any(ch.isspace() for ch in network):
+        raise InvalidParameter(f"invalid network mode {network!r} for a build")
     return BuildOptions(
         dockerfile=q.get("dockerfile") or "Dockerfile",
         tags=[t for t in q.getall("t", []) if t],
@@ -123,7 +125,21 @@ def options(request: web.Request) -> BuildOptions:
         resources=resources,
         secrets=secrets_,
         registry_auth=auth,
+        cache_from=_cache_from(q.get("cachefrom")),
     )
+
+
+def _cache_from(raw: str | None) -> list[str]:
+    """``cachefrom``: a JSON list of image names."""
+    if not raw:
+        return []
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter("invalid cachefrom: expected a JSON list of image names") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidParameter("invalid cachefrom: expected a JSON list of image names")
+    return [n for n in names if n]
 
 
 def classic_text(ev: dict[str, Any]) -> str:
@@ -290,7 +306,7 @@ async def prune(request: web.Request) -> web.Response:
         keep_bytes = int(keep)
     except ValueError:
         keep_bytes = parse_bytes(keep)
-    deleted, freed = await backends_of(request).build.prune(qbool(request, "all"), keep_bytes, until)
+    deleted, freed = await backends_of(request).build.prune(qbool(request, "all"), keep_bytes, until, f)
     return json_response({"CachesDeleted": [d[7:] for d in deleted] or None, "SpaceReclaimed": freed})
 
 

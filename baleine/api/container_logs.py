@@ -8,6 +8,8 @@ import asyncio
 from aiohttp import web
 
 from ..engine.interface.containers import LogsOptions
+from ..rules.errors import InvalidParameter
+from ..rules.timestamps import format_rfc3339nano_fixed_ns, parse_rfc3339_ns
 from .hijack import STDERR, STDOUT, mux
 from .requests import Router, backends_of, client_gone, qbool
 
@@ -16,7 +18,15 @@ def _options(request: web.Request) -> LogsOptions:
     q = request.query
     return LogsOptions(stdout=qbool(request, "stdout"), stderr=qbool(request, "stderr"),
                        follow=qbool(request, "follow"), since=q.get("since") or "", until=q.get("until") or "",
-                       tail=q.get("tail", "all"))
+                       tail=q.get("tail", "all"), details=qbool(request, "details"))
+
+
+def _fixed_time(stamp: str) -> bytes:
+    """A log entry's time with nine fractional digits, as dockerd prints them."""
+    try:
+        return format_rfc3339nano_fixed_ns(parse_rfc3339_ns(stamp)).encode()
+    except InvalidParameter:  # a line written by something else: as it is
+        return stamp.encode()
 
 
 async def logs(request: web.Request) -> web.StreamResponse:
@@ -28,7 +38,9 @@ async def logs(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     try:
         async for entry in entries:
-            data = entry.time.encode() + b" " + entry.data if timestamps else entry.data
+            data = entry.details + entry.data
+            if timestamps:
+                data = _fixed_time(entry.time) + b" " + data
             await resp.write(data if tty else mux(STDERR if entry.stream == "stderr" else STDOUT, data))
     except (ConnectionError, asyncio.CancelledError):
         return resp

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..rules.errors import InvalidParameter
+from ..rules.errors import ExecStartFailed, InvalidParameter
 from .attach import relay
 from .hijack import STDOUT, Hijacked
 from .requests import Router, backends_of, qint, read_json
@@ -29,7 +29,12 @@ async def start(request: web.Request) -> web.StreamResponse:
     if body.get("Detach"):
         await execs.start_detached(exec_id, tty=tty, console_size=console)
         return web.Response(status=200, headers={"Content-Type": "application/json"})
-    session = await execs.start_attached(exec_id, tty=tty, console_size=console)
+    try:
+        session = await execs.start_attached(exec_id, tty=tty, console_size=console)
+    except ExecStartFailed as err:
+        # dockerd hijacks first and writes a start failure on the stream; the client
+        # then reads the exit code (126) from GET /exec/{id}/json.
+        return await _report_on_stream(request, tty, str(err))
     hj = Hijacked(request, tty)
     await hj.start()
     try:
@@ -37,9 +42,27 @@ async def start(request: web.Request) -> web.StreamResponse:
                     detach_keys=session.detach_keys, on_state=lambda state: execs.on_state(exec_id, state))
         err = await execs.failure(exec_id)
         if err:
-            await hj.write(f"OCI runtime exec failed: exec failed: {err}: unknown\r\n".encode(), STDOUT)
+            await hj.write(f"{_oci_exec_error(err)}\r\n".encode(), STDOUT)
     finally:
         await execs.finish(exec_id)
+        hj.close()
+    return hj.response()
+
+
+def _oci_exec_error(runc_error: str) -> str:
+    """dockerd's wording of a runc exec failure (runc's own message may already
+    start with "exec failed: ")."""
+    if not runc_error.startswith("exec failed: "):
+        runc_error = "exec failed: " + runc_error
+    return f"OCI runtime exec failed: {runc_error}: unknown"
+
+
+async def _report_on_stream(request: web.Request, tty: bool, message: str) -> web.StreamResponse:
+    hj = Hijacked(request, tty)
+    await hj.start()
+    try:
+        await hj.write(f"{message}\r\n".encode(), STDOUT)
+    finally:
         hj.close()
     return hj.response()
 

@@ -18,7 +18,7 @@ from ..rules.units import human_duration
 def _ago(ts: str) -> str:
     try:
         t = parse_rfc3339(ts)
-    except ValueError:
+    except (ValueError, InvalidParameter):
         return ""
     return human_duration(max(0.0, time.time() - t))
 
@@ -56,7 +56,7 @@ def command_text(c: Container) -> str:
 def _created_unix(ts: str) -> int:
     try:
         return int(parse_rfc3339(ts))
-    except ValueError:
+    except (ValueError, InvalidParameter):  # absent (optional in OCI) or malformed: unknown
         return 0
 
 
@@ -68,7 +68,7 @@ def container_summary(view: ContainerView) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Id": c.id,
         "Names": [c.name],
-        "Image": c.config.get("Image", ""),
+        "Image": view.image or c.config.get("Image", ""),
         "ImageID": c.doc.get("Image", ""),
         "Command": command_text(c),
         "Created": _created_unix(c.doc["Created"]),

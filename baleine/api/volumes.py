@@ -39,9 +39,22 @@ async def remove(request: web.Request) -> web.Response:
 
 
 async def prune(request: web.Request) -> web.Response:
-    """Unused volumes: anonymous ones only, unless ``all=true`` (API ≥ 1.42)."""
+    """Unused volumes: anonymous ones only, unless ``all=true`` (API ≥ 1.42); every
+    unused one for a client that pins an older version, as that version defined it."""
     f = filters_mod.parse(request.query.get("filters"))
+    if _requested_before(request, (1, 42)) and not f.contains("all"):
+        f.add("all", "true")  # moby's postVolumesPrune does the same
     return json_response(await backends_of(request).volumes.prune(f))
+
+
+def _requested_before(request: web.Request, version: tuple[int, int]) -> bool:
+    """Whether the request's ``/vX.Y`` prefix names a version older than ``version``
+    (no prefix: the current version; the middleware refused malformed ones)."""
+    pinned = request.match_info.get("version")
+    if not pinned:
+        return False
+    major, _, minor = pinned.partition(".")
+    return (int(major), int(minor)) < version
 
 
 def register(router: Router) -> None:

@@ -55,11 +55,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine.runtime import mounts as mounts_mod
 from ..rules import references
+from ..rules.filters import Filters
 from ..rules.errors import EngineError, InvalidParameter, NotFound
 from ..engine.gc import Roots
 from ..engine.images.records import Image
 from ..rules.timestamps import now_rfc3339nano
-from . import fsops
+from . import cache_from, fsops
 from .cache import BuildCache
 from .context import Context, ContextError, apply_dockerignore
 from .errors import BuildError
@@ -104,6 +105,8 @@ class BuildOptions:
     resources: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, bytes] = field(default_factory=dict)
     registry_auth: dict[str, Any] = field(default_factory=dict)
+    #: images whose history may stand in for RUN steps (``--cache-from``)
+    cache_from: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -207,10 +210,16 @@ class Builder:
         return await run.run()
 
     async def prune(self, prune_all: bool = True, keep_storage: int = 0,
-                    until: float | None = None) -> tuple[list[str], int]:
+                    until: float | None = None, labels: Filters | None = None) -> tuple[list[str], int]:
         """``builder prune``: remove cache entries, least recently used first, keeping
         ``keep_storage`` bytes and entries used less than ``until`` seconds ago;
-        ``prune_all`` also empties the RUN cache mounts. Returns (keys, bytes freed)."""
+        ``prune_all`` also empties the RUN cache mounts. ``labels``' ``label``/``label!``
+        filters select among the entries, which carry no labels: ``label=k`` selects
+        none (``system prune --filter label=k`` keeps the cache), ``label!=k`` all.
+        Returns (keys, bytes freed)."""
+        if labels is not None and not labels.match_labels({}):
+            return [], 0
+
         def work() -> tuple[list[str], int]:
             records = self.cache.records()  # least recently used first
             now = time.time()
@@ -274,20 +283,24 @@ class Builder:
         await self.distribution.pull(str(ref), "", None, auth, sink)
         return await asyncio.to_thread(self.images.get, str(ref))
 
-    async def attach_network(self, cid: str) -> tuple[str, Any]:
-        """A network namespace on the default bridge for a RUN container, as Docker's
-        classic builder gives it; (namespace path, handle for :meth:`detach_network`).
+    async def attach_network(self, cid: str, mode: str = "bridge") -> tuple[str, Any]:
+        """A network namespace for a RUN container as Docker's classic builder gives
+        it: on the default bridge, on the network ``mode`` names, or the one of the
+        running container ``container:<ref>`` names (NotFound/Conflict otherwise);
+        (namespace path, handle for :meth:`detach_network`).
 
         Without the engine's network subsystem the container shares the host's network
         (as a standalone BuildKit without CNI does).
         """
         nets = self.networks
         if nets is None:
+            if mode != "bridge":
+                raise InvalidParameter(f"network mode {mode!r} needs the engine's networks")
             return "host", None
         from ..engine.containers.records import Container
 
         doc = {"Id": cid, "Name": "/build-" + cid[:12], "Config": {"Hostname": cid[:12], "ExposedPorts": None},
-               "HostConfig": {"NetworkMode": "bridge", "Dns": [], "PortBindings": {}},
+               "HostConfig": {"NetworkMode": mode, "Dns": [], "PortBindings": {}},
                "NetworkSettings": {"Networks": {}}, "State": {}, "Baleine": {"key": "b" + cid[:12]}}
         c = Container(doc)
         try:
@@ -667,6 +680,25 @@ class BuildRun:
         if self.opts.no_cache:
             return None
         return None if (cfg := self.builder.cache.get(key)) is None else State(cfg)
+
+    async def lookup_sources(self, state: State, created_by: str) -> State | None:
+        """A step's result taken from a ``--cache-from`` image (moby's ImageCache over
+        its sources): an image whose history starts with ``state``'s and goes on
+        with a layer made by ``created_by`` gives that layer. Unknown names are
+        skipped, as the classic builder does."""
+        if self.opts.no_cache or not self.opts.cache_from:
+            return None
+        sources = await asyncio.to_thread(self._cache_sources)
+        return cache_from.next_step(sources, state.config, created_by)
+
+    def _cache_sources(self) -> list[dict[str, Any]]:
+        out = []
+        for name in self.opts.cache_from:
+            try:
+                out.append(self.builder.images.get(name).config)
+            except EngineError:
+                continue
+        return out
 
     def history(self, state: State, created_by: str, empty: bool) -> None:
         now = now_rfc3339nano()

@@ -24,8 +24,9 @@ class BuildService:
     async def build(self, context_dir: str, opts: BuildOptions, emit: Emit) -> BuildResult:
         return await self.builder.build(context_dir, opts, emit)
 
-    async def prune(self, prune_all: bool, keep_storage: int, until: float | None) -> tuple[list[str], int]:
-        return await self.builder.prune(prune_all, keep_storage, until)
+    async def prune(self, prune_all: bool, keep_storage: int, until: float | None,
+                    labels: Any = None) -> tuple[list[str], int]:
+        return await self.builder.prune(prune_all, keep_storage, until, labels)
 
     def disk_usage(self) -> list[dict[str, Any]]:
         """``system df`` BuildCache entries."""

@@ -299,7 +299,7 @@ def logs(ctx: Context, argv: list[str]) -> int:
         raise CLIError(f"invalid value for \"since\": {exc}", 1) from None
     with ctx.api():
         resp = ctx.client.containers.logs(o.container, follow=o.follow, tail=o.tail, timestamps=o.timestamps,
-                                          since=since, until=until)
+                                          since=since, until=until, details=o.details or None)
     tty = bool(info["Config"].get("Tty"))
     demux = Demuxer()
     try:

@@ -101,10 +101,10 @@ class Containers:
 
     def logs(self, ref: str, stdout: bool = True, stderr: bool = True, follow: bool | None = None,
              tail: str | None = None, timestamps: bool | None = None, since: str | None = None,
-             until: str | None = None) -> Response:
+             until: str | None = None, details: bool | None = None) -> Response:
         """``GET /containers/{ref}/logs``: the open response (multiplexed unless TTY)."""
         params = {"stdout": stdout, "stderr": stderr, "follow": follow, "tail": tail,
-                  "timestamps": timestamps, "since": since, "until": until}
+                  "timestamps": timestamps, "since": since, "until": until, "details": details}
         return self._t.stream("GET", _path(ref, "logs"), params)
 
     def attach(self, ref: str, stdin: bool, stdout: bool = True, stderr: bool = True,

@@ -48,3 +48,9 @@ class Unavailable(EngineError):
     """A dependency (runtime, registry) could not be reached (HTTP 503)."""
 
     status = 503
+
+
+class ExecStartFailed(InvalidParameter):
+    """An exec's process could not be prepared (e.g. its user is not in the image's
+    passwd). The exec is over with exit code 126, as dockerd records it; an attached
+    start reports the message on the stream, as dockerd writes it after the hijack."""

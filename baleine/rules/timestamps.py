@@ -34,6 +34,7 @@ __all__ = [
     "ZERO_TIME",
     "ZERO_TIME_UNIX",
     "format_rfc3339nano",
+    "format_rfc3339nano_fixed_ns",
     "format_rfc3339nano_ns",
     "get_timestamp",
     "is_zero_time",
@@ -110,6 +111,14 @@ def format_rfc3339nano_ns(ns: int) -> str:
     if frac:
         out += "." + f"{frac:09d}".rstrip("0")
     return out + "Z"
+
+
+def format_rfc3339nano_fixed_ns(ns: int) -> str:
+    """Format unix nanoseconds with nine fractional digits always (Docker's
+    ``jsonmessage.RFC3339NanoFixed``, the timestamps of ``docker logs -t``):
+    ``1704164645000000000`` → ``"2024-01-02T03:04:05.000000000Z"``."""
+    secs, frac = divmod(int(ns), _NS)
+    return format_rfc3339nano_ns(secs * _NS)[:-1] + f".{frac:09d}Z"
 
 
 def format_rfc3339nano(t: float | int | datetime) -> str:

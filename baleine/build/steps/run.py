@@ -88,6 +88,8 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
     key = b.key(state, "RUN", cmd, arg_env, mount_ids, network, pipe_file,
                     state.cfg.get("User") or "", state.cfg.get("WorkingDir") or "/")
     hit = b.lookup(key)
+    if hit is None and (hit := await b.lookup_sources(state, desc)) is not None:
+        await asyncio.to_thread(b.record, key, hit, desc)
     if hit is not None:
         hit.args, hit.cmd_set = state.args, state.cmd_set
         return hit, True
@@ -110,8 +112,9 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
     try:
         async with run_mounts(b, mounts, state, area, pipe_file, cid) as (extra_mounts, stubs, secret_env):
             netns = network
-            if network == "default":
-                netns, net_handle = await b.builder.attach_network(cid)
+            if network not in ("host", "none"):
+                mode = "bridge" if network == "default" else network
+                netns, net_handle = await b.builder.attach_network(cid, mode)
             resolv = (net_handle.private.get("resolv") or {}) if net_handle is not None else {}
             req = RunRequest(args=cmd, env=arg_env + proxy_env + state.env + secret_env,
                              cwd=state.cfg.get("WorkingDir") or "/", user=state.cfg.get("User") or "",

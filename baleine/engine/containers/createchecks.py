@@ -212,6 +212,9 @@ _LOG_OPTS = {
     "json-file": ("max-file", "max-size", "compress", "labels", "labels-regex", "env", "env-regex", "tag"),
     "local": ("max-file", "max-size", "compress"),
 }
+#: the drivers dockerd registers (a name outside them is "no log driver named ...")
+_DOCKERD_LOG_DRIVERS = ("json-file", "local", "none", "syslog", "journald", "gelf", "fluentd", "awslogs",
+                        "splunk", "etwlogs", "gcplogs", "logentries")
 #: options every driver takes (moby's ValidateLogOpts strips them first)
 _COMMON_LOG_OPTS = ("mode", "max-buffer-size")
 
@@ -224,6 +227,8 @@ def check_log_opts(driver: str, opts: dict[str, str] | None) -> None:
     mode = opts.get("mode", "")
     if mode not in ("", "blocking", "non-blocking"):
         raise InvalidParameter(f"logger: logging mode not supported: {mode}")
+    if driver not in _DOCKERD_LOG_DRIVERS:
+        raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
     known = _LOG_OPTS.get(driver)
     if known is None:
         return

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..runtime import bundle
 from .records import Container, Containers
-from ...rules.errors import Conflict, InvalidParameter, NotFound
+from ...rules.errors import Conflict, ExecStartFailed, InvalidParameter, NotFound
 from ..events import Events
 from ..runtime.runc import MonitorLink, Runtime
 
@@ -119,9 +119,13 @@ class Execs:
         paths = self.runtime.monitor_dir(ex.key)
         os.makedirs(paths.dir, exist_ok=True)
         container_spec = bundle.load(self.runtime.monitor_dir(c.key).dir)
-        proc = bundle.exec_process(container_spec, self.rootfs(c), cfg["Cmd"], cfg.get("Env") or [],
-                                   cfg.get("WorkingDir") or "", cfg.get("User") or "", use_tty,
-                                   bool(cfg.get("Privileged")), rows or 0, cols or 0)
+        try:
+            proc = bundle.exec_process(container_spec, self.rootfs(c), cfg["Cmd"], cfg.get("Env") or [],
+                                       cfg.get("WorkingDir") or "", cfg.get("User") or "", use_tty,
+                                       bool(cfg.get("Privileged")), rows or 0, cols or 0)
+        except InvalidParameter as err:  # a user or group missing from the image
+            self._fail_start(ex, str(err))
+            raise ExecStartFailed(str(err)) from None
         process_path = os.path.join(paths.dir, "process.json")
         with open(process_path, "w") as f:
             json.dump(proc, f)
@@ -141,6 +145,13 @@ class Execs:
             asyncio.create_task(self._wait_detached(ex, link))
             return None
         return link
+
+    def _fail_start(self, ex: ExecInstance, message: str) -> None:
+        """End an exec whose process never started: exit code 126 whatever the cause,
+        as dockerd's ContainerExecStart records every start failure."""
+        ex.exit_code = 126
+        ex.config["_error"] = message
+        self.finish(ex)
 
     def follow(self, ex: ExecInstance) -> None:
         """Its client left an exec that may still run (detach keys, or a stream that
@@ -178,8 +189,10 @@ class Execs:
             ex.exit_code = int(state.get("status") if state.get("status") is not None else 126)
             return True
         if kind == "error":
+            # 126 for a missing binary or working directory too: dockerd's deferred
+            # clean-up overrides the 127 its translateContainerdStartErr chose.
             msg = state.get("error", "")
-            ex.exit_code = 127 if ("not found" in msg or "no such file" in msg) else 126
+            ex.exit_code = 126
             ex.config["_error"] = msg
             return True
         return False

@@ -585,9 +585,16 @@ class Lifecycle:
             raise Conflict(f"Container {c.id} is already paused")
         if c.state.get("Restarting"):
             raise Conflict(f"Container {c.id} is restarting, wait until the container is running")
-        await self.runtime.pause(c.id)
+        # Recorded before freezing: a daemon killed meanwhile restarts with the
+        # container shown paused (adopt then reads the freezer's actual state).
         c.state.update(Paused=True, Status="paused")
         self.containers.save(c)
+        try:
+            await self.runtime.pause(c.id)
+        except BaseException:
+            c.state.update(Paused=False, Status="running")
+            self.containers.save(c)
+            raise
         self.events.publish("container", "pause", c.id, self.attributes(c))
 
     async def unpause(self, c: Container) -> None:
@@ -747,6 +754,7 @@ class Lifecycle:
                     if state and state.get("state") == "running" and link is not None:
                         c.link = link
                         c.watcher = asyncio.create_task(self._watch(c, link))
+                        await self._sync_paused(c)
                         continue
                     if link is not None:
                         link.close()
@@ -765,6 +773,17 @@ class Lifecycle:
                     log.warning("could not restart %s: %s", c.id[:12], exc)
             elif c.host_config.get("AutoRemove"):
                 await self._auto_remove(c)
+
+    async def _sync_paused(self, c: Container) -> None:
+        """Take a live container's Paused from its freezer (runc's state), which a
+        daemon killed during a pause or a commit may have left unrecorded or stale."""
+        st = await self.runtime.state(c.id)
+        if not st or st.get("status") not in ("running", "paused"):
+            return
+        paused = st["status"] == "paused"
+        if paused != c.paused:
+            c.state.update(Paused=paused, Status="paused" if paused else "running")
+            self.containers.save(c)
 
     async def _record_exit(self, c: Container, state: dict[str, Any]) -> None:
         """Mark a container whose process is gone as exited, quietly (for ``adopt``)."""
@@ -861,9 +880,9 @@ def normalize_host_config(hc: dict[str, Any]) -> dict[str, Any]:
     out["NetworkMode"] = mode
     log_cfg = out.get("LogConfig") or {}
     out["LogConfig"] = {"Type": log_cfg.get("Type") or "json-file", "Config": log_cfg.get("Config") or {}}
+    check_log_opts(out["LogConfig"]["Type"], out["LogConfig"]["Config"])
     if out["LogConfig"]["Type"] not in ("json-file", "local", "none"):
         raise InvalidParameter(f"logging driver \"{out['LogConfig']['Type']}\" is not supported")
-    check_log_opts(out["LogConfig"]["Type"], out["LogConfig"]["Config"])
     check_security_opts(out.get("SecurityOpt"))
     check_pid_mode(out.get("PidMode"))
     for key in ("CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Links",

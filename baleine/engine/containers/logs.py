@@ -26,6 +26,8 @@ class LogEntry:
     stream: str
     data: bytes
     time: str
+    #: ``docker logs --details``'s prefix (``k=v,… ``); set by the reader when asked
+    details: bytes = b""
 
 
 def log_files(path: str) -> list[str]:

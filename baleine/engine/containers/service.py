@@ -14,7 +14,7 @@ from ...rules.errors import Conflict, InvalidParameter
 from ...rules.filters import Filters
 from ...rules.timestamps import parse_since
 from ...filesystem import layers
-from . import disk_usage, files, listing, logs as logs_mod, stats as stats_mod, top as top_mod, update as update_mod
+from . import disk_usage, files, listing, logattrs, shown_image, logs as logs_mod, stats as stats_mod, top as top_mod, update as update_mod
 from ..interface.containers import ContainerView, LogsOptions
 from .logs import LogEntry
 from .records import Container
@@ -84,7 +84,8 @@ class ContainersService:
                                              show_all or limit > 0)
         if limit > 0:
             selected = selected[:limit]
-        return [ContainerView(c, await self._sizes(c) if size else None) for c in selected]
+        shown = shown_image.ImageNames(engine.images)
+        return [ContainerView(c, await self._sizes(c) if size else None, image=shown.of(c)) for c in selected]
 
     async def inspect(self, ref: str, size: bool = False) -> ContainerView:
         c = self._get(ref)
@@ -159,6 +160,11 @@ class ContainersService:
     async def _log_entries(self, c: Container, options: LogsOptions, since: float | None, until: float | None,
                            tail: int | None, closed: Callable[[], bool]) -> AsyncIterator[LogEntry]:
         wanted = {name for name, on in (("stdout", options.stdout), ("stderr", options.stderr)) if on}
+        details = b""
+        if options.details:
+            log_options = (c.host_config.get("LogConfig") or {}).get("Config") or {}
+            details = logattrs.details_prefix(logattrs.extra_attributes(
+                log_options, c.config.get("Labels") or {}, c.config.get("Env") or []))
 
         def running() -> bool:
             # Following ends with the container, or when the client goes away.
@@ -166,6 +172,7 @@ class ContainersService:
 
         async for entry in logs_mod.follow(c.doc["LogPath"], running, since, until, tail):
             if entry.stream in wanted:
+                entry.details = details
                 yield entry
 
     async def check_attach(self, ref: str, *, stream: bool, logs: bool) -> Container:

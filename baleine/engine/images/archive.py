@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from . import compression
+from . import compression, configcheck
 from ...rules import references
 from .content import ContentStore
 from ...rules.errors import EngineError, InvalidParameter, NotFound
@@ -222,6 +222,9 @@ class Loader:
             diff_ids = list(config["rootfs"]["diff_ids"])
         except (ValueError, KeyError, TypeError):
             raise InvalidParameter(f"invalid archive: image config {spec.config} is malformed") from None
+        if not isinstance(config, dict):
+            raise InvalidParameter(f"invalid archive: image config {spec.config} is malformed")
+        configcheck.check(config)
         if len(diff_ids) != len(spec.layers):
             raise InvalidParameter(f"invalid archive: image config lists {len(diff_ids)} layers, "
                                    f"the manifest {len(spec.layers)}")

@@ -422,7 +422,7 @@ def _parse_time(value: str | None) -> float:
 
     try:
         return parse_rfc3339(value)
-    except ValueError:
+    except (ValueError, InvalidParameter):  # a malformed date in an old image: unknown
         return 0.0
 
 

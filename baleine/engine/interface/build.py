@@ -24,7 +24,9 @@ class BuildBackend(Protocol):
         ``opts`` (``baleine.build.builder.BuildOptions``); return its ``BuildResult``."""
         ...
 
-    async def prune(self, prune_all: bool, keep_storage: int, until: float | None) -> tuple[list[str], int]:
+    async def prune(self, prune_all: bool, keep_storage: int, until: float | None,
+                    labels: Any = None) -> tuple[list[str], int]:
         """Remove cache entries (least recently used first) and the layers only they
-        kept; return the removed entries' keys and the bytes reclaimed."""
+        kept; return the removed entries' keys and the bytes reclaimed. ``labels``
+        (``rules.filters.Filters``): only entries its ``label``/``label!`` select."""
         ...

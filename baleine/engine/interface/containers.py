@@ -22,6 +22,9 @@ class ContainerView:
     container: Container
     sizes: tuple[int, int] | None = None
     graph_driver: dict[str, Any] | None = None
+    #: the image to show in lists: Config.Image while it still names the container's
+    #: image, else the image ID (dockerd's rule); None: Config.Image as it is
+    image: str | None = None
 
 
 @dataclass
@@ -36,6 +39,8 @@ class LogsOptions:
     since: str = ""
     until: str = ""
     tail: str = "all"
+    #: each entry's ``details`` carries the log attributes (``docker logs --details``)
+    details: bool = False
 
 
 class ContainersBackend(Protocol):
