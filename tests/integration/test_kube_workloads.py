@@ -202,8 +202,21 @@ def test_scale_replace_and_delete(kube: Kube) -> None:
     kube.ok("delete", "pod", keep, "-n", ns)
     wait_for(lambda: [p for p in get_json(kube, "pods", "-n", ns)["items"] if p["metadata"]["name"] != keep],
              what="a replacement")
-    rs = get_json(kube, "rs", "-n", ns)["items"][0]
-    assert kube.fails("scale", "rs", rs["metadata"]["name"], "--replicas=-1", "-n", ns)
+    # the scale subresource through the kubernetes client: 422 for a negative count, 409 for a stale one
+    apps = kubernetes.client.AppsV1Api(api.api_client)
+    rs_name = get_json(kube, "rs", "-n", ns)["items"][0]["metadata"]["name"]
+    with pytest.raises(kubernetes.client.exceptions.ApiException) as bad:
+        apps.patch_namespaced_replica_set_scale(rs_name, ns, {"spec": {"replicas": -1}})
+    assert bad.value.status == 422
+    current = apps.read_namespaced_deployment_scale("s", ns)
+    assert current.spec.replicas == 1 and current.status.selector == "app=s"
+    current.spec.replicas = 2
+    assert apps.replace_namespaced_deployment_scale("s", ns, current).spec.replicas == 2
+    current.spec.replicas = 3  # the resourceVersion read before the last write
+    with pytest.raises(kubernetes.client.exceptions.ApiException) as stale:
+        apps.replace_namespaced_deployment_scale("s", ns, current)
+    assert stale.value.status == 409
+    wait_for(lambda: len(get_json(kube, "pods", "-n", ns)["items"]) == 2, what="2 pods again")
     kube.ok("delete", "deployment", "s", "-n", ns)
     wait_for(lambda: not get_json(kube, "rs,pods", "-n", ns)["items"], what="ReplicaSets and pods collected")
 
