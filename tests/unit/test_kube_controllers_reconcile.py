@@ -205,7 +205,7 @@ def test_job_suspend_resume_and_deadline(tmp_path: Path) -> None:
 
 def test_replicaset_adopts_releases_and_replaces(tmp_path: Path) -> None:
     async def body(ctx: Context, client: Client) -> None:
-        orphan = await client.create("pods", "default", {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        await client.create("pods", "default", {"apiVersion": "v1", "kind": "Pod", "metadata": {
             "name": "orphan", "labels": {"app": "a"}}, "spec": POD_SPEC | {"restartPolicy": "Always"}})
         rs = await client.create("replicasets.apps", "default", {
             "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs"},
