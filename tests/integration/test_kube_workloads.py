@@ -74,9 +74,12 @@ class FakeKubelet(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(self.delay):
-            for pod in self.api.list_namespaced_pod(self.ns).items:
-                if pod.status.phase != "Running":
-                    set_phase(self.api, self.ns, pod.metadata.name, "Running", ready=True)
+            try:
+                for pod in self.api.list_namespaced_pod(self.ns).items:
+                    if pod.status.phase != "Running":
+                        set_phase(self.api, self.ns, pod.metadata.name, "Running", ready=True)
+            except Exception:  # noqa: BLE001 - as a kubelet, try again at the next tick
+                continue
 
     def stop(self) -> None:
         self.stopped.set()
@@ -159,6 +162,11 @@ def test_deployment_rolls_within_its_bounds_and_undoes(kube: Kube) -> None:
         assert st["observedGeneration"] == d["metadata"]["generation"]
         history = kube.ok("rollout", "history", "deployment/web", "-n", ns)
         assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"]
+        assert "busybox:1.36" in kube.ok("rollout", "history", "deployment/web", "-n", ns, "--revision=2")
+        described = kube.ok("describe", "deployment", "web", "-n", ns)
+        new_rs = next(r for r in get_json(kube, "rs", "-n", ns)["items"] if r["spec"]["replicas"] == 4)
+        assert f"NewReplicaSet:   {new_rs['metadata']['name']} (4/4 replicas created)" in described
+        assert "RollingUpdateStrategy:  1 max unavailable, 1 max surge" in described
         events = kube.ok("get", "events", "-n", ns, "--field-selector", "reason=ScalingReplicaSet")
         assert f"Scaled up replica set web-{pod_hash} to 4 from 0" in events
         # undo: the first ReplicaSet comes back as revision 3
