@@ -9,6 +9,7 @@ import pytest
 
 from baleine.kube.controllers.cronjob import job_name, most_recent, next_look
 from baleine.kube.controllers.schedule import ScheduleError, parse, zone
+from baleine.kube.validation import validate
 
 UTC = datetime.timezone.utc
 
@@ -94,3 +95,13 @@ def test_job_name_and_next_look() -> None:
     cj = {"metadata": {"creationTimestamp": "2026-12-04T10:00:10Z"}, "spec": {},
           "status": {"lastScheduleTime": "2026-12-04T10:05:00Z"}}
     assert next_look(cj, parse("*/5 * * * *"), at("2026-12-04 10:06:00")) == pytest.approx(240.1)
+
+
+def test_the_api_validates_schedules_and_time_zones() -> None:
+    def causes(**spec: str) -> list[tuple[str, str]]:
+        obj = {"metadata": {"name": "cj"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}, **spec}}
+        return [(c.field, c.message) for c in validate("CronJob", obj)]
+    assert causes(schedule="*/5 * * * *", timeZone="Europe/Paris") == []
+    assert [f for f, _ in causes(schedule="61 * * * *")] == ["spec.schedule"]
+    assert [f for f, _ in causes(schedule="@hourly", timeZone="Mars/Olympus")] == ["spec.timeZone"]
