@@ -10,13 +10,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from baleine.kube.client import Client, controller_of
 from baleine.kube.controllers.cronjob import CronJobController, job_name
+from baleine.kube.controllers.deployment import DeploymentController
+from baleine.kube.controllers.podtemplate import template_hash
 from baleine.kube.controllers.job import JobController
 from baleine.kube.controllers.replicaset import ReplicaSetController
 from baleine.kube.kinds import by_resource
 from baleine.kube.manager import Context, Options
 from baleine.kube.registry import Registry
+from baleine.kube.status import APIError
 from baleine.kube.storage import Storage
 
 Obj = dict[str, Any]
@@ -227,4 +232,56 @@ def test_replicaset_adopts_releases_and_replaces(tmp_path: Path) -> None:
         assert len([p for p in pods(client) if controller_of(p)]) == 2  # and replaced
         status = client.get("replicasets.apps", "default", "rs")["status"]
         assert status["replicas"] == 2 and status["fullyLabeledReplicas"] == 2 and status["observedGeneration"] == 1
+    run(tmp_path, body)
+
+
+def deployment_body(**spec: Any) -> Obj:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}},
+                     "template": {"metadata": {"labels": {"app": "d"}},
+                                  "spec": POD_SPEC | {"restartPolicy": "Always"}}, **spec}}
+
+
+def test_deployment_new_replica_set_and_hash_collision(tmp_path: Path) -> None:
+    async def body(ctx: Context, client: Client) -> None:
+        d = await client.create("deployments.apps", "default", deployment_body(minReadySeconds=5))
+        pod_hash = template_hash({k: v for k, v in d["spec"]["template"].items()} | {
+            "metadata": {"labels": {"app": "d"}}})
+        # someone else's ReplicaSet already has the name the hash gives
+        await client.create("replicasets.apps", "default", {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": f"d-{pod_hash}"},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "other"}},
+                     "template": {"metadata": {"labels": {"app": "other"}},
+                                  "spec": POD_SPEC | {"restartPolicy": "Always"}}}})
+        c = DeploymentController(ctx)
+        with pytest.raises(APIError):
+            await c.reconcile("default", "d")
+        assert client.get("deployments.apps", "default", "d")["status"]["collisionCount"] == 1
+        await c.reconcile("default", "d")
+        ours = [r for r in client.list("replicasets.apps", "default") if controller_of(r)]
+        assert len(ours) == 1
+        rs = ours[0]
+        new_hash = rs["metadata"]["labels"]["pod-template-hash"]
+        assert new_hash != pod_hash and rs["metadata"]["name"] == f"d-{new_hash}"
+        assert rs["spec"]["selector"]["matchLabels"] == {"app": "d", "pod-template-hash": new_hash}
+        assert rs["spec"]["replicas"] == 2 and rs["spec"]["minReadySeconds"] == 5
+        ann = rs["metadata"]["annotations"]
+        assert (ann["deployment.kubernetes.io/revision"], ann["deployment.kubernetes.io/desired-replicas"],
+                ann["deployment.kubernetes.io/max-replicas"]) == ("1", "2", "3")
+        d = client.get("deployments.apps", "default", "d")
+        assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+        # the pods become Ready: available only after minReadySeconds
+        rsc = ReplicaSetController(ctx)
+        await rsc.reconcile("default", rs["metadata"]["name"])
+        for p in pods(client):
+            p["status"] = {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": "True", "lastTransitionTime": ts(datetime.datetime.now(
+                    datetime.timezone.utc))}]}
+            await client.update_status("pods", p)
+        after = await rsc.reconcile("default", rs["metadata"]["name"])
+        status = client.get("replicasets.apps", "default", rs["metadata"]["name"])["status"]
+        assert status["readyReplicas"] == 2 and "availableReplicas" not in status and 4 < after <= 5.1
+        await c.reconcile("default", "d")
+        conds = {x["type"]: x["reason"] for x in client.get("deployments.apps", "default", "d")["status"]["conditions"]}
+        assert conds["Available"] == "MinimumReplicasUnavailable"
     run(tmp_path, body)
