@@ -95,7 +95,8 @@ def _aggregated_resource(k: kinds.Kind) -> Obj:
     if k.status and not k.read_only:
         entry["subresources"] = [{"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}]
     if k.kind in SCALABLE:
-        entry["subresources"].append({"subresource": "scale", "responseKind": _SCALE, "verbs": ["get", "patch", "update"]})
+        entry.setdefault("subresources", []).append({"subresource": "scale", "responseKind": _SCALE,
+                                                     "verbs": ["get", "patch", "update"]})
     return entry
 
 

@@ -411,7 +411,8 @@ class DeploymentController(Controller):
         set_condition(status, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"', stamp)
         await self._write_status(d, status)
         if replicas:
-            await self.client.event(d, "Normal", "ScalingReplicaSet", f"Scaled up replica set {name} to {replicas} from 0")
+            await self.client.event(d, "Normal", "ScalingReplicaSet",
+                                    f"Scaled up replica set {name} to {replicas} from 0")
         return created
 
     async def _collision(self, d: Obj, name: str) -> Obj | None:

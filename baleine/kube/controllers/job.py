@@ -250,7 +250,8 @@ class JobController(Controller):
         left = (max(times) + datetime.timedelta(seconds=backoff_delay(len(times))) - now).total_seconds()
         return max(left, 0.0)
 
-    async def _manage(self, job: Obj, active: list[Obj], n_succeeded: int, done: set[int], may_create: bool) -> list[Obj]:
+    async def _manage(self, job: Obj, active: list[Obj], n_succeeded: int, done: set[int],
+                      may_create: bool) -> list[Obj]:
         """Create or delete pods towards the wanted parallelism; the active pods after."""
         spec = job["spec"]
         parallelism = int(spec.get("parallelism", 1))
