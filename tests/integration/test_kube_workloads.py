@@ -182,6 +182,12 @@ def test_deployment_rolls_within_its_bounds_and_undoes(kube: Kube) -> None:
         kube.ok("rollout", "restart", "deployment/web", "-n", ns)
         rollout_done(kube, ns, "web")
         assert len(get_json(kube, "rs", "-n", ns)["items"]) == 3
+        # history beyond revisionHistoryLimit goes, lowest revision first
+        kube.ok("patch", "deployment", "web", "-n", ns, "-p", '{"spec":{"revisionHistoryLimit":1}}')
+        wait_for(lambda: len(get_json(kube, "rs", "-n", ns)["items"]) == 2, what="one old ReplicaSet kept")
+        revisions = sorted(int(r["metadata"]["annotations"]["deployment.kubernetes.io/revision"])
+                           for r in get_json(kube, "rs", "-n", ns)["items"])
+        assert revisions == [3, 4]
         table = kube.ok("get", "deployment", "web", "-n", ns).splitlines()
         assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
         assert table[1].split()[:4] == ["web", "4/4", "4", "4"]
