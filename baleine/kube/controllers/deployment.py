@@ -271,16 +271,18 @@ class DeploymentController(Controller):
 
     async def _sync(self, d: Obj, rss: list[Obj]) -> float | None:
         """Paused or resized: replica counts only, no new ReplicaSet."""
-        new_rs, old_rss, _ = await self._new_and_old(d, rss, create=False)
+        new_rs, old_rss = await self._new_and_old(d, rss, create=False)
         await self._scale(d, new_rs, old_rss)
         return await self._update_status(d, new_rs, old_rss, rollout=False)
 
     async def _scale(self, d: Obj, new_rs: Obj | None, old_rss: list[Obj]) -> None:
+        """``dc.scale``: one active ReplicaSet takes ``spec.replicas``; a saturated new one lets the
+        old ones go to 0; otherwise the active ones share the change in proportion."""
         replicas = int(d["spec"].get("replicas", 1))
         active = [rs for rs in ([new_rs] if new_rs else []) + old_rss if replicas_of(rs) > 0]
         if len(active) <= 1:
             target = active[0] if active else (new_rs or (by_creation(old_rss)[-1] if old_rss else None))
-            if target is not None and replicas_of(target) != replicas:
+            if target is not None:  # also stamps a stale desired-replicas, ending the scaling event
                 await self._scale_rs(d, target, replicas)
             return
         if new_rs is not None and replicas_of(new_rs) == replicas and status_of(new_rs, "availableReplicas") \
@@ -295,7 +297,7 @@ class DeploymentController(Controller):
                 await self._scale_rs(d, rs, sizes[rs["metadata"]["name"]])
 
     async def _recreate(self, d: Obj, rss: list[Obj]) -> float | None:
-        new_rs, old_rss, _ = await self._new_and_old(d, rss, create=False)
+        new_rs, old_rss = await self._new_and_old(d, rss, create=False)
         scaled = False
         for rs in old_rss:
             if replicas_of(rs):
@@ -304,7 +306,7 @@ class DeploymentController(Controller):
         if scaled or self._old_pods_running(old_rss):
             return await self._update_status(d, new_rs, old_rss)
         if new_rs is None:
-            new_rs, old_rss, _ = await self._new_and_old(d, rss, create=True)
+            new_rs, old_rss = await self._new_and_old(d, rss, create=True)
         if new_rs is not None and replicas_of(new_rs) != int(d["spec"].get("replicas", 1)):
             new_rs = await self._scale_rs(d, new_rs, int(d["spec"].get("replicas", 1)))
         return await self._update_status(d, new_rs, old_rss, cleanup=True)
@@ -318,7 +320,7 @@ class DeploymentController(Controller):
                    not in ("Succeeded", "Failed") for p in (self.client.list("pods", ns) if uids else []))
 
     async def _rolling(self, d: Obj, rss: list[Obj]) -> float | None:
-        new_rs, old_rss, _ = await self._new_and_old(d, rss, create=True)
+        new_rs, old_rss = await self._new_and_old(d, rss, create=True)
         all_rss = ([new_rs] if new_rs else []) + old_rss
         replicas = int(d["spec"].get("replicas", 1))
         if new_rs is not None and replicas_of(new_rs) != replicas:
@@ -336,7 +338,7 @@ class DeploymentController(Controller):
         return await self._update_status(d, new_rs, old_rss, cleanup=not changed)
 
     # --- ReplicaSets --------------------------------------------------------------------
-    async def _new_and_old(self, d: Obj, rss: list[Obj], create: bool) -> tuple[Obj | None, list[Obj], bool]:
+    async def _new_and_old(self, d: Obj, rss: list[Obj], create: bool) -> tuple[Obj | None, list[Obj]]:
         """``getAllReplicaSetsAndSyncRevision``: the new ReplicaSet (made when ``create``), the old ones."""
         new_rs = find_new(d, rss)
         old_rss = [rs for rs in rss if new_rs is None or rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
@@ -351,7 +353,7 @@ class DeploymentController(Controller):
             annotations[REVISION] = str(revision(new_rs))
             d["metadata"]["annotations"] = annotations
             d.update(await self.client.update(RESOURCE, d))
-        return new_rs, old_rss, True
+        return new_rs, old_rss
 
     def _rs_annotations(self, d: Obj, rs_annotations: dict[str, str], new_revision: int) -> dict[str, str]:
         """``SetNewReplicaSetAnnotations``: the Deployment's annotations, the revision and its history."""
