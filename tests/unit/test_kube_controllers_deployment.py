@@ -62,10 +62,24 @@ def test_unhealthy_old_pods_go_first() -> None:
 
 
 
+def sized(name: str, replicas: int, max_replicas: int, created: str) -> dict:
+    r = rs(name, replicas, replicas, created)
+    r["metadata"]["annotations"] = {"deployment.kubernetes.io/max-replicas": str(max_replicas)}
+    return r
+
+
 def test_proportional_scaling_mid_rollout() -> None:
-    d = deploy(20, 3, 2)  # was 10, now 20: room for 23 pods
-    sizes = proportional_sizes(d, [rs("new", 4, 4, "2026-12-04T09:10:00Z"), rs("old", 8, 8)])
-    assert sum(sizes.values()) == 23 and sizes["old"] > sizes["new"] > 4
+    # Kubernetes' documented example: 10 replicas, maxSurge 3, rolling out (new 5, old 8) when scaled
+    # to 15: 18 allowed, 5 more pods, 3 to the old ReplicaSet and 2 to the new one
+    d = deploy(15, 3, 2)
+    sizes = proportional_sizes(d, [sized("new", 5, 13, "2026-12-04T09:10:00Z"),
+                                   sized("old", 8, 13, "2026-12-04T09:00:00Z")])
+    assert sizes == {"new": 7, "old": 11}
+    # scaled down to 5: 8 allowed, 5 fewer pods, most from the biggest
+    sizes = proportional_sizes(deploy(5, 3, 2), [sized("new", 5, 13, "2026-12-04T09:10:00Z"),
+                                                 sized("old", 8, 13, "2026-12-04T09:00:00Z")])
+    assert sum(sizes.values()) == 8 and sizes["old"] < 8 and sizes["new"] < 5
+    assert proportional_sizes(deploy(0), [sized("a", 3, 4, "2026-12-04T09:00:00Z")]) == {"a": 0}
 
 
 def test_complete_and_progress() -> None:

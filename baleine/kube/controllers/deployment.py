@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -140,26 +141,44 @@ def rolling_scale_down(d: Obj, all_rss: list[Obj], old_rss: list[Obj], new_rs: O
 
 
 def proportional_sizes(d: Obj, active: list[Obj]) -> dict[str, int]:
-    """``dc.scale`` for a rolling Deployment resized mid-rollout: the sizes of the active
-    ReplicaSets, the difference shared in proportion to their sizes (the rest to the biggest)."""
-    surge, _ = strategy_fenceposts(d)
-    allowed = int(d["spec"].get("replicas", 1)) + surge
-    current = sum(replicas_of(rs) for rs in active)
-    to_add = allowed - current
+    """``dc.scale`` for a rolling Deployment resized mid-rollout: the new sizes of the active
+    ReplicaSets. Each gets its share of the change (``GetProportion``: its size scaled by the new
+    ``replicas + maxSurge`` over the ``max-replicas`` it was sized for, rounded, never beyond what is
+    left to add or remove), the biggest (newest on ties when growing, oldest when shrinking) the rest."""
+    replicas = int(d["spec"].get("replicas", 1))
+    allowed = replicas + strategy_fenceposts(d)[0] if replicas > 0 else 0
+    to_add = allowed - sum(replicas_of(rs) for rs in active)
+    newest_first = sorted(active, key=lambda rs: rs["metadata"].get("creationTimestamp") or "", reverse=to_add > 0)
+    order = sorted(newest_first, key=lambda rs: -replicas_of(rs))  # stable: size first, then age
     sizes = {rs["metadata"]["name"]: replicas_of(rs) for rs in active}
-    if to_add == 0 or current == 0:
-        return sizes
-    order = sorted(active, key=lambda rs: (-replicas_of(rs), rs["metadata"].get("creationTimestamp") or ""),
-                   reverse=to_add < 0)
     added = 0
     for rs in order:
-        share = int(replicas_of(rs) * to_add / current)  # truncated towards zero, as Go's integer division
+        share = _proportion(d, rs, to_add, added)
         sizes[rs["metadata"]["name"]] += share
         added += share
-    if order:
-        biggest = sorted(active, key=lambda rs: -replicas_of(rs))[0]["metadata"]["name"]
+    if order and to_add:
+        biggest = order[0]["metadata"]["name"]
         sizes[biggest] = max(sizes[biggest] + to_add - added, 0)
     return sizes
+
+
+def _proportion(d: Obj, rs: Obj, to_add: int, added: int) -> int:
+    """``GetProportion``."""
+    size = replicas_of(rs)
+    if size == 0 or to_add == 0 or to_add == added:
+        return 0
+    replicas = int(d["spec"].get("replicas", 1))
+    if replicas == 0:
+        fraction = -size
+    else:
+        try:
+            annotated = int((rs["metadata"].get("annotations") or {})[MAX_REPLICAS])
+        except (KeyError, ValueError):
+            annotated = int((d.get("status") or {}).get("replicas") or 0)
+        wanted = size * (replicas + strategy_fenceposts(d)[0]) / annotated if annotated else size
+        fraction = math.floor(wanted + 0.5) - size  # integer.RoundToInt32
+    allowed = to_add - added
+    return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
 
 
 def by_creation(rss: list[Obj]) -> list[Obj]:
