@@ -131,19 +131,28 @@ class JobController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        #: Failed pods without a finish time, by uid: when this controller first saw them failed.
-        self._seen_failed: dict[str, datetime.datetime] = {}
+        #: Failed pods without a finish time: when this controller first saw them failed (by job uid,
+        #: then pod uid; forgotten when the Job finishes or goes).
+        self._seen_failed: dict[str, dict[str, datetime.datetime]] = {}
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         job = self.client.get(RESOURCE, namespace, name)
         if job is None:
+            self._forget()
             return None
         pods = await claim(self.client, "pods", job, job["spec"].get("selector"), self.client.list("pods", namespace))
         if finished_condition(job) is not None:
+            self._seen_failed.pop(job["metadata"]["uid"], None)
             return await self._finished(job, [p for p in pods if is_active(p)])
         if job["metadata"].get("deletionTimestamp"):
             return None
         return await self._sync(job, pods)
+
+    def _forget(self) -> None:
+        """Drop what is remembered about the pods of Jobs that are gone."""
+        live = {j["metadata"]["uid"] for j in self.client.list(RESOURCE)}
+        for uid in [u for u in self._seen_failed if u not in live]:
+            del self._seen_failed[uid]
 
     async def _sync(self, job: Obj, pods: list[Obj]) -> float | None:
         spec = job["spec"]
@@ -195,7 +204,7 @@ class JobController(Controller):
                 status["completionTime"] = stamp
                 events.append(("Normal", "Completed", "Job completed"))
         elif not spec.get("suspend"):
-            wait = self._backoff_left(succeeded, failed, now)
+            wait = self._backoff_left(job["metadata"]["uid"], succeeded, failed, now)
             if wait > 0:
                 after.append(wait)
             active = await self._manage(job, active, n_succeeded, done_indexes, wait <= 0)
@@ -237,12 +246,12 @@ class JobController(Controller):
             after.append(left)
         return "", ""
 
-    def _backoff_left(self, succeeded: list[Obj], failed: list[Obj], now: datetime.datetime) -> float:
+    def _backoff_left(self, job_uid: str, succeeded: list[Obj], failed: list[Obj], now: datetime.datetime) -> float:
         """Seconds before another pod may start after recent failures."""
         last_success = max((t for t in (finish_time(p) for p in succeeded) if t), default=None)
         times = []
         for pod in failed:
-            when = finish_time(pod) or self._seen_failed.setdefault(pod["metadata"]["uid"], now)
+            when = finish_time(pod) or self._seen_failed.setdefault(job_uid, {}).setdefault(pod["metadata"]["uid"], now)
             if last_success is None or when > last_success:
                 times.append(when)
         if not times:
