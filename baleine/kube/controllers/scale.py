@@ -53,13 +53,15 @@ async def handle(request: web.Request, target: Target, ctx: Context) -> web.Stre
     kind = target.kind
     registry = ctx.registry
     ns = target.namespace or ""
+    raw = b"" if request.method == "GET" else await request.read()
+    # read after the body: nothing awaits between this read and the write below, so a PATCH
+    # never loses a race it did not ask for (a PUT's own resourceVersion is still checked)
     obj = registry.storage.get(kind.resource, ns, target.name)
     if obj is None:
         raise not_found(kind.plural, kind.group, target.name)
     current = to_scale(registry.present(kind, obj))
     if request.method == "GET":
         return _respond(current)
-    raw = await request.read()
     if request.method == "PUT":
         try:
             wanted = json.loads(raw or b"{}")
