@@ -360,6 +360,8 @@ def test_cronjob_fires_and_create_job_from_it(kube: Kube) -> None:
     assert [a["name"] for a in cj["status"]["active"]] == [name]
     assert cj["status"]["lastScheduleTime"] == datetime.datetime.fromtimestamp(
         minutes * 60, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    row = kube.ok("get", "cronjob", "cj", "-n", ns).splitlines()[1].split()
+    assert row[0] == "cj" and row[6:9] == ["<none>", "False", "1"]  # TIMEZONE SUSPEND ACTIVE
     kube.ok("create", "job", "manual", "--from=cronjob/cj", "-n", ns)
     manual = get_json(kube, "job", "manual", "-n", ns)
     assert manual["metadata"]["ownerReferences"][0]["name"] == "cj"
