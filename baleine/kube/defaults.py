@@ -108,8 +108,9 @@ def replicaset(obj: Obj) -> None:
 
 def job(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
+    if "completions" not in spec and "parallelism" not in spec:  # a work queue (parallelism alone) has none
+        spec["completions"] = 1
     spec.setdefault("parallelism", 1)
-    spec.setdefault("completions", 1)
     spec.setdefault("backoffLimit", 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)

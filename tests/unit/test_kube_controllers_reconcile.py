@@ -297,3 +297,27 @@ def test_cronjob_reports_too_many_missed_times_and_still_runs_the_latest(tmp_pat
         assert missed in ("200", "201")  # 201 if a minute began during the test
         assert reasons["SuccessfulCreate"] == f"Created job {job_names(client)[0]}"
     run(tmp_path, body)
+
+
+def test_work_queue_job_completes_when_one_succeeded_and_none_is_left(tmp_path: Path) -> None:
+    async def body(ctx: Context, client: Client) -> None:
+        created = await job(client, parallelism=2)
+        assert "completions" not in created["spec"]  # parallelism alone: a work queue
+        c = JobController(ctx)
+        await c.reconcile("default", "j")
+        first, second = pods(client)
+        for p, phase in ((first, "Succeeded"), (second, "Running")):
+            p["status"] = {"phase": phase}
+            await client.update_status("pods", p)
+        await c.reconcile("default", "j")
+        j = client.get("jobs.batch", "default", "j")
+        assert len(pods(client)) == 2 and j["status"]["active"] == 1 and j["status"]["succeeded"] == 1
+        assert "conditions" not in j["status"]  # no new pod once one succeeded, not done while one works
+        second = client.get("pods", "default", second["metadata"]["name"])
+        second["status"] = {"phase": "Succeeded"}
+        await client.update_status("pods", second)
+        await c.reconcile("default", "j")
+        j = client.get("jobs.batch", "default", "j")
+        assert {x["type"] for x in j["status"]["conditions"]} == {"SuccessCriteriaMet", "Complete"}
+        assert j["status"]["succeeded"] == 2
+    run(tmp_path, body)
