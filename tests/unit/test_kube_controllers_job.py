@@ -5,6 +5,7 @@ from __future__ import annotations
 from baleine.kube.controllers.job import (backoff_delay, finish_time, finished_condition, format_indexes, pod_index,
                                           set_condition)
 from baleine.kube.controllers.podtemplate import parse_time
+from baleine.kube.printers import table
 
 
 def test_backoff_doubles_from_ten_seconds_to_six_minutes() -> None:
@@ -47,3 +48,12 @@ def test_finish_time_from_containers_then_ready_condition() -> None:
                                       "lastTransitionTime": "2026-12-04T09:00:00Z"}]}}
     assert finish_time(pod) == parse_time("2026-12-04T09:00:00Z")
     assert finish_time({"status": {}}) is None
+
+
+def test_the_completions_column() -> None:
+    def cell(spec: dict, succeeded: int) -> str:
+        obj = {"metadata": {"name": "j"}, "spec": spec, "status": {"succeeded": succeeded}}
+        return table("Job", [obj], "1")["rows"][0]["cells"][2]
+    assert cell({"completions": 3, "parallelism": 2}, 2) == "2/3"
+    assert cell({"parallelism": 3}, 1) == "1/1 of 3"
+    assert cell({"parallelism": 1}, 0) == "0/1"
