@@ -108,12 +108,20 @@ def replicaset(obj: Obj) -> None:
 
 def job(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
+    if "completions" not in spec and "parallelism" not in spec:  # a work queue (parallelism alone) has none
+        spec["completions"] = 1
     spec.setdefault("parallelism", 1)
-    spec.setdefault("completions", 1)
     spec.setdefault("backoffLimit", 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
     _template(obj)
+    uid = (obj.get("metadata") or {}).get("uid")
+    if uid and not spec.get("manualSelector") and not spec.get("selector"):  # the API server's generateSelector
+        ids = {"batch.kubernetes.io/controller-uid": uid, "controller-uid": uid}
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        spec["template"].setdefault("metadata", {}).setdefault("labels", {}).update(
+            {**ids, "batch.kubernetes.io/job-name": obj["metadata"].get("name", ""),
+             "job-name": obj["metadata"].get("name", "")})
 
 
 def cronjob(obj: Obj) -> None:

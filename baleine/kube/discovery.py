@@ -17,6 +17,9 @@ from . import kinds
 
 KUBE_VERSION = "v1.32.0"
 Obj = dict[str, Any]
+#: Kinds with a ``scale`` subresource (served by ``controllers/scale``; kubectl scale finds it here).
+SCALABLE = ("Deployment", "ReplicaSet")
+_SCALE = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
 
 
 def version() -> Obj:
@@ -65,6 +68,9 @@ def resources(group: str, version: str) -> Obj | None:
         if k.status and not k.read_only:
             out.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced,
                         "kind": k.kind, "verbs": ["get", "patch", "update"]})
+        if k.kind in SCALABLE:
+            out.append({"name": f"{k.plural}/scale", "singularName": "", "namespaced": k.namespaced, **_SCALE,
+                        "verbs": ["get", "patch", "update"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
             "resources": out}
 
@@ -88,6 +94,9 @@ def _aggregated_resource(k: kinds.Kind) -> Obj:
         entry["categories"] = list(k.categories)
     if k.status and not k.read_only:
         entry["subresources"] = [{"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}]
+    if k.kind in SCALABLE:
+        entry.setdefault("subresources", []).append({"subresource": "scale", "responseKind": _SCALE,
+                                                     "verbs": ["get", "patch", "update"]})
     return entry
 
 

@@ -121,6 +121,15 @@ def _job_status(obj: Obj, now: datetime.datetime) -> str:
     return "Running"
 
 
+def _completions(obj: Obj, now: datetime.datetime) -> str:
+    """``3/5``; a work queue (no completions): ``1/1``, or ``1/1 of 3`` when parallel."""
+    done = _get(obj, "status.succeeded", 0)
+    if _get(obj, "spec.completions") is not None:
+        return f"{done}/{_get(obj, 'spec.completions')}"
+    parallelism = _get(obj, "spec.parallelism", 0)
+    return f"{done}/1 of {parallelism}" if parallelism > 1 else f"{done}/1"
+
+
 def _duration(obj: Obj, now: datetime.datetime) -> str:
     start = parse_time(_get(obj, "status.startTime"))
     if start is None:
@@ -171,8 +180,7 @@ COLUMNS: dict[str, list[Column]] = {
                    ("Current", "integer", 0, _const("status.replicas", 0)),
                    ("Ready", "integer", 0, _const("status.readyReplicas", 0)), _AGE],
     "Job": [_NAME, ("Status", "string", 0, _job_status),
-            ("Completions", "string", 0, lambda o, n: f"{_get(o, 'status.succeeded', 0)}/"
-                                                      f"{_get(o, 'spec.completions', 1)}"),
+            ("Completions", "string", 0, _completions),
             ("Duration", "string", 0, _duration), _AGE],
     "CronJob": [_NAME, ("Schedule", "string", 0, _const("spec.schedule", "")),
                 ("Timezone", "string", 0, _const("spec.timeZone")),

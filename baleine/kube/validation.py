@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .controllers import schedule  # the cron parser the cronjob controller runs (pure), as kube's validation does
 from .patch import resolve
 from .status import APIError, Cause
 
@@ -308,9 +309,15 @@ def _job(obj: Obj) -> list[Cause]:
 def _cronjob(obj: Obj) -> list[Cause]:
     spec = obj.get("spec") or {}
     causes = [] if spec.get("schedule") else [required("spec.schedule")]
-    if spec.get("schedule") and len(str(spec["schedule"]).split()) not in (5, 6) \
-            and not str(spec["schedule"]).startswith("@"):
-        causes.append(invalid("spec.schedule", spec["schedule"], "unparseable schedule"))
+    if spec.get("schedule"):
+        try:
+            schedule.parse(str(spec["schedule"]))
+        except schedule.ScheduleError as exc:
+            causes.append(invalid("spec.schedule", spec["schedule"], str(exc)))
+    try:
+        schedule.zone(spec.get("timeZone"))
+    except schedule.ScheduleError as exc:
+        causes.append(invalid("spec.timeZone", spec.get("timeZone"), str(exc)))
     return causes + _job_spec((spec.get("jobTemplate") or {}).get("spec") or {}, "spec.jobTemplate.spec")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import Daemon, destroy_daemon
-from ..kubehelp import KUBECTL, NEEDS_KUBECTL, Kube, kube_daemon
+from ..kubehelp import KUBECTL, NEEDS_KUBECTL, Kube, kube_daemon, wait_for
 
 pytestmark = NEEDS_KUBECTL
 
@@ -167,7 +167,9 @@ def test_typed_creates_tables_and_pagination(kube: Kube) -> None:
     assert container["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
     rows = kube.ok("get", "deploy", "-n", "typed").splitlines()
     assert rows[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-    assert rows[1].split()[:4] == ["web", "0/2", "0", "0"]
+    assert rows[1].split()[0] == "web" and rows[1].split()[1].endswith("/2")
+    # the deployment controller makes its ReplicaSet, whose pods are the up-to-date ones
+    wait_for(lambda: kube.ok("get", "deploy", "-n", "typed").splitlines()[1].split()[2] == "2", what="UP-TO-DATE 2")
     kube.ok("create", "job", "once", "--image=busybox", "-n", "typed", "--", "echo", "hi")
     kube.ok("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *", "-n", "typed", "--", "date")
     job = json.loads(kube.ok("get", "job", "once", "-n", "typed", "-o", "json"))["spec"]
@@ -187,10 +189,11 @@ def test_typed_creates_tables_and_pagination(kube: Kube) -> None:
     assert len(raw["items"]) == 2 and raw["metadata"]["continue"]
     assert "NotFound" in kube.fails("get", "--raw", "/api/v1/frobnicators")
     assert "NotFound" in kube.fails("get", "--raw", "/api/v1/namespaces/typed/configmaps/page0/status")
-    kube.ok("patch", "deploy", "web", "-n", "typed", "--subresource=status", "--type=merge",
-            "-p", '{"status":{"readyReplicas":1},"spec":{"replicas":9}}')
+    patched = json.loads(kube.ok("patch", "deploy", "web", "-n", "typed", "--subresource=status", "--type=merge",
+                                 "-p", '{"status":{"readyReplicas":1},"spec":{"replicas":9}}', "-o", "json"))
+    assert patched["status"]["readyReplicas"] == 1 and patched["spec"]["replicas"] == 2  # status only
     dep = json.loads(kube.ok("get", "deploy", "web", "-n", "typed", "-o", "json"))
-    assert dep["status"]["readyReplicas"] == 1 and dep["spec"]["replicas"] == 2  # status only
+    assert dep["spec"]["replicas"] == 2
 
 
 def test_python_client_create_list_watch(kube: Kube) -> None:
