@@ -81,7 +81,9 @@ class Collector:
                 log.debug("collecting %s %s/%s: its owners are gone", resource, ns, name)
                 await self.registry.delete(kinds[resource], ns, name)
                 changed = True
-            if meta.get("deletionTimestamp") and not meta.get("finalizers") and resource != "namespaces":
+            graceful = resource == "pods" and meta.get("deletionGracePeriodSeconds")  # the node agent ends it
+            if meta.get("deletionTimestamp") and not meta.get("finalizers") and resource != "namespaces" \
+                    and not graceful:
                 await storage.delete(resource, ns, name)
                 changed = True
         for ns in terminating - nonempty:

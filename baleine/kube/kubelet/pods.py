@@ -1,0 +1,494 @@
+"""A pod worker: one task per pod running it through the engine until it is gone.
+
+Contract: the worker is level-triggered. Each pass of :meth:`PodWorker.sync`
+reads the pod, makes one step towards running it (the sandbox, the volumes, the
+init containers in order to completion, then the containers, each restarted per
+``restartPolicy`` with the crash-loop back-off) and publishes the pod's status
+when it changed. It wakes when the agent says the pod changed, when one of its
+containers exits, when a probe's verdict changes, when a back-off ends, and every
+few seconds anyway. When the pod is deleted (gone, or terminating with a
+deletionTimestamp) it stops the containers with the pod's grace period, removes
+them and the sandbox, and finishes the deletion of a terminating pod.
+
+A restart creates a new container (``..._<restartCount+1>``); the previous one is
+kept for ``kubectl logs --previous`` and removed at the restart after. On start
+the worker adopts the pod's existing containers by the ``io.kubernetes.pod.uid``
+label: restart counts and completed init containers survive a daemon restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ...rules.errors import NotFound
+from ...rules.filters import Filters
+from ..client import Client
+from ..status import APIError
+from . import config, names, sandbox, status
+from .backoff import Backoff, describe
+from .status import Slot
+
+if TYPE_CHECKING:
+    from ..manager import Context
+
+Obj = dict[str, Any]
+log = logging.getLogger("baleine.kube.kubelet")
+RESYNC = 5.0
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _finished_at(doc: Obj) -> float:
+    """When the container exited, as a monotonic time (for the back-off)."""
+    text = (doc.get("State") or {}).get("FinishedAt") or ""
+    try:
+        when = datetime.datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return time.monotonic()
+    age = (datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()
+    return time.monotonic() - max(0.0, age)
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """(repository, tag or digest) of an image reference (``latest`` by default)."""
+    if "@" in image:
+        repo, digest = image.split("@", 1)
+        return repo, digest
+    slash = image.rfind("/")
+    colon = image.rfind(":")
+    if colon > slash:
+        return image[:colon], image[colon + 1:]
+    return image, "latest"
+
+
+class PodWorker:
+    """Runs one pod (see the module's contract)."""
+
+    def __init__(self, ctx: Context, client: Client, pod: Obj, node_name: str, host_ip: str,
+                 backoff: Backoff) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.uid = pod["metadata"]["uid"]
+        self.namespace = pod["metadata"].get("namespace", "default")
+        self.name = pod["metadata"]["name"]
+        self.node_name = node_name
+        self.host_ip = host_ip
+        self.backoff = backoff
+        spec = pod.get("spec") or {}
+        self.init = [Slot(c, init=True) for c in spec.get("initContainers") or []]
+        self.apps = [Slot(c) for c in spec.get("containers") or []]
+        self.sandbox_id = ""
+        self.sandbox_attempt = 0
+        self.pod_ip = ""
+        self.start_time = ""
+        self.init_failed = False
+        self.volumes: Any = None
+        self.volumes_ready = False
+        self._wake = asyncio.Event()
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._probers: dict[str, Any] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    # --- the loop ------------------------------------------------------------
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name=f"pod worker {self.namespace}/{self.name}")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop the worker (the daemon stops: the containers keep running)."""
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        await self._stop_watchers()
+
+    async def _run(self) -> None:
+        await self._adopt()
+        while True:
+            self._wake.clear()
+            pod = self.client.get("pods", self.namespace, self.name)
+            if pod is None or pod["metadata"].get("uid") != self.uid or pod["metadata"].get("deletionTimestamp"):
+                await self._terminate(pod if pod is not None and pod["metadata"].get("uid") == self.uid else None)
+                return
+            delay: float | None = RESYNC
+            try:
+                delay = await self.sync(pod)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - one bad pass must not end the pod
+                log.exception("syncing pod %s/%s failed", self.namespace, self.name)
+                delay = 2.0
+            try:
+                await self._publish()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                log.exception("publishing the status of %s/%s failed", self.namespace, self.name)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(delay or RESYNC, RESYNC))
+
+    # --- adoption --------------------------------------------------------------
+    async def _pod_containers(self) -> list[Obj]:
+        views = await self.ctx.backends.containers.list(Filters({"label": [f"{names.POD_UID}={self.uid}"]}),
+                                                        show_all=True, limit=0, size=False)
+        return [v.container.doc for v in views]
+
+    async def _adopt(self) -> None:
+        """Take over the containers a previous run of the daemon made for this pod."""
+        docs = await self._pod_containers()
+        by_name: dict[str, list[Obj]] = {}
+        for doc in docs:
+            lab = (doc.get("Config") or {}).get("Labels") or {}
+            by_name.setdefault(lab.get(names.CONTAINER_NAME, ""), []).append(doc)
+        for group in by_name.values():
+            group.sort(key=lambda d: names.restart_count_of((d.get("Config") or {}).get("Labels") or {}))
+        sandboxes = by_name.pop(names.SANDBOX, [])
+        if sandboxes:
+            last = sandboxes[-1]
+            self.sandbox_attempt = names.restart_count_of(last["Config"]["Labels"])
+            if (last.get("State") or {}).get("Running"):
+                self.sandbox_id = last["Id"]
+                self.pod_ip = await sandbox.pod_ip(self.ctx, self.sandbox_id, self.host_ip)
+        for slot in self.init + self.apps:
+            group = by_name.get(slot.name) or []
+            if group:
+                slot.current = group[-1]
+                slot.previous = group[-2] if len(group) > 1 else None
+                slot.restarts = names.restart_count_of(slot.current["Config"]["Labels"])
+                if slot.running:
+                    self._watch_exit(slot.current["Id"])
+                    self._start_prober(slot)
+        pod = self.client.get("pods", self.namespace, self.name)
+        self.start_time = ((pod or {}).get("status") or {}).get("startTime") or ""
+
+    # --- one pass ----------------------------------------------------------------
+    async def sync(self, pod: Obj) -> float | None:
+        """One step towards running ``pod``; seconds until the next look wanted (None: the resync)."""
+        if not self.start_time:
+            self.start_time = _now()
+        await self._refresh()
+        if self._finished(pod):
+            await self._stop_sandbox()
+            return None
+        if not self.sandbox_id:
+            await self._start_sandbox(pod)
+        if not await self._setup_volumes(pod):
+            return 2.0
+        for slot in self.init:
+            if slot.exited and slot.exit_code == 0:
+                continue
+            if slot.running:
+                return None
+            if slot.exited and (pod["spec"].get("restartPolicy") == "Never"):
+                self.init_failed = True
+                return None
+            return await self._run_slot(pod, slot)
+        delays = [await self._sync_app(pod, slot) for slot in self.apps]
+        wanted = [d for d in delays if d is not None]
+        return min(wanted) if wanted else None
+
+    def _finished(self, pod: Obj) -> bool:
+        """A pod that ran to its end (its phase will not change again)."""
+        return status.phase(pod, self.init, self.apps, self.init_failed) in ("Succeeded", "Failed") and \
+            all(s.current is not None for s in self.apps) or self.init_failed
+
+    async def _refresh(self) -> None:
+        """Re-read the current containers' documents (their state may have changed)."""
+        for slot in self.init + self.apps:
+            if slot.current is None:
+                continue
+            try:
+                slot.current = (await self.ctx.backends.containers.inspect(slot.current["Id"])).container.doc
+            except NotFound:
+                slot.current = None
+        if self.sandbox_id:
+            try:
+                doc = (await self.ctx.backends.containers.inspect(self.sandbox_id)).container.doc
+                if not (doc.get("State") or {}).get("Running"):
+                    self.sandbox_id = ""
+            except NotFound:
+                self.sandbox_id = ""
+
+    async def _start_sandbox(self, pod: Obj) -> None:
+        if self.sandbox_attempt or self.pod_ip:
+            self.sandbox_attempt += 1
+            # A new network namespace: the containers in the old one must go (they restart per policy).
+            for slot in self.apps + self.init:
+                if slot.running:
+                    await self._kill(slot, 0)
+        self.sandbox_id = await sandbox.create(self.ctx, pod, self.sandbox_attempt)
+        self.pod_ip = await sandbox.pod_ip(self.ctx, self.sandbox_id, self.host_ip)
+        await self._publish()  # the pod's IP before its containers start (env status.podIP reads it)
+
+    async def _stop_sandbox(self) -> None:
+        if not self.sandbox_id:
+            return
+        with contextlib.suppress(Exception):
+            await self.ctx.backends.containers.kill(self.sandbox_id, "SIGKILL")
+        self.sandbox_id = ""
+
+    async def _setup_volumes(self, pod: Obj) -> bool:
+        if self.volumes_ready:
+            return True
+        try:
+            from .volumes import PodVolumes, VolumeError
+        except ImportError:
+            self.volumes_ready = True
+            return True
+        if self.volumes is None:
+            self.volumes = PodVolumes(self.ctx, pod)
+        try:
+            await self.volumes.setup()
+        except VolumeError as exc:
+            await self.client.event(pod, "Warning", "FailedMount", str(exc))
+            return False
+        self.volumes_ready = True
+        return True
+
+    def _mounts(self, container: Obj) -> list[Obj]:
+        return self.volumes.mounts(container) if self.volumes is not None else []
+
+    async def _sync_app(self, pod: Obj, slot: Slot) -> float | None:
+        if slot.running:
+            if slot.extra.get("liveness_failed"):
+                slot.extra.pop("liveness_failed")
+                await self.client.event(pod, "Normal", "Killing",
+                                        f"Container {slot.name} failed liveness probe, will be restarted")
+                await self._kill(slot, self._grace(pod))
+                return 0.1
+            return None
+        if slot.current is None:
+            return await self._run_slot(pod, slot)
+        if not slot.exited:
+            return await self._run_slot(pod, slot)  # created but never started (a crash of the daemon)
+        policy = pod["spec"].get("restartPolicy") or "Always"
+        if policy == "Never" or (policy == "OnFailure" and slot.exit_code == 0):
+            slot.waiting = None
+            return None
+        return await self._run_slot(pod, slot)
+
+    async def _run_slot(self, pod: Obj, slot: Slot) -> float | None:
+        """Create and start the slot's next container, unless its back-off holds it."""
+        key = f"{self.uid}/{slot.name}"
+        if slot.current is not None and slot.exited:
+            left = self.backoff.waiting(key, _finished_at(slot.current))
+            if left > 0:
+                message = (f"back-off {describe(self.backoff.delay(key))} restarting failed container={slot.name} "
+                           f"pod={self.name}_{self.namespace}({self.uid})")
+                if slot.waiting is None or slot.waiting[0] != "CrashLoopBackOff":
+                    await self.client.event(pod, "Warning", "BackOff", "Back-off restarting failed container "
+                                            f"{slot.name} in pod {self.name}_{self.namespace}({self.uid})")
+                slot.waiting = ("CrashLoopBackOff", message)
+                return left
+            self.backoff.next(key)
+        image_config = await self._image(pod, slot)
+        if image_config is None:
+            return self.backoff.waiting(f"{key}/pull", time.monotonic()) or 10.0
+        restarts = slot.restarts + 1 if slot.current is not None else slot.restarts
+        try:
+            body = config.create_body(self.ctx, pod, slot.spec, image_config, self.sandbox_id, restarts,
+                                      slot.init, self._mounts(slot.spec))
+        except Exception as exc:  # noqa: BLE001 - env.EnvError and bad quantities: the kubelet's config error
+            slot.waiting = ("CreateContainerConfigError", str(exc))
+            await self.client.event(pod, "Warning", "Failed", f"Error: {exc}")
+            return 5.0
+        name = names.container_name(pod, slot.name, restarts)
+        containers = self.ctx.backends.containers
+        with contextlib.suppress(NotFound):
+            await containers.remove(name, force=True, volumes=False)  # a leftover of a crash
+        try:
+            cid, _ = await containers.create(body, name)
+        except Exception as exc:  # noqa: BLE001
+            slot.waiting = ("CreateContainerError", str(exc))
+            await self.client.event(pod, "Warning", "Failed", f"Error: {exc}")
+            return 5.0
+        await self.client.event(pod, "Normal", "Created", f"Created container {slot.name}")
+        if slot.previous is not None:
+            with contextlib.suppress(Exception):
+                await containers.remove(slot.previous["Id"], force=True, volumes=False)
+        if slot.current is not None:
+            slot.previous = slot.current
+        slot.restarts = restarts
+        slot.current = (await containers.inspect(cid)).container.doc
+        try:
+            await containers.start(cid)
+        except Exception as exc:  # noqa: BLE001 - runc's refusal: the container exits as failed
+            await self.client.event(pod, "Warning", "Failed", f"Error: {exc}")
+        else:
+            await self.client.event(pod, "Normal", "Started", f"Started container {slot.name}")
+        slot.waiting = None
+        slot.current = (await containers.inspect(cid)).container.doc
+        if slot.running:
+            self._watch_exit(cid)
+            self._start_prober(slot)
+        return 0.1 if not slot.running else None
+
+    async def _image(self, pod: Obj, slot: Slot) -> Obj | None:
+        """The image's config after ``imagePullPolicy``; None (and the waiting reason set) if unavailable."""
+        image = slot.spec["image"]
+        policy = slot.spec.get("imagePullPolicy") or "IfNotPresent"
+        backends = self.ctx.backends
+        present = None
+        with contextlib.suppress(NotFound, Exception):
+            present = await backends.images.inspect(image)
+        if policy == "Never" and present is None:
+            message = f'Container image "{image}" is not present with pull policy of Never'
+            slot.waiting = ("ErrImageNeverPull", message)
+            await self.client.event(pod, "Warning", "ErrImageNeverPull", message)
+            return None
+        if policy == "Always" or present is None:
+            pull_key = f"{self.uid}/{slot.name}/pull"
+            if slot.waiting and slot.waiting[0] in ("ErrImagePull", "ImagePullBackOff") and \
+                    self.backoff.waiting(pull_key, slot.extra.get("pull_failed", 0.0)) > 0:
+                slot.waiting = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+                await self.client.event(pod, "Normal", "BackOff", f'Back-off pulling image "{image}"')
+                return None
+            await self.client.event(pod, "Normal", "Pulling", f'Pulling image "{image}"')
+            started = time.monotonic()
+            try:
+                await self._pull(image)
+                present = await backends.images.inspect(image)
+            except Exception as exc:  # noqa: BLE001 - the registry's answer, whatever it is
+                if present is None:
+                    self.backoff.next(pull_key)
+                    slot.extra["pull_failed"] = time.monotonic()
+                    slot.waiting = ("ErrImagePull", str(exc))
+                    await self.client.event(pod, "Warning", "Failed", f'Failed to pull image "{image}": {exc}')
+                    await self.client.event(pod, "Warning", "Failed", "Error: ErrImagePull")
+                    return None
+                # No registry reachable and a local copy: Baleine runs it (the engine's store is the node's).
+                log.info("pulling %s failed (%s); using the local image", image, exc)
+            else:
+                took = time.monotonic() - started
+                await self.client.event(pod, "Normal", "Pulled", f'Successfully pulled image "{image}" in '
+                                        f"{took:.3f}s ({took:.3f}s including waiting)")
+                self.backoff.forget(pull_key)
+                return present.container_config
+        await self.client.event(pod, "Normal", "Pulled", f'Container image "{image}" already present on machine')
+        return present.container_config
+
+    async def _pull(self, image: str) -> None:
+        from ...distribution.auth import AuthConfig
+
+        repo, tag = split_image(image)
+        await self.ctx.backends.distribution.pull(repo, tag, None, AuthConfig(), lambda _m: None)
+
+    # --- probes and exits --------------------------------------------------------
+    def _watch_exit(self, cid: str) -> None:
+        if cid in self._watchers:
+            return
+
+        async def watch() -> None:
+            with contextlib.suppress(Exception):
+                waiter = await self.ctx.backends.containers.wait(cid, "not-running")
+                await waiter
+            self._watchers.pop(cid, None)
+            self.wake()
+
+        self._watchers[cid] = asyncio.create_task(watch(), name=f"exit of {cid[:12]}")
+
+    def _start_prober(self, slot: Slot) -> None:
+        spec = slot.spec
+        if slot.init or not any(spec.get(p) for p in ("livenessProbe", "readinessProbe", "startupProbe")):
+            return
+        try:
+            from .probes import Prober
+        except ImportError:
+            return  # no prober yet: without a verdict a running container counts as ready
+        old = self._probers.pop(slot.name, None)
+        if old is not None:
+            asyncio.create_task(old.stop())
+        pod = self.client.get("pods", self.namespace, self.name) or {}
+        slot.ready = False if spec.get("readinessProbe") else None
+        slot.started = False if spec.get("startupProbe") else None
+
+        def changed() -> None:
+            if slot.current is None or slot.current["Id"] != cid:
+                return
+            slot.ready = prober.ready if spec.get("readinessProbe") else None
+            slot.started = prober.started if spec.get("startupProbe") else None
+            if not prober.live:
+                slot.extra["liveness_failed"] = True
+            self.wake()
+
+        cid = slot.current["Id"]
+        prober = Prober(self.ctx, pod, spec, cid, changed)
+        self._probers[slot.name] = prober
+        prober.start()
+
+    async def _stop_watchers(self) -> None:
+        for task in list(self._watchers.values()):
+            task.cancel()
+        self._watchers.clear()
+        for prober in list(self._probers.values()):
+            with contextlib.suppress(Exception):
+                await prober.stop()
+        self._probers.clear()
+
+    # --- ending --------------------------------------------------------------------
+    def _grace(self, pod: Obj | None) -> int:
+        if pod is None:
+            return 0
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        grace = meta.get("deletionGracePeriodSeconds")
+        if grace is None:
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+        return max(0, int(grace))
+
+    async def _kill(self, slot: Slot, grace: int) -> None:
+        if slot.current is None:
+            return
+        with contextlib.suppress(Exception):
+            await self.ctx.backends.containers.stop(slot.current["Id"], grace, None)
+
+    async def _terminate(self, pod: Obj | None) -> None:
+        """Stop everything of the pod with its grace period, remove it, finish its deletion."""
+        await self._stop_watchers()
+        grace = self._grace(pod)
+        running = [s for s in self.apps + self.init if s.running]
+        if pod is not None:
+            for slot in running:
+                await self.client.event(pod, "Normal", "Killing", f"Stopping container {slot.name}")
+        await asyncio.gather(*(self._kill(s, grace) for s in running))
+        await self._stop_sandbox()
+        for doc in await self._pod_containers():
+            with contextlib.suppress(Exception):
+                await self.ctx.backends.containers.remove(doc["Id"], force=True, volumes=False)
+        if self.volumes is not None:
+            with contextlib.suppress(Exception):
+                await self.volumes.teardown()
+        if pod is not None:
+            with contextlib.suppress(APIError):
+                await self.ctx.registry.delete(self.client.kind("pods"), self.namespace, self.name, "Background",
+                                               {"uid": self.uid}, grace_period=0)
+
+    # --- status --------------------------------------------------------------------
+    async def _publish(self) -> None:
+        """Write the pod's status if it changed (re-read and retried on a conflict)."""
+        for _ in range(5):
+            pod = self.client.get("pods", self.namespace, self.name)
+            if pod is None or pod["metadata"].get("uid") != self.uid:
+                return
+            new = status.pod_status(pod, self.init, self.apps, sandbox_ready=bool(self.sandbox_id and self.pod_ip),
+                                    pod_ip=self.pod_ip, host_ip=self.host_ip, start_time=self.start_time,
+                                    init_failed=self.init_failed)
+            old = pod.get("status") or {}
+            merged = {**old, **new}
+            if merged == old:
+                return
+            pod["status"] = merged
+            try:
+                await self.client.update_status("pods", pod)
+                return
+            except APIError as exc:
+                if exc.code != 409:
+                    raise
