@@ -89,3 +89,122 @@ def test_two_containers_share_localhost_and_the_pod_is_ready(kube: Kube) -> None
     described = kube.ok("describe", "pod", "duo")
     for reason in ("Scheduled", "Pulled", "Created", "Started"):
         assert reason in described
+
+
+def test_init_containers_run_in_order_to_completion_first(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("inits", [box("app", "sleep 1000")], initContainers=[
+        box("first", "sleep 2; echo one"), box("second", "echo two")]))
+    wait_for(lambda: "Init:0/2" in kube.ok("get", "pod", "inits"), 30, what="Init:0/2")
+    kube.ok("wait", "--for=condition=Ready", "pod/inits", "--timeout=60s")
+    inits = get_json(kube, "pod", "inits")["status"]["initContainerStatuses"]
+    assert [s["name"] for s in inits] == ["first", "second"]
+    first, second = (s["state"]["terminated"] for s in inits)
+    assert first["exitCode"] == second["exitCode"] == 0 and first["reason"] == "Completed"
+    assert first["finishedAt"] <= second["startedAt"]
+    assert all(s["ready"] for s in inits)
+    assert kube.ok("get", "pod", "inits", "--no-headers").split()[1:3] == ["1/1", "Running"]
+
+
+def test_a_crashing_container_restarts_with_back_off(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("crash", [box("crash", "echo boom; exit 1")]))
+    obj = wait_for(lambda: (o := get_json(kube, "pod", "crash"))["status"].get("containerStatuses")
+                   and o["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
+                   == "CrashLoopBackOff" and o, 60, what="CrashLoopBackOff")
+    cs = obj["status"]["containerStatuses"][0]
+    uid = obj["metadata"]["uid"]
+    assert cs["restartCount"] >= 1 and not cs["ready"]
+    assert cs["state"]["waiting"]["message"] == (f"back-off 10s restarting failed container=crash "
+                                                 f"pod=crash_default({uid})")
+    assert cs["lastState"]["terminated"]["exitCode"] == 1 and cs["lastState"]["terminated"]["reason"] == "Error"
+    row = kube.ok("get", "pod", "crash", "--no-headers").split()
+    assert row[1:4] == ["0/1", "CrashLoopBackOff", str(cs["restartCount"])]
+    # the next restart waits for the back-off (10 s), then counts
+    before = cs["restartCount"]
+    began = time.monotonic()
+    wait_for(lambda: statuses(kube, "crash")["crash"]["restartCount"] > before, 40, what="a restart")
+    assert time.monotonic() - began > 3
+    assert "Back-off restarting failed container crash" in kube.ok("describe", "pod", "crash")
+    # the previous container is kept (logs --previous), older ones are removed
+    count = statuses(kube, "crash")["crash"]["restartCount"]
+    names = kube.daemon.ok("ps", "-a", "--filter", f"label=io.kubernetes.pod.uid={uid}", "--format",
+                           "{{.Names}}").split()
+    assert sorted(n.rsplit("_", 1)[1] for n in names if n.startswith("k8s_crash_")) == sorted(
+        [str(count - 1), str(count)])
+    kube.ok("delete", "pod", "crash")
+
+
+def test_restart_policy_never_and_on_failure_end_the_pod(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("fails", [box("c", "exit 3")], restartPolicy="Never"))
+    kube.ok("apply", "-f", "-", input=pod("works", [box("c", "echo done")], restartPolicy="Never"))
+    kube.ok("apply", "-f", "-", input=pod("retry", [box("c", "exit 0")], restartPolicy="OnFailure"))
+    wait_for(lambda: phase(kube, "fails") == "Failed", 60, what="Failed")
+    wait_for(lambda: phase(kube, "works") == "Succeeded", 60, what="Succeeded")
+    wait_for(lambda: phase(kube, "retry") == "Succeeded", 60, what="Succeeded (OnFailure)")
+    import kubernetes
+
+    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=kube.kubeconfig))
+    failed = api.read_namespaced_pod_status("fails", "default").status
+    term = failed.container_statuses[0].state.terminated
+    assert (term.exit_code, term.reason) == (3, "Error") and failed.container_statuses[0].restart_count == 0
+    ready = {c.type: (c.status, c.reason) for c in failed.conditions}["Ready"]
+    assert ready == ("False", "PodCompleted")
+    rows = {line.split()[0]: line.split()[2] for line in kube.ok("get", "pods", "--no-headers").splitlines()}
+    assert rows["fails"] == "Error" and rows["works"] == "Completed" and rows["retry"] == "Completed"
+    kube.ok("delete", "pod", "fails", "works", "retry")
+
+
+def test_a_pod_that_does_not_fit_stays_pending(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("huge", [box("c", "sleep 1000",
+                                                       resources={"requests": {"cpu": "1000"}})]))
+    cond = wait_for(lambda: next((c for c in get_json(kube, "pod", "huge").get("status", {}).get("conditions") or []
+                                  if c["type"] == "PodScheduled"), None), 30, what="PodScheduled")
+    assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Unschedulable",
+                                                                "0/1 nodes are available: 1 Insufficient cpu.")
+    obj = get_json(kube, "pod", "huge")
+    assert obj["status"]["phase"] == "Pending" and not obj["spec"].get("nodeName")
+    assert "FailedScheduling" in kube.ok("describe", "pod", "huge")
+    kube.ok("delete", "pod", "huge")
+
+
+def test_delete_waits_for_the_grace_period(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("stubborn", [box("c", "trap '' TERM; while true; do sleep 1; done")],
+                                          terminationGracePeriodSeconds=4))
+    kube.ok("wait", "--for=condition=Ready", "pod/stubborn", "--timeout=60s")
+    uid = get_json(kube, "pod", "stubborn")["metadata"]["uid"]
+    began = time.monotonic()
+    kube.ok("delete", "pod", "stubborn", "--wait=false")
+    meta = get_json(kube, "pod", "stubborn")["metadata"]
+    assert meta["deletionTimestamp"] and meta["deletionGracePeriodSeconds"] == 4
+    assert kube.ok("get", "pod", "stubborn", "--no-headers").split()[2] == "Terminating"
+    wait_for(lambda: kube.run("get", "pod", "stubborn").returncode != 0, 30, what="the pod to go")
+    assert time.monotonic() - began >= 3.5
+    assert kube.daemon.ok("ps", "-aq", "--filter", f"label=io.kubernetes.pod.uid={uid}").strip() == ""
+    # a container that ends on SIGTERM goes at once
+    kube.ok("apply", "-f", "-", input=pod("polite", [box("c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")],
+                                          terminationGracePeriodSeconds=30))
+    kube.ok("wait", "--for=condition=Ready", "pod/polite", "--timeout=60s")
+    began = time.monotonic()
+    kube.ok("delete", "pod", "polite")
+    assert time.monotonic() - began < 15
+
+
+def test_the_pod_survives_a_daemon_kill_with_the_same_containers(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("steady", [box("c", "sleep 1000")]))
+    kube.ok("wait", "--for=condition=Ready", "pod/steady", "--timeout=60s")
+    before = statuses(kube, "steady")["c"]
+    d = kube.daemon
+    orphan = d.ok("run", "-d", "--label", "io.kubernetes.pod.uid=gone", "busybox", "sleep", "1000").strip()
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    d.proc = None
+    d.start()
+    kube.wait_ready()
+    time.sleep(3)
+    kube.ok("wait", "--for=condition=Ready", "pod/steady", "--timeout=60s")
+    after = statuses(kube, "steady")["c"]
+    assert after["containerID"] == before["containerID"] and after["restartCount"] == before["restartCount"]
+    uid = get_json(kube, "pod", "steady")["metadata"]["uid"]
+    running = d.ok("ps", "-q", "--filter", f"label=io.kubernetes.pod.uid={uid}").split()
+    assert len(running) == 2  # the sandbox and the container, no duplicates
+    wait_for(lambda: orphan[:12] not in d.ok("ps", "-aq", "--no-trunc"), 30, what="the orphan to go")
+    kube.ok("delete", "pod", "steady", "--grace-period=1")

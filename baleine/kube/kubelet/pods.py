@@ -181,6 +181,7 @@ class PodWorker:
             return None
         if not self.sandbox_id:
             await self._start_sandbox(pod)
+            pod = self.client.get("pods", self.namespace, self.name) or pod  # with its IP (env's status.podIP)
         if not await self._setup_volumes(pod):
             return 2.0
         for slot in self.init:
