@@ -124,6 +124,7 @@ def test_a_crashing_container_restarts_with_back_off(kube: Kube) -> None:
     wait_for(lambda: statuses(kube, "crash")["crash"]["restartCount"] > before, 40, what="a restart")
     assert time.monotonic() - began > 3
     assert "Back-off restarting failed container crash" in kube.ok("describe", "pod", "crash")
+    assert kube.ok("logs", "crash", "--previous").strip() == "boom"
     # the previous container is kept (logs --previous), older ones are removed
     count = statuses(kube, "crash")["crash"]["restartCount"]
     names = kube.daemon.ok("ps", "-a", "--filter", f"label=io.kubernetes.pod.uid={uid}", "--format",
@@ -208,3 +209,45 @@ def test_the_pod_survives_a_daemon_kill_with_the_same_containers(kube: Kube) -> 
     assert len(running) == 2  # the sandbox and the container, no duplicates
     wait_for(lambda: orphan[:12] not in d.ok("ps", "-aq", "--no-trunc"), 30, what="the orphan to go")
     kube.ok("delete", "pod", "steady", "--grace-period=1")
+
+
+def test_container_settings_reach_the_engine(kube: Kube) -> None:
+    spec = box("main", "", command=None, args=["sleep", "1000"], workingDir="/tmp",
+               env=[{"name": "GREETING", "value": "hi"}],
+               resources={"limits": {"cpu": "500m", "memory": "64Mi"}, "requests": {"cpu": "250m"}},
+               securityContext={"runAsUser": 1000, "runAsGroup": 2000, "readOnlyRootFilesystem": True,
+                                "capabilities": {"add": ["NET_ADMIN"], "drop": ["MKNOD"]}})
+    del spec["command"]
+    kube.ok("apply", "-f", "-", input=pod("settings", [spec], hostname="custom"))
+    kube.ok("wait", "--for=condition=Ready", "pod/settings", "--timeout=60s")
+    cid = statuses(kube, "settings")["main"]["containerID"].split("://", 1)[1]
+    doc = kube.daemon.inspect(cid)
+    hc, cfg = doc["HostConfig"], doc["Config"]
+    assert (hc["NanoCpus"], hc["Memory"], hc["ReadonlyRootfs"]) == (500_000_000, 64 * 2**20, True)
+    assert hc["CapAdd"] == ["NET_ADMIN"] and hc["CapDrop"] == ["MKNOD"]
+    assert hc["NetworkMode"].startswith("container:") and hc["IpcMode"] == hc["NetworkMode"]
+    assert cfg["User"] == "1000:2000" and cfg["WorkingDir"] == "/tmp" and cfg["Hostname"] == "custom"
+    # args alone replace the image's Cmd (busybox: no Entrypoint, Cmd ["sh"])
+    assert doc["Path"] == "sleep" and doc["Args"] == ["1000"]
+    assert "GREETING=hi" in cfg["Env"]
+    assert in_pod(kube, "settings", "main", "id").startswith("uid=1000 gid=2000")
+    assert in_pod(kube, "settings", "main", "hostname").strip() == "custom"
+    kube.ok("delete", "pod", "settings", "--grace-period=1")
+
+
+def test_image_pull_policies(kube: Kube) -> None:
+    missing = {"name": "c", "image": "nowhere.invalid/none:1", "imagePullPolicy": "IfNotPresent"}
+    never = {"name": "c", "image": "nowhere.invalid/none:1", "imagePullPolicy": "Never"}
+    kube.ok("apply", "-f", "-", input=pod("unpullable", [missing]))
+    kube.ok("apply", "-f", "-", input=pod("neverpull", [never]))
+    reasons = {"ErrImagePull", "ImagePullBackOff"}
+    wait_for(lambda: statuses(kube, "unpullable").get("c", {}).get("state", {}).get("waiting", {}).get("reason")
+             in reasons, 60, what="ErrImagePull")
+    waiting = wait_for(lambda: statuses(kube, "neverpull").get("c", {}).get("state", {}).get("waiting"), 60)
+    assert waiting == {"reason": "ErrImageNeverPull",
+                       "message": 'Container image "nowhere.invalid/none:1" is not present with pull policy of Never'}
+    assert phase(kube, "unpullable") == "Pending"
+    described = kube.ok("describe", "pod", "unpullable")
+    assert 'Pulling image "nowhere.invalid/none:1"' in described and "Error: ErrImagePull" in described
+    wait_for(lambda: "ImagePullBackOff" in kube.ok("get", "pod", "unpullable"), 60, what="ImagePullBackOff")
+    kube.ok("delete", "pod", "unpullable", "neverpull")
