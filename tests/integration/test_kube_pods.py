@@ -251,3 +251,16 @@ def test_image_pull_policies(kube: Kube) -> None:
     assert 'Pulling image "nowhere.invalid/none:1"' in described and "Error: ErrImagePull" in described
     wait_for(lambda: "ImagePullBackOff" in kube.ok("get", "pod", "unpullable"), 60, what="ImagePullBackOff")
     kube.ok("delete", "pod", "unpullable", "neverpull")
+
+
+def test_a_new_image_restarts_the_container(kube: Kube) -> None:
+    kube.daemon.ok("tag", "busybox", "busybox:renamed")
+    kube.ok("apply", "-f", "-", input=pod("swap", [box("c", "sleep 1000")]))
+    kube.ok("wait", "--for=condition=Ready", "pod/swap", "--timeout=60s")
+    before = statuses(kube, "swap")["c"]["containerID"]
+    kube.ok("set", "image", "pod/swap", "c=busybox:renamed")
+    after = wait_for(lambda: (s := statuses(kube, "swap")["c"])["containerID"] != before and s.get("ready") and s,
+                     60, what="the new container")
+    assert after["restartCount"] == 1 and after["image"] == "busybox:renamed"
+    assert "definition changed, will be restarted" in kube.ok("describe", "pod", "swap")
+    kube.ok("delete", "pod", "swap", "--grace-period=1")

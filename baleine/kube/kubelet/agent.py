@@ -112,9 +112,10 @@ class Agent:
         node = (pod.get("spec") or {}).get("nodeName") or ""
         if kind == "DELETED" or meta.get("deletionTimestamp"):
             self._unschedulable.pop(uid, None)
-            worker = self.workers.get(uid)
-            if worker is not None:
-                worker.wake()
+            if kind != "DELETED" and node == self.node_name:
+                self._worker(pod)  # a terminating pod without a worker (a daemon restart): finish it
+            elif uid in self.workers:
+                self.workers[uid].wake()
             await self._schedule_pending()
             return
         if not node:
@@ -122,17 +123,22 @@ class Agent:
             return
         if node != self.node_name:
             return
-        worker = self.workers.get(uid)
-        if worker is None:
-            worker = PodWorker(self.ctx, self.client, pod, self.node_name, self.host_ip(), self.backoff)
-            self.workers[uid] = worker
-            worker.start()
-            worker.task.add_done_callback(lambda _t, uid=uid: self._worker_done(uid))
-        else:
-            worker.wake()
+        self._worker(pod)
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed") and self._unschedulable:
             await self._schedule_pending()
+
+    def _worker(self, pod: Obj) -> None:
+        """Wake the pod's worker, started first if it has none."""
+        uid = pod["metadata"]["uid"]
+        worker = self.workers.get(uid)
+        if worker is not None:
+            worker.wake()
+            return
+        worker = PodWorker(self.ctx, self.client, pod, self.node_name, self.host_ip(), self.backoff)
+        self.workers[uid] = worker
+        worker.start()
+        worker.task.add_done_callback(lambda _t: self._worker_done(uid))
 
     def _worker_done(self, uid: str) -> None:
         self.workers.pop(uid, None)

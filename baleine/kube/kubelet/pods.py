@@ -176,6 +176,7 @@ class PodWorker:
         if not self.start_time:
             self.start_time = _now()
         await self._refresh()
+        await self._follow_spec(pod)
         if self._finished(pod):
             await self._stop_sandbox()
             return None
@@ -196,6 +197,22 @@ class PodWorker:
         delays = [await self._sync_app(pod, slot) for slot in self.apps]
         wanted = [d for d in delays if d is not None]
         return min(wanted) if wanted else None
+
+    async def _follow_spec(self, pod: Obj) -> None:
+        """Take the pod's current container specs (only ``image`` may change on a live pod):
+        a running container whose image changed is restarted, as kubelet does."""
+        specs = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
+        for slot in self.apps:
+            spec = specs.get(slot.name)
+            if spec is None or spec == slot.spec:
+                continue
+            changed = spec.get("image") != slot.spec.get("image")
+            slot.spec = spec
+            if changed and slot.running:
+                await self.client.event(pod, "Normal", "Killing",
+                                        f"Container {slot.name} definition changed, will be restarted")
+                await self._kill(slot, self._grace(pod))
+                self.backoff.forget(f"{self.uid}/{slot.name}")
 
     def _finished(self, pod: Obj) -> bool:
         """A pod that ran to its end (its phase will not change again)."""
