@@ -81,6 +81,12 @@ def test_two_containers_share_localhost_and_the_pod_is_ready(kube: Kube) -> None
     assert hostname == "duo"
     hosts = in_pod(kube, "duo", "server", "cat", "/etc/hosts")
     assert re.search(rf"^{re.escape(st['podIP'])}\s+duo", hosts, re.M)
+    # ClusterFirst: the cluster's search path, names of Services resolved through the cluster DNS
+    resolv = in_pod(kube, "duo", "client", "cat", "/etc/resolv.conf")
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv and "ndots:5" in resolv
+    api_ip = get_json(kube, "svc", "kubernetes")["spec"]["clusterIP"]
+    looked = wait_for(lambda: in_pod(kube, "duo", "client", "nslookup", "kubernetes.default.svc.cluster.local"), 30)
+    assert f"Address: {api_ip}" in looked
     # kubectl get -o wide: READY STATUS RESTARTS AGE IP NODE
     wide = kube.ok("get", "pod", "duo", "-o", "wide").splitlines()
     assert wide[0].split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
