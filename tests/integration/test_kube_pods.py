@@ -270,3 +270,17 @@ def test_a_new_image_restarts_the_container(kube: Kube) -> None:
     assert after["restartCount"] == 1 and after["image"] == "busybox:renamed"
     assert "definition changed, will be restarted" in kube.ok("describe", "pod", "swap")
     kube.ok("delete", "pod", "swap", "--grace-period=1")
+
+
+def test_a_dead_sandbox_is_replaced_and_the_containers_restarted(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("reborn", [box("c", "sleep 1000")]))
+    kube.ok("wait", "--for=condition=Ready", "pod/reborn", "--timeout=60s")
+    uid = get_json(kube, "pod", "reborn")["metadata"]["uid"]
+    kube.daemon.ok("kill", f"k8s_POD_reborn_default_{uid}_0")
+    wait_for(lambda: statuses(kube, "reborn")["c"]["restartCount"] == 1, 60, what="the restart")
+    kube.ok("wait", "--for=condition=Ready", "pod/reborn", "--timeout=60s")
+    sandboxes = kube.daemon.ok("ps", "-a", "--filter", f"label=io.kubernetes.pod.uid={uid}", "--filter",
+                               "label=io.kubernetes.docker.type=podsandbox", "--format", "{{.Names}} {{.State}}")
+    assert sandboxes.split() == [f"k8s_POD_reborn_default_{uid}_1", "running"]
+    assert get_json(kube, "pod", "reborn")["status"]["podIP"]
+    kube.ok("delete", "pod", "reborn", "--grace-period=1")

@@ -243,6 +243,11 @@ class PodWorker:
             for slot in self.apps + self.init:
                 if slot.running:
                     await self._kill(slot, 0)
+            for doc in await self._pod_containers():  # the dead sandbox goes
+                labels = (doc.get("Config") or {}).get("Labels") or {}
+                if labels.get(names.TYPE) == names.SANDBOX_TYPE:
+                    with contextlib.suppress(Exception):
+                        await self.ctx.backends.containers.remove(doc["Id"], force=True, volumes=False)
         self.sandbox_id = await sandbox.create(self.ctx, pod, self.sandbox_attempt)
         self.pod_ip = await sandbox.pod_ip(self.ctx, self.sandbox_id, self.host_ip)
         await self._publish()  # the pod's IP before its containers start (env status.podIP reads it)
