@@ -284,3 +284,21 @@ def test_a_dead_sandbox_is_replaced_and_the_containers_restarted(kube: Kube) -> 
     assert sandboxes.split() == [f"k8s_POD_reborn_default_{uid}_1", "running"]
     assert get_json(kube, "pod", "reborn")["status"]["podIP"]
     kube.ok("delete", "pod", "reborn", "--grace-period=1")
+
+
+def _volumes_landed() -> bool:
+    from baleine.kube.kubelet import volumes
+
+    return hasattr(volumes.PodVolumes, "path_of")
+
+
+@pytest.mark.skipif(not _volumes_landed(), reason="kubelet/volumes.py is still a stub on this tree")
+def test_an_init_container_prepares_an_empty_dir_for_the_app(kube: Kube) -> None:
+    mount = [{"name": "work", "mountPath": "/work"}]
+    kube.ok("apply", "-f", "-", input=pod("prepared", [box("app", "cat /work/ready; sleep 1000", volumeMounts=mount)],
+                                          initContainers=[box("prepare", "echo prepared-by-init > /work/ready",
+                                                              volumeMounts=mount)],
+                                          volumes=[{"name": "work", "emptyDir": {}}]))
+    kube.ok("wait", "--for=condition=Ready", "pod/prepared", "--timeout=60s")
+    assert wait_for(lambda: kube.ok("logs", "prepared", "-c", "app").strip(), 30) == "prepared-by-init"
+    kube.ok("delete", "pod", "prepared", "--grace-period=1")

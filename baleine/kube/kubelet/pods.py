@@ -110,6 +110,10 @@ class PodWorker:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
         await self._stop_watchers()
+        stop_volumes = getattr(self.volumes, "stop", None)  # the file volumes' follower (not the files)
+        if stop_volumes is not None:
+            with contextlib.suppress(Exception):
+                await stop_volumes()
 
     async def _run(self) -> None:
         await self._adopt()
@@ -260,6 +264,8 @@ class PodWorker:
         self.sandbox_id = ""
 
     async def _setup_volumes(self, pod: Obj) -> bool:
+        if self.volumes is not None:
+            self.volumes.pod = pod  # its labels and annotations, for downwardAPI files
         if self.volumes_ready:
             return True
         try:
