@@ -302,3 +302,29 @@ def test_an_init_container_prepares_an_empty_dir_for_the_app(kube: Kube) -> None
     kube.ok("wait", "--for=condition=Ready", "pod/prepared", "--timeout=60s")
     assert wait_for(lambda: kube.ok("logs", "prepared", "-c", "app").strip(), 30) == "prepared-by-init"
     kube.ok("delete", "pod", "prepared", "--grace-period=1")
+
+
+def _probes_landed() -> bool:
+    from baleine.kube.kubelet import probes
+
+    return hasattr(probes, "ProbeSpec")
+
+
+@pytest.mark.skipif(not _probes_landed(), reason="kubelet/probes.py is still a stub on this tree")
+def test_readiness_gates_ready_and_liveness_restarts(kube: Kube) -> None:
+    ready_probe = {"exec": {"command": ["test", "-e", "/tmp/ready"]}, "periodSeconds": 1, "failureThreshold": 1}
+    live_probe = {"exec": {"command": ["test", "!", "-e", "/tmp/sick"]}, "periodSeconds": 1, "failureThreshold": 1}
+    kube.ok("apply", "-f", "-", input=pod("probed", [box("c", "sleep 1000", readinessProbe=ready_probe,
+                                                         livenessProbe=live_probe)]))
+    wait_for(lambda: statuses(kube, "probed").get("c", {}).get("started"), 60, what="the container to start")
+    time.sleep(2)
+    assert kube.ok("get", "pod", "probed", "--no-headers").split()[1:3] == ["0/1", "Running"]
+    assert in_pod(kube, "probed", "c", "touch", "/tmp/ready") == ""
+    kube.ok("wait", "--for=condition=Ready", "pod/probed", "--timeout=30s")
+    in_pod(kube, "probed", "c", "touch", "/tmp/sick")
+    wait_for(lambda: statuses(kube, "probed")["c"]["restartCount"] == 1, 60, what="the liveness restart")
+    assert "Container c failed liveness probe, will be restarted" in kube.ok("describe", "pod", "probed")
+    # the new container has neither file: alive, and not ready until told
+    time.sleep(2)
+    assert not statuses(kube, "probed")["c"]["ready"]
+    kube.ok("delete", "pod", "probed", "--grace-period=1")
