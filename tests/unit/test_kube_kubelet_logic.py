@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from baleine.kube.kubelet import admission, backoff, names, pause, status
-from baleine.kube.kubelet.pods import split_image
+from baleine.kube.kubelet.pull import split_image
 from baleine.kube.kubelet.status import Slot
 
 

@@ -4,7 +4,7 @@ as Baleine containers, through ``ctx.backends`` only.
 Modules: ``agent`` (scheduling onto this node, admission, one worker per pod,
 orphans), ``pods`` (the pod worker), ``sandbox`` (the pod network and the pause
 container), ``pause`` (the sandbox image, made in-process), ``config`` (a pod's
-container as a create body), ``status`` (the pod status as kubelet reports it),
+container as a create body), ``pull`` (imagePullPolicy), ``status`` (the pod status as kubelet reports it),
 ``backoff`` (crash-loop back-off), ``admission`` (requests against allocatable),
 ``names`` (container names and labels).
 """

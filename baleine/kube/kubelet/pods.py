@@ -29,7 +29,7 @@ from ...rules.errors import NotFound
 from ...rules.filters import Filters
 from ..client import Client
 from ..status import APIError
-from . import config, names, sandbox, status
+from . import config, names, pull, sandbox, status
 from .backoff import Backoff, describe
 from .status import Slot
 
@@ -54,18 +54,6 @@ def _finished_at(doc: Obj) -> float:
         return time.monotonic()
     age = (datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()
     return time.monotonic() - max(0.0, age)
-
-
-def split_image(image: str) -> tuple[str, str]:
-    """(repository, tag or digest) of an image reference (``latest`` by default)."""
-    if "@" in image:
-        repo, digest = image.split("@", 1)
-        return repo, digest
-    slash = image.rfind("/")
-    colon = image.rfind(":")
-    if colon > slash:
-        return image[:colon], image[colon + 1:]
-    return image, "latest"
 
 
 class PodWorker:
@@ -220,8 +208,10 @@ class PodWorker:
 
     def _finished(self, pod: Obj) -> bool:
         """A pod that ran to its end (its phase will not change again)."""
-        return status.phase(pod, self.init, self.apps, self.init_failed) in ("Succeeded", "Failed") and \
-            all(s.current is not None for s in self.apps) or self.init_failed
+        if self.init_failed:
+            return True
+        ended = status.phase(pod, self.init, self.apps, self.init_failed) in ("Succeeded", "Failed")
+        return ended and all(s.current is not None for s in self.apps)
 
     async def _refresh(self) -> None:
         """Re-read the current containers' documents (their state may have changed)."""
@@ -319,9 +309,10 @@ class PodWorker:
                 slot.waiting = ("CrashLoopBackOff", message)
                 return left
             self.backoff.next(key)
-        image_config = await self._image(pod, slot)
+        image_config = await pull.image_config(self.ctx, self.client, pod, slot, self.backoff)
         if image_config is None:
-            return self.backoff.waiting(f"{key}/pull", time.monotonic()) or 10.0
+            return self.backoff.waiting(pull.backoff_key(self.uid, slot.name), slot.extra.get("pull_failed", 0.0)) \
+                or 10.0
         restarts = slot.restarts + 1 if slot.current is not None else slot.restarts
         try:
             body = config.create_body(self.ctx, pod, slot.spec, image_config, self.sandbox_id, restarts,
@@ -360,56 +351,6 @@ class PodWorker:
             self._watch_exit(cid)
             self._start_prober(slot)
         return 0.1 if not slot.running else None
-
-    async def _image(self, pod: Obj, slot: Slot) -> Obj | None:
-        """The image's config after ``imagePullPolicy``; None (and the waiting reason set) if unavailable."""
-        image = slot.spec["image"]
-        policy = slot.spec.get("imagePullPolicy") or "IfNotPresent"
-        backends = self.ctx.backends
-        present = None
-        with contextlib.suppress(NotFound, Exception):
-            present = await backends.images.inspect(image)
-        if policy == "Never" and present is None:
-            message = f'Container image "{image}" is not present with pull policy of Never'
-            slot.waiting = ("ErrImageNeverPull", message)
-            await self.client.event(pod, "Warning", "ErrImageNeverPull", message)
-            return None
-        if policy == "Always" or present is None:
-            pull_key = f"{self.uid}/{slot.name}/pull"
-            if slot.waiting and slot.waiting[0] in ("ErrImagePull", "ImagePullBackOff") and \
-                    self.backoff.waiting(pull_key, slot.extra.get("pull_failed", 0.0)) > 0:
-                slot.waiting = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
-                await self.client.event(pod, "Normal", "BackOff", f'Back-off pulling image "{image}"')
-                return None
-            await self.client.event(pod, "Normal", "Pulling", f'Pulling image "{image}"')
-            started = time.monotonic()
-            try:
-                await self._pull(image)
-                present = await backends.images.inspect(image)
-            except Exception as exc:  # noqa: BLE001 - the registry's answer, whatever it is
-                if present is None:
-                    self.backoff.next(pull_key)
-                    slot.extra["pull_failed"] = time.monotonic()
-                    slot.waiting = ("ErrImagePull", str(exc))
-                    await self.client.event(pod, "Warning", "Failed", f'Failed to pull image "{image}": {exc}')
-                    await self.client.event(pod, "Warning", "Failed", "Error: ErrImagePull")
-                    return None
-                # No registry reachable and a local copy: Baleine runs it (the engine's store is the node's).
-                log.info("pulling %s failed (%s); using the local image", image, exc)
-            else:
-                took = time.monotonic() - started
-                await self.client.event(pod, "Normal", "Pulled", f'Successfully pulled image "{image}" in '
-                                        f"{took:.3f}s ({took:.3f}s including waiting)")
-                self.backoff.forget(pull_key)
-                return present.container_config
-        await self.client.event(pod, "Normal", "Pulled", f'Container image "{image}" already present on machine')
-        return present.container_config
-
-    async def _pull(self, image: str) -> None:
-        from ...distribution.auth import AuthConfig
-
-        repo, tag = split_image(image)
-        await self.ctx.backends.distribution.pull(repo, tag, None, AuthConfig(), lambda _m: None)
 
     # --- probes and exits --------------------------------------------------------
     def _watch_exit(self, cid: str) -> None:
