@@ -63,9 +63,12 @@ class Agent:
 
     async def start(self) -> None:
         self.ctx.registry.graceful_node = self.node_name
-        await pause.ensure(self.ctx.backends.images)
-        await sandbox.ensure_network(self.ctx)
-        await self._remove_orphans()
+        try:
+            await pause.ensure(self.ctx.backends.images)
+            await sandbox.ensure_network(self.ctx)
+            await self._remove_orphans()
+        except Exception:  # noqa: BLE001 - the API must come up; each pod worker tries again
+            log.exception("preparing the node agent failed")
         self._task = asyncio.create_task(self._watch(), name="kubelet watch pods")
 
     async def stop(self) -> None:

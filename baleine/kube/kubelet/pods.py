@@ -173,7 +173,13 @@ class PodWorker:
             await self._stop_sandbox()
             return None
         if not self.sandbox_id:
-            await self._start_sandbox(pod)
+            try:
+                await self._start_sandbox(pod)
+            except Exception as exc:  # noqa: BLE001 - the engine's refusal, reported as kubelet does
+                log.warning("the sandbox of %s/%s: %s", self.namespace, self.name, exc)
+                await self.client.event(pod, "Warning", "FailedCreatePodSandBox",
+                                        f"Failed to create pod sandbox: {exc}")
+                return 5.0
             pod = self.client.get("pods", self.namespace, self.name) or pod  # with its IP (env's status.podIP)
         if not await self._setup_volumes(pod):
             return 2.0
