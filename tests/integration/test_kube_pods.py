@@ -328,3 +328,21 @@ def test_readiness_gates_ready_and_liveness_restarts(kube: Kube) -> None:
     time.sleep(2)
     assert not statuses(kube, "probed")["c"]["ready"]
     kube.ok("delete", "pod", "probed", "--grace-period=1")
+
+
+def test_an_out_of_memory_container_is_oom_killed(kube: Kube) -> None:
+    hog = box("hog", "head -c 200m /dev/zero | tail", resources={"limits": {"memory": "32Mi"}})
+    kube.ok("apply", "-f", "-", input=pod("hog", [hog], restartPolicy="Never"))
+    wait_for(lambda: phase(kube, "hog") == "Failed", 60, what="Failed")
+    term = statuses(kube, "hog")["hog"]["state"]["terminated"]
+    assert term["reason"] == "OOMKilled" and term["exitCode"] == 137
+    assert kube.ok("get", "pod", "hog", "--no-headers").split()[2] == "OOMKilled"
+    kube.ok("delete", "pod", "hog")
+
+
+def test_a_host_network_pod_has_the_hosts_address(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("onhost", [box("c", "sleep 1000")], hostNetwork=True))
+    kube.ok("wait", "--for=condition=Ready", "pod/onhost", "--timeout=60s")
+    st = get_json(kube, "pod", "onhost")["status"]
+    assert st["podIP"] == st["hostIP"] and st["hostIP"]
+    kube.ok("delete", "pod", "onhost", "--grace-period=1")
