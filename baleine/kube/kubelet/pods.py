@@ -104,13 +104,22 @@ class PodWorker:
                 await stop_volumes()
 
     async def _run(self) -> None:
-        await self._adopt()
+        try:
+            await self._adopt()
+        except Exception:  # noqa: BLE001 - run the pod anyway (a duplicate is better than nothing)
+            log.exception("adopting the containers of %s/%s failed", self.namespace, self.name)
         while True:
             self._wake.clear()
             pod = self.client.get("pods", self.namespace, self.name)
             if pod is None or pod["metadata"].get("uid") != self.uid or pod["metadata"].get("deletionTimestamp"):
-                await self._terminate(pod if pod is not None and pod["metadata"].get("uid") == self.uid else None)
-                return
+                try:
+                    await self._terminate(pod if pod is not None and pod["metadata"].get("uid") == self.uid
+                                          else None)
+                    return
+                except Exception:  # noqa: BLE001 - try again: the pod must not stay terminating
+                    log.exception("terminating pod %s/%s failed", self.namespace, self.name)
+                    await asyncio.sleep(2.0)
+                    continue
             delay: float | None = RESYNC
             try:
                 delay = await self.sync(pod)
@@ -284,13 +293,14 @@ class PodWorker:
 
     async def _sync_app(self, pod: Obj, slot: Slot) -> float | None:
         if slot.running:
-            if slot.extra.get("liveness_failed"):
-                slot.extra.pop("liveness_failed")
+            probe = slot.extra.pop("failed_probe", None)
+            if probe:
                 await self.client.event(pod, "Normal", "Killing",
-                                        f"Container {slot.name} failed liveness probe, will be restarted")
+                                        f"Container {slot.name} failed {probe} probe, will be restarted")
                 await self._kill(slot, self._grace(pod))
                 return 0.1
             return None
+        await self._stop_prober(slot)
         if slot.current is None:
             return await self._run_slot(pod, slot)
         if not slot.exited:
@@ -380,9 +390,6 @@ class PodWorker:
             from .probes import Prober
         except ImportError:
             return  # no prober yet: without a verdict a running container counts as ready
-        old = self._probers.pop(slot.name, None)
-        if old is not None:
-            asyncio.create_task(old.stop())
         pod = self.client.get("pods", self.namespace, self.name) or {}
         slot.ready = False if spec.get("readinessProbe") else None
         slot.started = False if spec.get("startupProbe") else None
@@ -393,13 +400,20 @@ class PodWorker:
             slot.ready = prober.ready if spec.get("readinessProbe") else None
             slot.started = prober.started if spec.get("startupProbe") else None
             if not prober.live:
-                slot.extra["liveness_failed"] = True
+                slot.extra["failed_probe"] = "liveness" if prober.started else "startup"
             self.wake()
 
         cid = slot.current["Id"]
         prober = Prober(self.ctx, pod, spec, cid, changed)
         self._probers[slot.name] = prober
         prober.start()
+
+    async def _stop_prober(self, slot: Slot) -> None:
+        """The probes of a container that is not running stop (a new one gets its own)."""
+        prober = self._probers.pop(slot.name, None)
+        if prober is not None:
+            with contextlib.suppress(Exception):
+                await prober.stop()
 
     async def _stop_watchers(self) -> None:
         for task in list(self._watchers.values()):
