@@ -84,9 +84,11 @@ def test_two_containers_share_localhost_and_the_pod_is_ready(kube: Kube) -> None
     # ClusterFirst: the cluster's search path, names of Services resolved through the cluster DNS
     resolv = in_pod(kube, "duo", "client", "cat", "/etc/resolv.conf")
     assert "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv and "ndots:5" in resolv
-    api_ip = get_json(kube, "svc", "kubernetes")["spec"]["clusterIP"]
-    looked = wait_for(lambda: in_pod(kube, "duo", "client", "nslookup", "kubernetes.default.svc.cluster.local"), 30)
-    assert f"Address: {api_ip}" in looked
+    # (the engine's embedded server, 127.0.0.11 on baleine-kube, forwards to the cluster DNS named here;
+    # answers are test_kube_dns's business: concurrent daemons on one service range share one server)
+    dns_ip = get_json(kube, "svc", "kube-dns", "-n", "kube-system")["spec"]["clusterIP"]
+    sandbox = kube.daemon.inspect(f"k8s_POD_duo_default_{obj['metadata']['uid']}_0")
+    assert sandbox["HostConfig"]["Dns"] == [dns_ip] and sandbox["Config"]["Image"] == "baleine/pause:3.10"
     # kubectl get -o wide: READY STATUS RESTARTS AGE IP NODE
     wide = kube.ok("get", "pod", "duo", "-o", "wide").splitlines()
     assert wide[0].split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
