@@ -79,6 +79,7 @@ class PodWorker:
         self.init_failed = False
         self.volumes: Any = None
         self.volumes_ready = False
+        self._last_pod: Obj | None = pod
         self._wake = asyncio.Event()
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._probers: dict[str, Any] = {}
@@ -120,6 +121,7 @@ class PodWorker:
                     log.exception("terminating pod %s/%s failed", self.namespace, self.name)
                     await asyncio.sleep(2.0)
                     continue
+            self._last_pod = pod
             delay: float | None = RESYNC
             try:
                 delay = await self.sync(pod)
@@ -453,13 +455,28 @@ class PodWorker:
         for doc in await self._pod_containers():
             with contextlib.suppress(Exception):
                 await self.ctx.backends.containers.remove(doc["Id"], force=True, volumes=False)
-        if self.volumes is not None:
-            with contextlib.suppress(Exception):
-                await self.volumes.teardown()
+        for slot in self.init + self.apps:
+            self.backoff.forget(f"{self.uid}/{slot.name}")
+            self.backoff.forget(pull.backoff_key(self.uid, slot.name))
+        await self._teardown_volumes(pod)
         if pod is not None:
             with contextlib.suppress(APIError):
                 await self.ctx.registry.delete(self.client.kind("pods"), self.namespace, self.name, "Background",
                                                {"uid": self.uid}, grace_period=0)
+
+    async def _teardown_volumes(self, pod: Obj | None) -> None:
+        """Remove the pod's volume directories, also those a previous run of the daemon set up."""
+        if self.volumes is None:
+            try:
+                from .volumes import PodVolumes
+            except ImportError:
+                return
+            last = pod or self._last_pod
+            if last is None:
+                return
+            self.volumes = PodVolumes(self.ctx, last)
+        with contextlib.suppress(Exception):
+            await self.volumes.teardown()
 
     # --- status --------------------------------------------------------------------
     async def _publish(self) -> None:
