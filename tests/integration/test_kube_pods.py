@@ -173,6 +173,18 @@ def test_a_pod_that_does_not_fit_stays_pending(kube: Kube) -> None:
     assert obj["status"]["phase"] == "Pending" and not obj["spec"].get("nodeName")
     assert "FailedScheduling" in kube.ok("describe", "pod", "huge")
     kube.ok("delete", "pod", "huge")
+    # room made: a pod waiting for the CPU another holds runs once that one is gone
+    cores = int(get_json(kube, "nodes")["items"][0]["status"]["allocatable"]["cpu"])
+    kube.ok("apply", "-f", "-", input=pod("holder", [box("c", "sleep 1000",
+                                                         resources={"requests": {"cpu": f"{cores * 1000 - 500}m"}})]))
+    kube.ok("wait", "--for=condition=Ready", "pod/holder", "--timeout=60s")
+    kube.ok("apply", "-f", "-", input=pod("waiter", [box("c", "sleep 1000", resources={"requests": {"cpu": "1"}})]))
+    wait_for(lambda: "Insufficient cpu" in json.dumps(get_json(kube, "pod", "waiter").get("status")), 30,
+             what="waiter unschedulable")
+    kube.ok("delete", "pod", "holder", "--grace-period=1")
+    kube.ok("wait", "--for=condition=Ready", "pod/waiter", "--timeout=60s")
+    assert "Successfully assigned default/waiter to " in kube.ok("describe", "pod", "waiter")
+    kube.ok("delete", "pod", "waiter", "--grace-period=1")
 
 
 def test_delete_waits_for_the_grace_period(kube: Kube) -> None:
