@@ -238,7 +238,8 @@ def test_container_settings_reach_the_engine(kube: Kube) -> None:
                securityContext={"runAsUser": 1000, "runAsGroup": 2000, "readOnlyRootFilesystem": True,
                                 "capabilities": {"add": ["NET_ADMIN"], "drop": ["MKNOD"]}})
     del spec["command"]
-    kube.ok("apply", "-f", "-", input=pod("settings", [spec], hostname="custom"))
+    kube.ok("apply", "-f", "-", input=pod("settings", [spec], hostname="custom",
+                                          hostAliases=[{"ip": "192.0.2.9", "hostnames": ["db"]}]))
     kube.ok("wait", "--for=condition=Ready", "pod/settings", "--timeout=60s")
     cid = statuses(kube, "settings")["main"]["containerID"].split("://", 1)[1]
     doc = kube.daemon.inspect(cid)
@@ -252,6 +253,7 @@ def test_container_settings_reach_the_engine(kube: Kube) -> None:
     assert "GREETING=hi" in cfg["Env"]
     assert in_pod(kube, "settings", "main", "id").startswith("uid=1000 gid=2000")
     assert in_pod(kube, "settings", "main", "hostname").strip() == "custom"
+    assert re.search(r"^192\.0\.2\.9\s+db$", in_pod(kube, "settings", "main", "cat", "/etc/hosts"), re.M)
     kube.ok("delete", "pod", "settings", "--grace-period=1")
 
 

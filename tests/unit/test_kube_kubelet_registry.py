@@ -80,7 +80,8 @@ def test_a_container_as_a_create_body(tmp_path: Path) -> None:
                 "resources": {"limits": {"cpu": "1500m", "memory": "1Gi"}, "requests": {"cpu": "100m"}},
                 "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_TIME"]}}}
         created, _ = await r.create(POD, "default", {"metadata": {"name": "p"}, "spec": {
-            "hostname": "h", "securityContext": {"runAsUser": 7}, "containers": [spec]}})
+            "hostname": "h", "securityContext": {"runAsUser": 7}, "containers": [spec],
+            "hostAliases": [{"ip": "192.0.2.9", "hostnames": ["db", "cache"]}]}})
         body = config.create_body(ctx, created, created["spec"]["containers"][0], {"Cmd": ["nginx"]}, "sbx", 2,
                                   False, [{"Type": "bind", "Source": "/a", "Target": "/b"}])
         hc = body["HostConfig"]
@@ -93,4 +94,5 @@ def test_a_container_as_a_create_body(tmp_path: Path) -> None:
         assert hc["Privileged"] is True and hc["CapAdd"] == ["SYS_TIME"] and hc["RestartPolicy"] == {"Name": "no"}
         assert hc["Mounts"] == [{"Type": "bind", "Source": "/a", "Target": "/b"}]
         assert hc["DnsSearch"][0] == "default.svc.cluster.local"
+        assert hc["ExtraHosts"] == ["db:192.0.2.9", "cache:192.0.2.9"]
     run(tmp_path, body)

@@ -101,6 +101,10 @@ def create_body(ctx: Context, pod: Obj, container: Obj, image_config: Obj, sandb
                  "HostConfig": host_config}
     if not sandbox.host_network(pod):
         body["Hostname"] = sandbox.hostname(pod)
+    aliases = [f"{name}:{alias['ip']}" for alias in (pod.get("spec") or {}).get("hostAliases") or []
+               for name in alias.get("hostnames") or []]
+    if aliases:
+        host_config["ExtraHosts"] = aliases  # spec.hostAliases: lines of /etc/hosts
     if entrypoint is not None:
         body["Entrypoint"] = entrypoint
     if cmd is not None:
