@@ -200,6 +200,15 @@ def test_delete_waits_for_the_grace_period(kube: Kube) -> None:
     wait_for(lambda: kube.run("get", "pod", "stubborn").returncode != 0, 30, what="the pod to go")
     assert time.monotonic() - began >= 3.5
     assert kube.daemon.ok("ps", "-aq", "--filter", f"label=io.kubernetes.pod.uid={uid}").strip() == ""
+    # a preStop hook runs before the stop signal, within the grace period
+    polite = box("c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
+    for name, hook in (("sleeper", {"sleep": {"seconds": 3}}), ("execer", {"exec": {"command": ["sleep", "3"]}})):
+        kube.ok("apply", "-f", "-", input=pod(name, [{**polite, "lifecycle": {"preStop": hook}}],
+                                              terminationGracePeriodSeconds=30))
+        kube.ok("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
+        began = time.monotonic()
+        kube.ok("delete", "pod", name)
+        assert 2.5 <= time.monotonic() - began < 20, name
     # a container that ends on SIGTERM goes at once
     kube.ok("apply", "-f", "-", input=pod("polite", [box("c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")],
                                           terminationGracePeriodSeconds=30))

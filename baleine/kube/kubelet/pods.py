@@ -29,7 +29,7 @@ from ...rules.errors import NotFound
 from ...rules.filters import Filters
 from ..client import Client
 from ..status import APIError
-from . import config, names, pull, sandbox, status
+from . import config, hooks, names, pull, sandbox, status
 from .backoff import Backoff, describe
 from .status import Slot
 
@@ -220,7 +220,7 @@ class PodWorker:
             if changed and slot.running:
                 await self.client.event(pod, "Normal", "Killing",
                                         f"Container {slot.name} definition changed, will be restarted")
-                await self._kill(slot, self._grace(pod))
+                await self._stop_container(pod, slot, self._grace(pod))
                 self.backoff.forget(f"{self.uid}/{slot.name}")
 
     def _finished(self, pod: Obj) -> bool:
@@ -299,7 +299,7 @@ class PodWorker:
             if probe:
                 await self.client.event(pod, "Normal", "Killing",
                                         f"Container {slot.name} failed {probe} probe, will be restarted")
-                await self._kill(slot, self._grace(pod))
+                await self._stop_container(pod, slot, self._grace(pod))
                 return 0.1
             return None
         await self._stop_prober(slot)
@@ -442,6 +442,16 @@ class PodWorker:
         with contextlib.suppress(Exception):
             await self.ctx.backends.containers.stop(slot.current["Id"], grace, None)
 
+    async def _stop_container(self, pod: Obj | None, slot: Slot, grace: int) -> None:
+        """Its preStop hook, then the stop signal with what is left of the grace period
+        (at least 2 s after a hook, as kubelet gives)."""
+        if pod is not None and slot.current is not None and grace > 0:
+            took = await hooks.pre_stop(self.ctx, self.client, pod, slot.spec, slot.current["Id"], self.pod_ip,
+                                        grace)
+            if took:
+                grace = max(2, int(grace - took))
+        await self._kill(slot, grace)
+
     async def _terminate(self, pod: Obj | None) -> None:
         """Stop everything of the pod with its grace period, remove it, finish its deletion."""
         await self._stop_watchers()
@@ -450,7 +460,7 @@ class PodWorker:
         if pod is not None:
             for slot in running:
                 await self.client.event(pod, "Normal", "Killing", f"Stopping container {slot.name}")
-        await asyncio.gather(*(self._kill(s, grace) for s in running))
+        await asyncio.gather(*(self._stop_container(pod, s, grace) for s in running))
         await self._stop_sandbox()
         for doc in await self._pod_containers():
             with contextlib.suppress(Exception):
