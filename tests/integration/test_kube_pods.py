@@ -162,6 +162,19 @@ def test_restart_policy_never_and_on_failure_end_the_pod(kube: Kube) -> None:
     kube.ok("delete", "pod", "fails", "works", "retry")
 
 
+def test_active_deadline_fails_the_pod(kube: Kube) -> None:
+    kube.ok("apply", "-f", "-", input=pod("late", [box("c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")],
+                                          activeDeadlineSeconds=3))
+    wait_for(lambda: phase(kube, "late") == "Failed", 60, what="Failed")
+    st = get_json(kube, "pod", "late")["status"]
+    assert st["reason"] == "DeadlineExceeded"
+    assert st["message"] == "Pod was active on the node longer than the specified deadline"
+    assert "terminated" in st["containerStatuses"][0]["state"]
+    time.sleep(2)
+    assert statuses(kube, "late")["c"]["restartCount"] == 0
+    kube.ok("delete", "pod", "late")
+
+
 def test_a_pod_that_does_not_fit_stays_pending(kube: Kube) -> None:
     kube.ok("apply", "-f", "-", input=pod("huge", [box("c", "sleep 1000",
                                                        resources={"requests": {"cpu": "1000"}})]))

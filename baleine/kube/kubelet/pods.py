@@ -77,6 +77,8 @@ class PodWorker:
         self.pod_ip = ""
         self.start_time = ""
         self.init_failed = False
+        #: (reason, message) of a pod the agent failed as a whole (activeDeadlineSeconds).
+        self.failure: tuple[str, str] | None = None
         self.volumes: Any = None
         self.volumes_ready = False
         self._last_pod: Obj | None = pod
@@ -171,7 +173,10 @@ class PodWorker:
                     self._watch_exit(slot.current["Id"])
                     self._start_prober(slot)
         pod = self.client.get("pods", self.namespace, self.name)
-        self.start_time = ((pod or {}).get("status") or {}).get("startTime") or ""
+        stored = (pod or {}).get("status") or {}
+        self.start_time = stored.get("startTime") or ""
+        if stored.get("phase") == "Failed" and stored.get("reason") == "DeadlineExceeded":
+            self.failure = (stored["reason"], stored.get("message", ""))
 
     # --- one pass ----------------------------------------------------------------
     async def sync(self, pod: Obj) -> float | None:
@@ -180,6 +185,7 @@ class PodWorker:
             self.start_time = _now()
         await self._refresh()
         await self._follow_spec(pod)
+        await self._check_deadline(pod)
         if self._finished(pod):
             await self._stop_sandbox()
             return None
@@ -223,9 +229,24 @@ class PodWorker:
                 await self._stop_container(pod, slot, self._grace(pod))
                 self.backoff.forget(f"{self.uid}/{slot.name}")
 
+    async def _check_deadline(self, pod: Obj) -> None:
+        """``activeDeadlineSeconds``: past it, the pod's containers are stopped and it Fails."""
+        deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+        if self.failure is not None or deadline is None or not self.start_time:
+            return
+        started = datetime.datetime.strptime(self.start_time, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+        if (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() < float(deadline):
+            return
+        self.failure = ("DeadlineExceeded", "Pod was active on the node longer than the specified deadline")
+        await self.client.event(pod, "Normal", "DeadlineExceeded", self.failure[1])
+        running = [s for s in self.init + self.apps if s.running]
+        await asyncio.gather(*(self._stop_container(pod, s, self._grace(pod)) for s in running))
+        await self._refresh()
+
     def _finished(self, pod: Obj) -> bool:
         """A pod that ran to its end (its phase will not change again)."""
-        if self.init_failed:
+        if self.init_failed or self.failure is not None:
             return True
         ended = status.phase(pod, self.init, self.apps, self.init_failed) in ("Succeeded", "Failed")
         return ended and all(s.current is not None for s in self.apps)
@@ -497,7 +518,7 @@ class PodWorker:
                 return
             new = status.pod_status(pod, self.init, self.apps, sandbox_ready=bool(self.sandbox_id and self.pod_ip),
                                     pod_ip=self.pod_ip, host_ip=self.host_ip, start_time=self.start_time,
-                                    init_failed=self.init_failed)
+                                    init_failed=self.init_failed, failure=self.failure)
             old = pod.get("status") or {}
             merged = {**old, **new}
             if merged == old:

@@ -144,11 +144,12 @@ def _condition(old: list[Obj], kind: str, ok: bool, reason: str = "", message: s
 
 
 def pod_status(pod: Obj, init: list[Slot], apps: list[Slot], *, sandbox_ready: bool, pod_ip: str, host_ip: str,
-               start_time: str, init_failed: bool = False) -> Obj:
-    """The pod's ``status`` (see the module's contract)."""
+               start_time: str, init_failed: bool = False, failure: tuple[str, str] | None = None) -> Obj:
+    """The pod's ``status`` (see the module's contract); ``failure`` (reason, message)
+    fails the pod as a whole (``DeadlineExceeded``)."""
     old = pod.get("status") or {}
     old_conditions = old.get("conditions") or []
-    the_phase = phase(pod, init, apps, init_failed)
+    the_phase = "Failed" if failure is not None else phase(pod, init, apps, init_failed)
     pending_init = [s.name for s in init if not (s.exited and s.exit_code == 0)]
     initialized = not pending_init
     init_statuses = [_container_status(s, "PodInitializing") for s in init]
@@ -172,6 +173,8 @@ def pod_status(pod: Obj, init: list[Slot], apps: list[Slot], *, sandbox_ready: b
     status: Obj = {"phase": the_phase, "conditions": conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
                    "startTime": start_time, "containerStatuses": app_statuses, "qosClass": old.get("qosClass")
                    or qos_class(pod)}
+    if failure is not None:
+        status["reason"], status["message"] = failure
     if pod_ip:
         status["podIP"] = pod_ip
         status["podIPs"] = [{"ip": pod_ip}]
