@@ -384,3 +384,15 @@ def test_a_host_network_pod_has_the_hosts_address(kube: Kube) -> None:
     st = get_json(kube, "pod", "onhost")["status"]
     assert st["podIP"] == st["hostIP"] and st["hostIP"]
     kube.ok("delete", "pod", "onhost", "--grace-period=1")
+
+
+def test_post_start_hooks(kube: Kube) -> None:
+    hooked = box("c", "sleep 1000", lifecycle={"postStart": {"exec": {"command": ["sh", "-c", "echo hi > /tmp/hi"]}}})
+    failing = box("c", "sleep 1000", lifecycle={"postStart": {"exec": {"command": ["false"]}}})
+    kube.ok("apply", "-f", "-", input=pod("hooked", [hooked]))
+    kube.ok("apply", "-f", "-", input=pod("unhooked", [failing], restartPolicy="Never"))
+    kube.ok("wait", "--for=condition=Ready", "pod/hooked", "--timeout=60s")
+    assert in_pod(kube, "hooked", "c", "cat", "/tmp/hi").strip() == "hi"
+    wait_for(lambda: phase(kube, "unhooked") == "Failed", 60, what="Failed")
+    assert "FailedPostStartHook" in kube.ok("describe", "pod", "unhooked")
+    kube.ok("delete", "pod", "hooked", "unhooked", "--grace-period=1")

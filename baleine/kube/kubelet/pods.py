@@ -384,6 +384,9 @@ class PodWorker:
             await self.client.event(pod, "Warning", "Failed", f"Error: {exc}")
         else:
             await self.client.event(pod, "Normal", "Started", f"Started container {slot.name}")
+            if not await hooks.post_start(self.ctx, self.client, pod, slot.spec, cid, self.pod_ip):
+                with contextlib.suppress(Exception):
+                    await containers.kill(cid, "SIGKILL")
         slot.waiting = None
         slot.current = (await containers.inspect(cid)).container.doc
         if slot.running:
