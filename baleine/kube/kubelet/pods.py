@@ -7,8 +7,11 @@ init containers in order to completion, then the containers, each restarted per
 when it changed. It wakes when the agent says the pod changed, when one of its
 containers exits, when a probe's verdict changes, when a back-off ends, and every
 few seconds anyway. When the pod is deleted (gone, or terminating with a
-deletionTimestamp) it stops the containers with the pod's grace period, removes
-them and the sandbox, and finishes the deletion of a terminating pod.
+deletionTimestamp) it stops the containers with the pod's grace period (their
+preStop hooks first), removes them and the sandbox, and finishes the deletion of
+a terminating pod. A container whose liveness or startup probe fails, or whose
+image changed, is stopped the same way and restarted; past
+``activeDeadlineSeconds`` the pod's containers are stopped and the pod Fails.
 
 A restart creates a new container (``..._<restartCount+1>``); the previous one is
 kept for ``kubectl logs --previous`` and removed at the restart after. On start
