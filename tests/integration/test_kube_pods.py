@@ -396,3 +396,16 @@ def test_post_start_hooks(kube: Kube) -> None:
     wait_for(lambda: phase(kube, "unhooked") == "Failed", 60, what="Failed")
     assert "FailedPostStartHook" in kube.ok("describe", "pod", "unhooked")
     kube.ok("delete", "pod", "hooked", "unhooked", "--grace-period=1")
+
+
+def test_a_pod_whose_owner_goes_is_stopped_gracefully(kube: Kube) -> None:
+    kube.ok("create", "configmap", "owner")
+    owner = get_json(kube, "configmap", "owner")["metadata"]
+    body = json.loads(pod("owned", [box("c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")]))
+    body["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                            "uid": owner["uid"]}]
+    kube.ok("apply", "-f", "-", input=json.dumps(body))
+    kube.ok("wait", "--for=condition=Ready", "pod/owned", "--timeout=60s")
+    kube.ok("delete", "configmap", "owner")
+    wait_for(lambda: kube.run("get", "pod", "owned").returncode != 0, 60, what="the owned pod to go")
+    assert "Stopping container c" in json.dumps(get_json(kube, "events"))

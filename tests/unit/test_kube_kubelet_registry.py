@@ -96,3 +96,18 @@ def test_a_container_as_a_create_body(tmp_path: Path) -> None:
         assert hc["DnsSearch"][0] == "default.svc.cluster.local"
         assert hc["ExtraHosts"] == ["db:192.0.2.9", "cache:192.0.2.9"]
     run(tmp_path, body)
+
+
+def test_the_collector_deletes_a_graceful_dependent_once(tmp_path: Path) -> None:
+    async def body(r: Registry) -> None:
+        owner = (await r.create(by_resource("configmaps"), "default", {"metadata": {"name": "owner"}}))[0]
+        ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
+        dependent = pod("dependent")
+        dependent["metadata"]["ownerReferences"] = [ref]
+        await r.create(POD, "default", dependent)
+        await r.delete(by_resource("configmaps"), "default", "owner")
+        collector = Collector(r)
+        assert await collector.sweep() is True  # the pod is deleted gracefully...
+        assert r.storage.get("pods", "default", "dependent")["metadata"]["deletionTimestamp"]
+        assert await collector.sweep() is False  # ...once: the collector does not spin on it
+    run(tmp_path, body)
