@@ -90,6 +90,15 @@ def _pod_restarts(obj: Obj, now: datetime.datetime) -> str:
     return f"{count} ({human_duration((now - max(ends)).total_seconds())} ago)" if count and ends else str(count)
 
 
+def _readiness_gates(obj: Obj, now: datetime.datetime) -> str:
+    """``<none>`` or ``passed/total`` of ``spec.readinessGates`` (kubectl's READINESS GATES)."""
+    gates = [g.get("conditionType") for g in _get(obj, "spec.readinessGates", [])]
+    if not gates:
+        return "<none>"
+    true = {c.get("type") for c in _get(obj, "status.conditions", []) if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g in true)}/{len(gates)}"
+
+
 def _terminated_reason(t: Obj, prefix: str = "") -> str:
     if t.get("reason"):
         return prefix + t["reason"]
@@ -216,7 +225,9 @@ COLUMNS: dict[str, list[Column]] = {
              ("Container-Runtime", "string", 1, _const("status.nodeInfo.containerRuntimeVersion", "<unknown>"))],
     "Pod": [_NAME, ("Ready", "string", 0, _pod_ready), ("Status", "string", 0, _pod_status),
             ("Restarts", "string", 0, _pod_restarts), _AGE,
-            ("IP", "string", 1, _const("status.podIP")), ("Node", "string", 1, _const("spec.nodeName"))],
+            ("IP", "string", 1, _const("status.podIP")), ("Node", "string", 1, _const("spec.nodeName")),
+            ("Nominated Node", "string", 1, _const("status.nominatedNodeName")),
+            ("Readiness Gates", "string", 1, _readiness_gates)],
     "Service": [_NAME, ("Type", "string", 0, _const("spec.type", "")),
                 ("Cluster-IP", "string", 0, _const("spec.clusterIP")), ("External-IP", "string", 0, _external_ip),
                 ("Port(s)", "string", 0, _ports), _AGE,

@@ -91,9 +91,11 @@ def test_two_containers_share_localhost_and_the_pod_is_ready(kube: Kube) -> None
     assert sandbox["HostConfig"]["Dns"] == [dns_ip] and sandbox["Config"]["Image"] == "baleine/pause:3.10"
     # kubectl get -o wide: READY STATUS RESTARTS AGE IP NODE
     wide = kube.ok("get", "pod", "duo", "-o", "wide").splitlines()
-    assert wide[0].split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert wide[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE",
+                               "READINESS", "GATES"]
     row = wide[1].split()
     assert row[:4] == ["duo", "2/2", "Running", "0"] and row[5] == st["podIP"] and row[6] == obj["spec"]["nodeName"]
+    assert row[7:] == ["<none>", "<none>"]
     described = kube.ok("describe", "pod", "duo")
     for reason in ("Scheduled", "Pulled", "Created", "Started"):
         assert reason in described
