@@ -326,13 +326,6 @@ def test_a_dead_sandbox_is_replaced_and_the_containers_restarted(kube: Kube) -> 
     kube.ok("delete", "pod", "reborn", "--grace-period=1")
 
 
-def _volumes_landed() -> bool:
-    from baleine.kube.kubelet import volumes
-
-    return hasattr(volumes.PodVolumes, "path_of")
-
-
-@pytest.mark.skipif(not _volumes_landed(), reason="kubelet/volumes.py is still a stub on this tree")
 def test_an_init_container_prepares_an_empty_dir_for_the_app(kube: Kube) -> None:
     mount = [{"name": "work", "mountPath": "/work"}]
     kube.ok("apply", "-f", "-", input=pod("prepared", [box("app", "cat /work/ready; sleep 1000", volumeMounts=mount)],
@@ -344,13 +337,6 @@ def test_an_init_container_prepares_an_empty_dir_for_the_app(kube: Kube) -> None
     kube.ok("delete", "pod", "prepared", "--grace-period=1")
 
 
-def _probes_landed() -> bool:
-    from baleine.kube.kubelet import probes
-
-    return hasattr(probes, "ProbeSpec")
-
-
-@pytest.mark.skipif(not _probes_landed(), reason="kubelet/probes.py is still a stub on this tree")
 def test_readiness_gates_ready_and_liveness_restarts(kube: Kube) -> None:
     ready_probe = {"exec": {"command": ["test", "-e", "/tmp/ready"]}, "periodSeconds": 1, "failureThreshold": 1}
     live_probe = {"exec": {"command": ["test", "!", "-e", "/tmp/sick"]}, "periodSeconds": 1, "failureThreshold": 1}

@@ -4,8 +4,8 @@ Contract: :func:`create_body` translates one container of the pod spec (command
 and args against the image's Entrypoint/Cmd, workingDir, env, resources,
 securityContext, mounts) into the body the containers backend takes, joined to
 the sandbox's network and IPC namespaces, with hostname and DNS of the pod.
-``env.py`` (env and command line) is used when present; the fallbacks here
-implement Kubernetes' rules without ``$(VAR)`` expansion nor ``valueFrom``.
+The environment and the command line are ``env.py``'s (Kubernetes' rules,
+``$(VAR)`` expansion, ``valueFrom``); an ``env.EnvError`` is raised as is.
 """
 
 from __future__ import annotations
@@ -13,41 +13,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import names, sandbox
+from . import env, names, sandbox
 from .admission import quantity
 
 if TYPE_CHECKING:
     from ..manager import Context
 
 Obj = dict[str, Any]
-
-
-def command_line(container: Obj, image_config: Obj) -> tuple[list[str] | None, list[str] | None]:
-    """(Entrypoint, Cmd): ``command`` replaces the image's Entrypoint and drops its Cmd;
-    ``args`` alone replace the Cmd (the image's Entrypoint kept)."""
-    try:
-        from .env import command_line as from_env
-    except ImportError:
-        from_env = None
-    if from_env is not None:
-        return from_env(container, image_config)
-    command, args = container.get("command"), container.get("args")
-    if command:
-        return list(command), list(args or [])
-    if args:
-        return None, list(args)
-    return None, None
-
-
-def container_env(ctx: Context, pod: Obj, container: Obj) -> list[str]:
-    """``NAME=value`` list; raises ``env.EnvError`` (CreateContainerConfigError) from env.py."""
-    try:
-        from .env import container_env as from_env
-    except ImportError:
-        from_env = None
-    if from_env is not None:
-        return from_env(ctx, pod, container)
-    return [f"{e['name']}={e.get('value', '')}" for e in container.get("env") or [] if "valueFrom" not in e]
 
 
 def _resources(container: Obj) -> Obj:
@@ -89,12 +61,12 @@ def _security(pod: Obj, container: Obj) -> tuple[str, Obj]:
 def create_body(ctx: Context, pod: Obj, container: Obj, image_config: Obj, sandbox_id: str, restart_count: int,
                 init: bool, mounts: list[Obj]) -> Obj:
     """The ``ContainerCreate`` body of ``container`` (see the module's contract)."""
-    entrypoint, cmd = command_line(container, image_config)
+    entrypoint, cmd = env.command_line(container, image_config)
     user, security = _security(pod, container)
     host_config: Obj = {"NetworkMode": f"container:{sandbox_id}", "IpcMode": f"container:{sandbox_id}",
                         "RestartPolicy": {"Name": "no"}, "Mounts": mounts, **_resources(container), **security,
                         **sandbox.dns_settings(ctx, pod)}
-    body: Obj = {"Image": container["image"], "Env": container_env(ctx, pod, container),
+    body: Obj = {"Image": container["image"], "Env": env.container_env(ctx, pod, container),
                  "Labels": names.labels(pod, container["name"], restart_count, init),
                  "Tty": bool(container.get("tty")), "OpenStdin": bool(container.get("stdin")),
                  "StdinOnce": bool(container.get("stdinOnce")), "AttachStdin": False,

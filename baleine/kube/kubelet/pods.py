@@ -34,7 +34,9 @@ from ..client import Client
 from ..status import APIError
 from . import config, hooks, names, pull, sandbox, status
 from .backoff import Backoff, describe
+from .probes import Prober
 from .status import Slot
+from .volumes import PodVolumes, VolumeError
 
 if TYPE_CHECKING:
     from ..manager import Context
@@ -82,12 +84,12 @@ class PodWorker:
         self.init_failed = False
         #: (reason, message) of a pod the agent failed as a whole (activeDeadlineSeconds).
         self.failure: tuple[str, str] | None = None
-        self.volumes: Any = None
+        self.volumes: PodVolumes | None = None
         self.volumes_ready = False
         self._last_pod: Obj | None = pod
         self._wake = asyncio.Event()
         self._watchers: dict[str, asyncio.Task[None]] = {}
-        self._probers: dict[str, Any] = {}
+        self._probers: dict[str, Prober] = {}
         self.task: asyncio.Task[None] | None = None
 
     # --- the loop ------------------------------------------------------------
@@ -104,10 +106,9 @@ class PodWorker:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
         await self._stop_watchers()
-        stop_volumes = getattr(self.volumes, "stop", None)  # the file volumes' follower (not the files)
-        if stop_volumes is not None:
+        if self.volumes is not None:  # the file volumes' follower stops (the files stay)
             with contextlib.suppress(Exception):
-                await stop_volumes()
+                await self.volumes.stop()
 
     async def _run(self) -> None:
         try:
@@ -299,11 +300,6 @@ class PodWorker:
             self.volumes.pod = pod  # its labels and annotations, for downwardAPI files
         if self.volumes_ready:
             return True
-        try:
-            from .volumes import PodVolumes, VolumeError
-        except ImportError:
-            self.volumes_ready = True
-            return True
         if self.volumes is None:
             self.volumes = PodVolumes(self.ctx, pod)
         try:
@@ -415,10 +411,6 @@ class PodWorker:
         spec = slot.spec
         if slot.init or not any(spec.get(p) for p in ("livenessProbe", "readinessProbe", "startupProbe")):
             return
-        try:
-            from .probes import Prober
-        except ImportError:
-            return  # no prober yet: without a verdict a running container counts as ready
         pod = self.client.get("pods", self.namespace, self.name) or {}
         slot.ready = False if spec.get("readinessProbe") else None
         slot.started = False if spec.get("startupProbe") else None
@@ -504,10 +496,6 @@ class PodWorker:
     async def _teardown_volumes(self, pod: Obj | None) -> None:
         """Remove the pod's volume directories, also those a previous run of the daemon set up."""
         if self.volumes is None:
-            try:
-                from .volumes import PodVolumes
-            except ImportError:
-                return
             last = pod or self._last_pod
             if last is None:
                 return
