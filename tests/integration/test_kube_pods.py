@@ -397,3 +397,22 @@ def test_a_pod_whose_owner_goes_is_stopped_gracefully(kube: Kube) -> None:
     kube.ok("delete", "configmap", "owner")
     wait_for(lambda: kube.run("get", "pod", "owned").returncode != 0, 60, what="the owned pod to go")
     assert "Stopping container c" in json.dumps(get_json(kube, "events"))
+
+
+def test_a_deployment_runs_real_pods(kube: Kube) -> None:
+    template = {"metadata": {"labels": {"app": "real"}},
+                "spec": {"terminationGracePeriodSeconds": 1, "containers": [box("c", "sleep 1000")]}}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "real"},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "real"}}, "template": template}}
+    kube.ok("apply", "-f", "-", input=json.dumps(deployment))
+    kube.ok("rollout", "status", "deployment/real", "--timeout=90s")
+    rows = [line.split() for line in kube.ok("get", "pods", "-l", "app=real", "--no-headers").splitlines()]
+    assert len(rows) == 2 and all(r[1:3] == ["1/1", "Running"] for r in rows)
+    kube.ok("scale", "deployment/real", "--replicas=1")
+    wait_for(lambda: len(kube.ok("get", "pods", "-l", "app=real", "--no-headers").splitlines()) == 1, 60,
+             what="one replica")
+    kube.ok("delete", "deployment", "real")
+    wait_for(lambda: not kube.ok("get", "pods", "-l", "app=real", "--no-headers").strip(), 60, what="no replica")
+    wait_for(lambda: not [n for n in kube.daemon.ok("ps", "-a", "--format",
+                                                    '{{.Label "io.kubernetes.pod.name"}}').split()
+                          if n.startswith("real-")], 30, what="the replicas' containers to go")
