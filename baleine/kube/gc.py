@@ -77,11 +77,14 @@ class Collector:
                 if resource in kinds and not meta.get("deletionTimestamp"):
                     await self.registry.delete(kinds[resource], ns, name)
                     changed = True
-            elif refs and not any(r.get("uid") in uids for r in refs) and resource in kinds:
+            elif refs and not any(r.get("uid") in uids for r in refs) and resource in kinds \
+                    and not meta.get("deletionTimestamp"):  # already going (a graceful pod): once
                 log.debug("collecting %s %s/%s: its owners are gone", resource, ns, name)
                 await self.registry.delete(kinds[resource], ns, name)
                 changed = True
-            if meta.get("deletionTimestamp") and not meta.get("finalizers") and resource != "namespaces":
+            graceful = resource == "pods" and meta.get("deletionGracePeriodSeconds")  # the node agent ends it
+            if meta.get("deletionTimestamp") and not meta.get("finalizers") and resource != "namespaces" \
+                    and not graceful:
                 await storage.delete(resource, ns, name)
                 changed = True
         for ns in terminating - nonempty:

@@ -81,8 +81,67 @@ def _pod_ready(obj: Obj, now: datetime.datetime) -> str:
     return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
 
 
-def _pod_restarts(obj: Obj, now: datetime.datetime) -> int:
-    return sum(int(s.get("restartCount", 0)) for s in _get(obj, "status.containerStatuses", []))
+def _pod_restarts(obj: Obj, now: datetime.datetime) -> str:
+    """``N`` or ``N (5s ago)`` after a restart, as kubectl prints it."""
+    statuses = _get(obj, "status.containerStatuses", [])
+    count = sum(int(s.get("restartCount", 0)) for s in statuses)
+    ends = [parse_time(((s.get("lastState") or {}).get("terminated") or {}).get("finishedAt")) for s in statuses]
+    ends = [e for e in ends if e is not None]
+    return f"{count} ({human_duration((now - max(ends)).total_seconds())} ago)" if count and ends else str(count)
+
+
+def _readiness_gates(obj: Obj, now: datetime.datetime) -> str:
+    """``<none>`` or ``passed/total`` of ``spec.readinessGates`` (kubectl's READINESS GATES)."""
+    gates = [g.get("conditionType") for g in _get(obj, "spec.readinessGates", [])]
+    if not gates:
+        return "<none>"
+    true = {c.get("type") for c in _get(obj, "status.conditions", []) if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g in true)}/{len(gates)}"
+
+
+def _terminated_reason(t: Obj, prefix: str = "") -> str:
+    if t.get("reason"):
+        return prefix + t["reason"]
+    if t.get("signal"):
+        return f"{prefix}Signal:{t['signal']}"
+    return f"{prefix}ExitCode:{t.get('exitCode', 0)}"
+
+
+def _pod_status(obj: Obj, now: datetime.datetime) -> str:
+    """kubectl's STATUS of a pod (printPod): Init:N/M, a container's waiting or terminated
+    reason (CrashLoopBackOff, Completed, Error...), Terminating, else the phase."""
+    reason = _get(obj, "status.reason") or _get(obj, "status.phase", "Unknown")
+    inits = _get(obj, "status.initContainerStatuses", [])
+    initializing = False
+    for i, c in enumerate(inits):
+        state = c.get("state") or {}
+        if "terminated" in state and state["terminated"].get("exitCode") == 0:
+            continue
+        initializing = True
+        if "terminated" in state:
+            reason = _terminated_reason(state["terminated"], "Init:")
+        elif (state.get("waiting") or {}).get("reason", "PodInitializing") != "PodInitializing":
+            reason = "Init:" + state["waiting"]["reason"]
+        else:
+            reason = f"Init:{i}/{len(_get(obj, 'spec.initContainers', []))}"
+        break
+    if not initializing:
+        running = False
+        for c in reversed(_get(obj, "status.containerStatuses", [])):
+            state = c.get("state") or {}
+            if (state.get("waiting") or {}).get("reason"):
+                reason = state["waiting"]["reason"]
+            elif "terminated" in state:
+                reason = _terminated_reason(state["terminated"])
+            elif "running" in state and c.get("ready"):
+                running = True
+        if reason == "Completed" and running:
+            ready = any(x.get("type") == "Ready" and x.get("status") == "True"
+                        for x in _get(obj, "status.conditions", []))
+            reason = "Running" if ready else "NotReady"
+    if _get(obj, "metadata.deletionTimestamp"):
+        reason = "Terminating"
+    return reason
 
 
 def _ports(obj: Obj, now: datetime.datetime) -> str:
@@ -164,9 +223,11 @@ COLUMNS: dict[str, list[Column]] = {
              ("OS-Image", "string", 1, _const("status.nodeInfo.osImage", "<unknown>")),
              ("Kernel-Version", "string", 1, _const("status.nodeInfo.kernelVersion", "<unknown>")),
              ("Container-Runtime", "string", 1, _const("status.nodeInfo.containerRuntimeVersion", "<unknown>"))],
-    "Pod": [_NAME, ("Ready", "string", 0, _pod_ready), ("Status", "string", 0, _const("status.phase", "Unknown")),
+    "Pod": [_NAME, ("Ready", "string", 0, _pod_ready), ("Status", "string", 0, _pod_status),
             ("Restarts", "string", 0, _pod_restarts), _AGE,
-            ("IP", "string", 1, _const("status.podIP")), ("Node", "string", 1, _const("spec.nodeName"))],
+            ("IP", "string", 1, _const("status.podIP")), ("Node", "string", 1, _const("spec.nodeName")),
+            ("Nominated Node", "string", 1, _const("status.nominatedNodeName")),
+            ("Readiness Gates", "string", 1, _readiness_gates)],
     "Service": [_NAME, ("Type", "string", 0, _const("spec.type", "")),
                 ("Cluster-IP", "string", 0, _const("spec.clusterIP")), ("External-IP", "string", 0, _external_ip),
                 ("Port(s)", "string", 0, _ports), _AGE,

@@ -58,6 +58,8 @@ class Registry:
         #: Where ClusterIPs come from (``servicecidr``: chosen once per data root).
         self.service_cidr = service_cidr
         self.on_delete: Callable[[], None] = lambda: None
+        #: The node whose agent runs (set by the kubelet): its pods are deleted gracefully.
+        self.graceful_node = ""
 
     # --- helpers ------------------------------------------------------------
 
@@ -398,8 +400,15 @@ class Registry:
         return obj, warnings, False
 
     async def delete(self, kind: Kind, namespace: str, name: str, propagation: str = "Background",
-                     preconditions: Obj | None = None, dry_run: bool = False) -> tuple[Obj, bool]:
-        """Delete; returns the object and whether it is gone already (False: terminating)."""
+                     preconditions: Obj | None = None, dry_run: bool = False,
+                     grace_period: int | None = None) -> tuple[Obj, bool]:
+        """Delete; returns the object and whether it is gone already (False: terminating).
+
+        A Pod bound to :attr:`graceful_node` and not finished is deleted gracefully, as
+        kube-apiserver does: ``deletionTimestamp`` (now + grace) and
+        ``deletionGracePeriodSeconds`` (``grace_period``, else the pod's
+        ``terminationGracePeriodSeconds``), and the node agent removes it once its
+        containers stopped (with ``grace_period`` 0)."""
         self._writable(kind)
         ns = namespace if kind.namespaced else ""
         old = self.storage.get(kind.resource, ns, name)
@@ -417,6 +426,8 @@ class Registry:
             return old, True
         if propagation == "Orphan":
             await self.orphan(old["metadata"]["uid"])
+        if kind.kind == "Pod" and self._graceful(old, grace_period):
+            return await self._delete_gracefully(old, grace_period), False
         if kind.kind == "Namespace" or old["metadata"].get("finalizers"):
             if old["metadata"].get("deletionTimestamp"):
                 return old, False
@@ -430,6 +441,25 @@ class Registry:
         obj = await self.storage.delete(kind.resource, ns, name)
         self.on_delete()
         return obj or old, True
+
+    def _graceful(self, pod: Obj, grace_period: int | None) -> bool:
+        spec, meta = pod.get("spec") or {}, pod["metadata"]
+        if not self.graceful_node or spec.get("nodeName") != self.graceful_node or grace_period == 0:
+            return False
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return False
+        grace = spec.get("terminationGracePeriodSeconds", 30) if grace_period is None else grace_period
+        return bool(grace) and not meta.get("finalizers") or bool(meta.get("deletionTimestamp"))
+
+    async def _delete_gracefully(self, pod: Obj, grace_period: int | None) -> Obj:
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            return pod  # already terminating (a shorter grace would shorten it in Kubernetes)
+        grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30) if grace_period is None else grace_period)
+        stamp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=grace)
+        meta["deletionTimestamp"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta["deletionGracePeriodSeconds"] = grace
+        return await self.storage.put("pods", pod, "MODIFIED")
 
     async def orphan(self, owner_uid: str) -> None:
         """Drop ``owner_uid`` from every dependent's ownerReferences (``propagationPolicy=Orphan``)."""

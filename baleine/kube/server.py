@@ -299,8 +299,10 @@ class API:
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
         opts = await self._delete_options(request)
         # The object is answered whether it is gone or terminating (kubectl then waits for it to go).
+        grace = request.query.get("gracePeriodSeconds", opts.get("gracePeriodSeconds"))
         obj, _ = await self.registry.delete(t.kind, t.namespace or "", t.name, opts["propagationPolicy"],
-                                            opts.get("preconditions"), self._dry(request))
+                                            opts.get("preconditions"), self._dry(request),
+                                            None if grace is None else int(grace))
         return respond(obj)
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
