@@ -132,15 +132,15 @@ function servicePorts(s: Obj): string {
 
 /** Ready addresses (ip:port) of a Service's EndpointSlices. */
 export function readyEndpoints(name: string, slices: Obj[]): string[] {
-  const out: string[] = [];
+  const out = new Set<string>(); // a slice the controller manages and another one may repeat an address
   for (const sl of slices.filter((x) => x.metadata.labels?.["kubernetes.io/service-name"] === name)) {
     const ports: Obj[] = sl.ports?.length ? sl.ports : [{}];
     for (const ep of sl.endpoints || []) {
       if (ep.conditions?.ready === false) continue;
-      for (const a of ep.addresses || []) for (const p of ports) out.push(p.port ? `${a}:${p.port}` : a);
+      for (const a of ep.addresses || []) for (const p of ports) out.add(p.port ? `${a}:${p.port}` : a);
     }
   }
-  return out.sort();
+  return [...out].sort();
 }
 
 function serviceRow(s: Obj, slices: Obj[]): HTMLElement {
@@ -193,7 +193,7 @@ export const kube: Page = (main, params, signal) => {
   const state = h("p.note", { role: "status", id: "kube-state" }, "Connecting to the Kubernetes API…");
   const sections = { deployments: h("div.kcards"), pods: h("div"), services: h("div"), events: h("div") };
   main.append(h("h1", {}, "Kubernetes"), h("div.toolbar", {}, h("label", { for: "kube-ns" }, "Namespace "), select), state,
-    h("div#kube-body", { hidden: true },
+    h("div", { id: "kube-body", hidden: true },
       h("h2", {}, "Deployments"), sections.deployments, h("h2", {}, "Pods"), sections.pods,
       h("h2", {}, "Services"), sections.services, h("h2", {}, "Recent events"), sections.events));
   const store: Store = new Map(RESOURCES.map((r) => [r, new Map()]));
@@ -257,7 +257,7 @@ export const kube: Page = (main, params, signal) => {
           document.getElementById("kube-body")!.hidden = false;
           later();
         });
-      } catch { /* dropped: reconnect */ }
+      } catch (e) { console.warn("kube watch", e); /* dropped: reconnect */ }
       if (signal.aborted) return;
       state.textContent = "Reconnecting to the Kubernetes API…";
       state.dataset.kube = "down";
