@@ -56,7 +56,7 @@ RESOURCES: dict[str, str] = {
 }
 NOT_ENABLED = "Kubernetes API not enabled: start the daemon with --kube-addr HOST:PORT"
 STARTING = "the Kubernetes API is starting"
-HEARTBEAT = 15.0
+HEARTBEAT = 5.0  # seconds: kube-apiserver's watch probes its clients as often
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
@@ -220,7 +220,7 @@ async def watch(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
         try:
             await resp.prepare(request)
-            await _stream(resp, out, len(pumps))
+            await _stream(request, resp, out, len(pumps))
         except ConnectionResetError:
             pass  # the client left
         finally:
@@ -233,13 +233,17 @@ async def watch(request: web.Request) -> web.StreamResponse:
     return await _answer(request, make)
 
 
-async def _stream(resp: web.StreamResponse, out: asyncio.Queue[dict[str, Any] | None], pumps: int) -> None:
-    """Write events until every pump ended; a heartbeat line when quiet."""
+async def _stream(request: web.Request, resp: web.StreamResponse, out: asyncio.Queue[dict[str, Any] | None],
+                  pumps: int) -> None:
+    """Write events until every pump ended or the client left; a heartbeat line when quiet
+    (aiohttp does not cancel a handler whose client left: a write is what notices)."""
     ended = 0
     while ended < pumps:
         try:
             item = await asyncio.wait_for(out.get(), HEARTBEAT)
         except asyncio.TimeoutError:
+            if request.transport is None or request.transport.is_closing():
+                return
             await resp.write(b"\n")
             continue
         if item is None:

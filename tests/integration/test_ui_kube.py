@@ -136,7 +136,7 @@ def test_the_routes_need_a_session_and_writes_the_csrf_token(kube_ui: tuple[Kube
     assert bad.status == 400
 
 
-def test_the_watch_stream_ends_when_the_client_leaves(kube_ui: tuple[Kube, str]) -> None:
+def test_the_watch_stream_sends_what_exists_then_changes(kube_ui: tuple[Kube, str]) -> None:
     """The NDJSON stream starts with every object ADDED, then follows changes."""
     import http.client
 
@@ -227,7 +227,8 @@ def test_the_kubernetes_page_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_p
     expect(card.locator('ul.conditions li[data-condition="Available"]')).to_be_visible()
     card.locator("summary").click()
     rev = card.locator('tr[data-revision="1"]')
-    expect(rev).to_contain_text("web-handmade", timeout=2_000)
+    expect(rev).to_be_visible(timeout=2_000)
+    expect(rev).to_contain_text("web-handmade")
     expect(rev).to_contain_text("first cut")
     expect(page.locator('tr[data-event="BackOff"]')).to_contain_text("pod/solo", timeout=2_000)
     expect(page.locator('tr[data-event="BackOff"]')).to_contain_text("×3")
@@ -239,6 +240,7 @@ def test_the_kubernetes_page_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_p
     expect(solo).to_have_attribute("data-ready", "1/1", timeout=2_000)
     expect(solo).to_have_attribute("data-status", "Running")
     expect(solo).to_contain_text("10.244.9.9")
+    expect(rev).to_be_visible()  # the open revisions survive the live re-renders
 
     svc = page.locator('tr[data-service="solo-svc"]')
     spec = get_json(k, "service", "solo-svc", "-n", NS)["spec"]

@@ -86,7 +86,8 @@ export function rollingOut(d: Obj): boolean {
   return (st.updatedReplicas || 0) < want || (st.replicas || 0) > (st.updatedReplicas || 0) || (st.availableReplicas || 0) < (st.updatedReplicas || 0);
 }
 
-interface Drafts { scale: Map<string, string> }
+/** What the user is doing that a live re-render must keep: typed replica counts, open revision lists. */
+interface Drafts { scale: Map<string, string>; open: Set<string> }
 
 function deploymentCard(d: Obj, replicasets: Obj[], ns: string, drafts: Drafts): HTMLElement {
   const name = d.metadata.name, st = d.status || {}, want = d.spec?.replicas ?? 1;
@@ -121,7 +122,9 @@ function deploymentCard(d: Obj, replicasets: Obj[], ns: string, drafts: Drafts):
     h("form.actions", { onsubmit: scale, "aria-label": `Scale ${name}` }, input,
       h("button", { type: "submit", "data-action": "scale" }, "Scale"),
       h("button", { type: "button", "data-action": "restart", "data-key": `restart-${name}`, onclick: restart }, "Restart")),
-    h("details", {}, h("summary", {}, "Revisions"), revisions(d, replicasets)));
+    h("details", { open: drafts.open.has(name), ontoggle: (e: Event) => {
+      if ((e.target as HTMLDetailsElement).open) drafts.open.add(name); else drafts.open.delete(name);
+    } }, h("summary", { "data-key": `revisions-${name}` }, "Revisions"), revisions(d, replicasets)));
 }
 
 // --- Services ------------------------------------------------------------------------------------
@@ -197,7 +200,7 @@ export const kube: Page = (main, params, signal) => {
       h("h2", {}, "Deployments"), sections.deployments, h("h2", {}, "Pods"), sections.pods,
       h("h2", {}, "Services"), sections.services, h("h2", {}, "Recent events"), sections.events));
   const store: Store = new Map(RESOURCES.map((r) => [r, new Map()]));
-  const drafts: Drafts = { scale: new Map() };
+  const drafts: Drafts = { scale: new Map(), open: new Set() };
   let containers = new Map<string, string>();
   const all = (r: string): Obj[] => [...store.get(r)!.values()];
   const byName = (a: Obj, b: Obj) => a.metadata.name.localeCompare(b.metadata.name);
