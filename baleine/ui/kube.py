@@ -10,7 +10,7 @@ CSRF token for the two POSTs):
 
 - ``GET /ui/kube/namespaces``: ``{"items": [Namespace, ...]}``;
 - ``GET /ui/kube/{resource}?namespace=NS``: ``{"items": [...]}`` of one of
-  :data:`RESOURCES` (all namespaces without ``namespace``);
+  :data:`RESOURCES` (all namespaces without ``namespace``; Namespaces are never filtered);
 - ``GET /ui/kube/{resource}/{namespace}/{name}``: one object (404 when absent);
 - ``GET /ui/kube/watch?namespace=NS&resources=pods,services``: newline-separated
   JSON ``{"resource", "type", "object"}`` (``type``: ADDED for what exists, then
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 #: Dashboard name → storage key. HorizontalPodAutoscalers and Ingresses join here
 #: (``horizontalpodautoscalers.autoscaling``, ``ingresses.networking.k8s.io``) when served.
 RESOURCES: dict[str, str] = {
+    "namespaces": "namespaces",  # cluster-scoped: ``namespace`` does not filter them
     "deployments": "deployments.apps",
     "replicasets": "replicasets.apps",
     "pods": "pods",

@@ -278,7 +278,9 @@ def test_the_kubernetes_page_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_p
     expect(solo).to_be_visible()
     _shot(page, tmp_path, "kube-phone")
 
-    # The namespace selector moves to another namespace.
+    # The namespace selector follows the cluster's namespaces live, and moves to another one.
+    k.ok("create", "namespace", "late-comer")
+    expect(page.locator('#kube-ns option[value="late-comer"]')).to_be_attached(timeout=2_000)
     page.select_option("#kube-ns", "default")
     expect(page.locator("#kube-state")).to_contain_text("Namespace default", timeout=5_000)
     expect(page.locator('tr[data-service="kubernetes"]')).to_be_visible(timeout=5_000)

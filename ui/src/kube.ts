@@ -10,7 +10,7 @@ import { confirmDialog } from "./ui";
 type Obj = any;
 type Store = Map<string, Map<string, Obj>>; // resource → name → object
 
-const RESOURCES = ["deployments", "replicasets", "pods", "services", "endpointslices", "events"];
+const RESOURCES = ["namespaces", "deployments", "replicasets", "pods", "services", "endpointslices", "events"];
 const REVISION = "deployment.kubernetes.io/revision";
 const CHANGE_CAUSE = "kubernetes.io/change-cause";
 const MAX_EVENTS = 30;
@@ -206,6 +206,7 @@ export const kube: Page = (main, params, signal) => {
   const byName = (a: Obj, b: Obj) => a.metadata.name.localeCompare(b.metadata.name);
 
   const render = () => {
+    if (store.get("namespaces")!.size) showNamespaces([...store.get("namespaces")!.keys()]);
     const rss = all("replicasets"), slices = all("endpointslices");
     const deps = all("deployments").sort(byName);
     rerender(sections.deployments, ...(deps.length ? deps.map((d) => deploymentCard(d, rss, ns, drafts)) : [h("p.note", {}, "No Deployments.")]));
@@ -221,12 +222,18 @@ export const kube: Page = (main, params, signal) => {
   const off = onEvent((ev) => { if (ev.Type === "container" && ev.Actor?.Attributes?.["io.kubernetes.pod.namespace"] === ns) loadContainers(); });
   signal.addEventListener("abort", () => { off(); clearTimeout(timer); });
 
+  let shown = "";
+  /** The selector's options; rebuilt only when the set changes (an open list stays open). */
+  const showNamespaces = (names: string[]) => {
+    const all = [...new Set([...names, ns])].sort();
+    if (all.join("\n") === shown) return;
+    shown = all.join("\n");
+    select.replaceChildren(...all.map((n) => h("option", { value: n, selected: n === ns }, n)));
+  };
   const loadNamespaces = async (): Promise<boolean> => {
     try {
       const list: Obj = await ui("GET", "/ui/kube/namespaces");
-      const names: string[] = list.items.map((n: Obj) => n.metadata.name);
-      if (!names.includes(ns)) names.push(ns);
-      select.replaceChildren(...names.sort().map((n) => h("option", { value: n, selected: n === ns }, n)));
+      showNamespaces(list.items.map((n: Obj) => n.metadata.name));
       return true;
     } catch (e: any) {
       if (e instanceof ApiError && e.status === 404) {
