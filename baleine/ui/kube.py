@@ -199,10 +199,10 @@ async def _pump(client: Client, key: str, name: str, namespace: str | None,
     events: AsyncIterator[tuple[str, Any]] = client.watch(key, namespace)
     try:
         async for type_, obj in events:
-            await out.put({"resource": name, "type": type_, "object": obj})
+            out.put_nowait({"resource": name, "type": type_, "object": obj})
     finally:
         await events.aclose()  # type: ignore[attr-defined]
-        await out.put(None)
+        out.put_nowait(None)
 
 
 def _wanted(request: web.Request) -> list[str]:
@@ -216,7 +216,9 @@ async def watch(request: web.Request) -> web.StreamResponse:
     async def make(client: Client) -> web.StreamResponse:
         names = _wanted(request)
         namespace = request.query.get("namespace") or None
-        out: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=1024)
+        # Unbounded, as the registry's own watch queues: a pump must never wait on a
+        # client, or cancelling it at the end could wait forever.
+        out: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         pumps = [asyncio.create_task(_pump(client, RESOURCES[n], n, namespace, out)) for n in names]
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
         try:

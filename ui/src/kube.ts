@@ -113,7 +113,7 @@ function deploymentCard(d: Obj, replicasets: Obj[], ns: string, drafts: Drafts):
   const rolling = rollingOut(d);
   return h("section.kcard", { "data-deployment": name, "data-replicas": want, "data-ready": st.readyReplicas || 0,
     "data-rolling": String(rolling), "aria-label": `Deployment ${name}` },
-    h("h3", {}, name),
+    h("h3", {}, name, d.spec?.paused ? h("span.state.paused", {}, " rollout paused") : ""),
     h("p.mono", {}, `ready ${st.readyReplicas || 0}/${want} · updated ${st.updatedReplicas || 0} · available ${st.availableReplicas || 0}`),
     rolling && h("p", {}, h("label", {}, "Rollout ", h("progress", { max: Math.max(want, 1), value: Math.min(st.updatedReplicas || 0, want),
       "aria-label": `Rollout of ${name}` })), ` ${st.updatedReplicas || 0} of ${want} updated`),
