@@ -29,15 +29,26 @@ function table(label: string, heads: string[], rows: HTMLElement[], empty: strin
 
 // --- Pods ----------------------------------------------------------------------------------------
 
-/** What kubectl's STATUS column says: a container's waiting or terminated reason, else the phase. */
+/** What kubectl's STATUS column says (its printPod, simplified): an init container's trouble as
+ *  Init:<reason>, else the last container's waiting or terminated reason (Completed while
+ *  another runs is Running), else the pod's reason or phase; Terminating once deleted. */
 export function podStatus(p: Obj): string {
   if (p.metadata.deletionTimestamp) return "Terminating";
-  const statuses: Obj[] = [...(p.status?.initContainerStatuses || []), ...(p.status?.containerStatuses || [])];
-  for (const s of statuses) {
-    const why = s.state?.waiting?.reason || (s.state?.terminated && !s.ready && s.state.terminated.reason);
-    if (why && why !== "Completed") return why;
+  for (const s of p.status?.initContainerStatuses || []) {
+    const t = s.state?.terminated;
+    if (t && t.exitCode === 0) continue;
+    if (t) return `Init:${t.reason || "ExitCode:" + t.exitCode}`;
+    if (s.state?.waiting?.reason && s.state.waiting.reason !== "PodInitializing") return `Init:${s.state.waiting.reason}`;
   }
-  return p.status?.reason || p.status?.phase || "Pending";
+  let reason = p.status?.reason || p.status?.phase || "Pending";
+  let running = false;
+  for (const s of [...(p.status?.containerStatuses || [])].reverse()) {
+    const w = s.state?.waiting, t = s.state?.terminated;
+    if (w?.reason) reason = w.reason;
+    else if (t) reason = t.reason || (t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode}`);
+    else if (s.state?.running && s.ready) running = true;
+  }
+  return reason === "Completed" && running ? "Running" : reason;
 }
 
 function podReady(p: Obj): string {
@@ -146,10 +157,16 @@ export function readyEndpoints(name: string, slices: Obj[]): string[] {
   return [...out].sort();
 }
 
+/** A Service's outside addresses: spec.externalIPs and a load balancer's ingress. */
+function externalIPs(s: Obj): string[] {
+  return [...(s.spec?.externalIPs || []), ...(s.status?.loadBalancer?.ingress || []).map((i: Obj) => i.ip || i.hostname)];
+}
+
 function serviceRow(s: Obj, slices: Obj[]): HTMLElement {
   const eps = readyEndpoints(s.metadata.name, slices);
   return h("tr", { "data-service": s.metadata.name, "data-endpoints": eps.join(" ") },
-    h("td", {}, s.metadata.name), h("td", {}, s.spec?.type || "ClusterIP"), h("td.mono", {}, s.spec?.clusterIP || ""),
+    h("td", {}, s.metadata.name), h("td", {}, s.spec?.type || "ClusterIP"),
+    h("td.mono", {}, [s.spec?.clusterIP || "", ...externalIPs(s)].filter(Boolean).join(", ")),
     h("td.mono", {}, servicePorts(s)), h("td.mono", {}, eps.length ? eps.join(", ") : h("span.note", {}, "none ready")));
 }
 
@@ -212,7 +229,7 @@ export const kube: Page = (main, params, signal) => {
     rerender(sections.deployments, ...(deps.length ? deps.map((d) => deploymentCard(d, rss, ns, drafts)) : [h("p.note", {}, "No Deployments.")]));
     rerender(sections.pods, table("Pods", ["Name", "Status", "Ready", "Restarts", "IP", "Node", "Age"],
       all("pods").sort(byName).map((p) => podRow(p, containers.get(p.metadata.name))), "No Pods."));
-    rerender(sections.services, table("Services", ["Name", "Type", "Cluster IP", "Ports", "Ready endpoints"],
+    rerender(sections.services, table("Services", ["Name", "Type", "Cluster IP / external", "Ports", "Ready endpoints"],
       all("services").sort(byName).map((s) => serviceRow(s, slices)), "No Services."));
     rerender(sections.events, table("Recent events", ["Age", "Type", "Reason", "Object", "Message"], eventRows(all("events")), "No events."));
   };
