@@ -133,9 +133,12 @@ function deploymentCard(d: Obj, replicasets: Obj[], ns: string, drafts: Drafts):
     h("form.actions", { onsubmit: scale, "aria-label": `Scale ${name}` }, input,
       h("button", { type: "submit", "data-action": "scale" }, "Scale"),
       h("button", { type: "button", "data-action": "restart", "data-key": `restart-${name}`, onclick: restart }, "Restart")),
-    h("details", { open: drafts.open.has(name), ontoggle: (e: Event) => {
-      if ((e.target as HTMLDetailsElement).open) drafts.open.add(name); else drafts.open.delete(name);
-    } }, h("summary", { "data-key": `revisions-${name}` }, "Revisions"), revisions(d, replicasets)));
+    // Remembered on the click (Enter and Space click a summary too), not on "toggle", which
+    // comes later: a re-render in between would build the list closed again.
+    h("details", { open: drafts.open.has(name) }, h("summary", { "data-key": `revisions-${name}`, onclick: (e: Event) => {
+      if (((e.currentTarget as HTMLElement).parentElement as HTMLDetailsElement).open) drafts.open.delete(name);
+      else drafts.open.add(name);
+    } }, "Revisions"), revisions(d, replicasets)));
 }
 
 // --- Services ------------------------------------------------------------------------------------
