@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -100,34 +100,37 @@ def _message(status: int, message: str) -> web.Response:
     return web.json_response({"message": message}, status=status, headers={"Cache-Control": "no-store"})
 
 
-class _Unavailable(Exception):
+class _Refused(Exception):
+    """Carries the answer to give instead (no API server, unknown resource, bad body)."""
+
     def __init__(self, response: web.Response) -> None:
         self.response = response
 
 
 def _client(request: web.Request) -> Client:
-    """The slot's client; raises ``_Unavailable`` with the 404/503 answer otherwise."""
+    """The slot's client; raises ``_Refused`` with the 404/503 answer otherwise."""
     slot = request.config_dict[KUBE]
-    if slot.state == "disabled" or (slot.state == "enabled" and slot.client is None):
-        raise _Unavailable(_message(404, NOT_ENABLED))
+    if slot.state == "pending":
+        raise _Refused(_message(503, STARTING))
     if slot.client is None:
-        raise _Unavailable(_message(503, STARTING))
+        raise _Refused(_message(404, NOT_ENABLED))
     return slot.client
 
 
 def _storage_key(name: str) -> str:
     if name not in RESOURCES:
-        raise _Unavailable(_message(404, f"unknown resource {name!r}: one of {', '.join(RESOURCES)}"))
+        raise _Refused(_message(404, f"unknown resource {name!r}: one of {', '.join(RESOURCES)}"))
     return RESOURCES[name]
 
 
-async def _answer(request: web.Request, make: Any) -> web.StreamResponse:
+async def _answer(request: web.Request,
+                  make: Callable[[Client], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     """Run ``make(client)``; map the slot's and the registry's failures to answers."""
     from ..kube.status import APIError  # only reached once the API server runs
 
     try:
         return await make(_client(request))
-    except _Unavailable as exc:
+    except _Refused as exc:
         return exc.response
     except APIError as exc:
         return _message(exc.code, exc.message)
@@ -165,9 +168,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json() if request.can_read_body else {}
     except (ValueError, UnicodeDecodeError):
-        raise _Unavailable(_message(400, "the body must be a JSON object")) from None
+        raise _Refused(_message(400, "the body must be a JSON object")) from None
     if not isinstance(body, dict):
-        raise _Unavailable(_message(400, "the body must be a JSON object"))
+        raise _Refused(_message(400, "the body must be a JSON object"))
     return body
 
 
