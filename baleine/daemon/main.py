@@ -167,6 +167,10 @@ async def serve(args: argparse.Namespace) -> None:
         kube = await _start_kube(args, config, backends)
     except SystemExit as exc:
         kube_failure = exc  # shut down in order, then exit with it
+    if ui is not None:
+        from ..ui.kube import attach
+
+        attach(ui, kube)  # the dashboard's Kubernetes pages read this server's registry
     from .systemd import notify
 
     notify("READY=1\nSTATUS=API listening")  # the sites accept connections: the API answers

@@ -6,7 +6,8 @@ Contract:
   re-prefixes a mounted app's routes, so it cannot be the one served on the socket) under
   ``/engine/``, serves the built front end
   (``/`` and ``/static/``), the terminal WebSocket (``/ui/terminal/{id}``) and compose's
-  up, down and logs (``/ui/compose/…``, see ``compose``), all behind
+  up, down and logs (``/ui/compose/…``, see ``compose``), the Kubernetes views
+  (``/ui/kube/…``, see ``kube``; the daemon calls ``kube.attach``), all behind
   ``auth.auth_middleware``. It writes a fresh login token under ``<data-root>/ui/``.
 - ``start_ui(app, addr, tlscert, tlskey)`` listens on ``host:port`` (HTTPS with a
   certificate), records the dashboard's address in ``<data-root>/ui/url`` (not secret:
@@ -20,7 +21,7 @@ import ssl
 
 from aiohttp import web
 
-from . import compose
+from . import compose, kube
 from .auth import AUTH, Auth, auth_middleware
 from .terminal import API_HOST, terminal_ws
 from .token import new_login_token, session_key, ui_dir
@@ -54,6 +55,7 @@ def make_ui_app(api_app: web.Application, data_root: str, api_host: str, secure:
     app.router.add_get("/", _index)
     app.router.add_get("/ui/terminal/{id}", terminal_ws)
     compose.add_routes(app, data_root)
+    kube.add_routes(app)  # filled by kube.attach once the Kubernetes API runs
     app.router.add_static("/static/", STATIC, follow_symlinks=False)
     app.add_subapp(ENGINE_PREFIX, api_app)
     return app

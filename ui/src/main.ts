@@ -5,9 +5,10 @@ import "./style.css";
 import { onConnection, runEvents } from "./api";
 import { container } from "./container";
 import { h } from "./dom";
+import { kube } from "./kube";
 import { compose, containers, images, networks, overview, volumes, type Page } from "./pages";
 
-const ROUTES: Record<string, Page> = { "": overview, containers, compose, images, networks, volumes };
+const ROUTES: Record<string, Page> = { "": overview, containers, compose, images, networks, volumes, kube };
 
 let current: AbortController | null = null;
 
