@@ -416,3 +416,28 @@ def test_a_deployment_runs_real_pods(kube: Kube) -> None:
     wait_for(lambda: not [n for n in kube.daemon.ok("ps", "-a", "--format",
                                                     '{{.Label "io.kubernetes.pod.name"}}').split()
                           if n.startswith("real-")], 30, what="the replicas' containers to go")
+
+
+def test_port_forward_reaches_a_server_on_the_pods_loopback(kube: Kube) -> None:
+    """kubectl port-forward dials inside the pod's network namespace, as the kubelet
+    does: a server listening on 127.0.0.1 only (not on the pod's address) answers."""
+    import subprocess
+    import urllib.request
+
+    from ..kubehelp import KUBECTL
+
+    kube.ok("apply", "-f", "-", input=pod("loopback", [box(
+        "web", "mkdir -p /www && echo only-on-loopback > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www")]))
+    kube.ok("wait", "--for=condition=Ready", "pod/loopback", "--timeout=60s")
+    proc = subprocess.Popen([KUBECTL, "--kubeconfig", kube.kubeconfig, "port-forward", "pod/loopback", ":8080"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={"HOME": str(kube.home)})
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert "Forwarding from 127.0.0.1:" in line, line
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:  # noqa: S310 - loopback
+            assert r.read().decode().strip() == "only-on-loopback"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        kube.ok("delete", "pod", "loopback", "--grace-period=0")

@@ -134,3 +134,18 @@ async def running_container(ctx: Context, pod: Obj, name: str) -> Container:
     if not found or not found[-1].running:
         raise APIError(400, f'container not found ("{name}")')
     return found[-1]
+
+
+async def sandbox_pid(ctx: Context, pod: Obj) -> int:
+    """The process of the pod's running sandbox (its network namespace), 0 when none runs."""
+    assert ctx.backends is not None and ctx.backends.containers is not None
+    meta = pod["metadata"]
+    labels = [f"{POD_NAMESPACE}={meta.get('namespace', '')}", f"{POD_NAME}={meta['name']}", f"{TYPE}=podsandbox"]
+    if meta.get("uid"):
+        labels.append(f"{POD_UID}={meta['uid']}")
+    views = await ctx.backends.containers.list(Filters({"label": labels}), show_all=False, limit=0, size=False)
+    for view in views:
+        pid = int((view.container.state or {}).get("Pid") or 0)
+        if pid:
+            return pid
+    return 0

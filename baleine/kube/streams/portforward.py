@@ -1,7 +1,9 @@
 """``pods/portforward``: TCP connections from the client to the pod's ports.
 
-The connection to the pod goes from the host to the pod's address (``status.podIP``,
-the sandbox's address on the pods' network) and the requested port. Two wire
+The connection to the pod is made inside the pod's network namespace to
+``127.0.0.1:<port>``, as the kubelet dials (``netns``): what listens on the pod's
+loopback only is reached too. A pod whose sandbox is not found (no node agent ran
+it) is dialled from the host at its address (``status.podIP``). Two wire
 protocols, chosen by the WebSocket subprotocol:
 
 - ``SPDY/3.1+portforward.k8s.io`` (kubectl 1.32): SPDY/3.1 tunnelled through the
@@ -32,7 +34,7 @@ from aiohttp import web
 
 from .. import channels
 from ..status import APIError
-from . import pods, spdy
+from . import netns, pods, spdy
 from .session import Session, Sessions, websocket_protocol
 
 if TYPE_CHECKING:
@@ -51,11 +53,23 @@ class Destination:
     address: str
     pod: str
     uid: str
+    netns_pid: int = 0  # a process in the pod's network namespace (its sandbox), 0: dial from the host
+
+    async def _open(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if not self.netns_pid:
+            return await asyncio.open_connection(self.address, port)
+        sock = await netns.socket_in(self.netns_pid)
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        except BaseException:
+            sock.close()
+            raise
+        return await asyncio.open_connection(sock=sock)
 
     async def connect(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to ``port``; OSError (with the kubelet-like message) when refused."""
         try:
-            return await asyncio.wait_for(asyncio.open_connection(self.address, port), CONNECT_TIMEOUT)
+            return await asyncio.wait_for(self._open(port), CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "i/o timeout"
             raise OSError(f"error forwarding port {port} to pod {self.pod}, uid {self.uid}: failed to connect to "
@@ -256,7 +270,8 @@ async def serve(sessions: Sessions, request: web.Request, target: Target, ctx: C
                             f"Current status={status.get('phase', 'Pending')}")
     protocol = websocket_protocol(request, (channels.SPDY_PORTFORWARD, *channels.PORTFORWARD_CHANNELS))
     ports = _ports(request) if protocol != channels.SPDY_PORTFORWARD else []
-    dest = Destination(status["podIP"], pod["metadata"]["name"], pod["metadata"].get("uid", ""))
+    dest = Destination(status["podIP"], pod["metadata"]["name"], pod["metadata"].get("uid", ""),
+                       await pods.sandbox_pid(ctx, pod))
     session = await sessions.accept(request, protocol)
     try:
         if protocol == channels.SPDY_PORTFORWARD:
