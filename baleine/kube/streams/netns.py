@@ -30,7 +30,7 @@ def _setns(fd: int) -> None:
 def _make(pid: int) -> socket.socket:
     """A non-blocking TCP socket in ``pid``'s network namespace (blocking: run in a
     dedicated thread)."""
-    with open(f"/proc/{pid}/ns/net") as target, open(f"/proc/thread-self/ns/net") as home:
+    with open(f"/proc/{pid}/ns/net") as target, open("/proc/thread-self/ns/net") as home:
         _setns(target.fileno())
         try:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -49,7 +49,8 @@ async def socket_in(pid: int) -> socket.socket:
         try:
             result = _make(pid)
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_exception(exc))
+            failure = exc
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_exception(failure))
             return
         loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
 
