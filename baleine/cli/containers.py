@@ -4,7 +4,6 @@ in their own modules)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -465,4 +464,3 @@ def confirm(question: str) -> bool:
     return answer in ("y", "yes")
 
 
-del argparse
