@@ -5,7 +5,7 @@ Starts its own daemon on a temporary data root (like the tests), loads busybox f
 ../shared/images, starts 20 idle containers, and times N runs of each command with
 the ``baleine`` CLI of this checkout (``python -m baleine.cli.main``, PYTHONPATH set
 to the checkout) and, when the docker CLI is installed, the docker CLI talking to the
-same daemon. The floor is ``python -I -S -c pass`` (the interpreter alone) and
+same daemon. The checkout is byte-compiled first. The floor is ``python -I -S -c pass`` (the interpreter alone) and
 ``python -c pass`` (with site). Ratios are baleine / docker CLI.
 
 Usage: bench/cli_startup.py [-n 30]
@@ -55,6 +55,9 @@ def main() -> None:
     args = ap.parse_args()
     n = args.n
     py = sys.executable
+    # The checkout's .pyc files, as an installed package has them (PYTHONDONTWRITEBYTECODE
+    # would otherwise make every run compile the CLI's modules again).
+    subprocess.run([py, "-m", "compileall", "-q", str(REPO / "baleine")], check=True, stdout=subprocess.DEVNULL)
     b = [py, "-m", "baleine.cli.main"]
     rows: list[tuple[str, float, float | None]] = []
     floor = {"python -I -S -c pass": timed([py, "-I", "-S", "-c", "pass"], dict(os.environ), n),

@@ -3,7 +3,6 @@ then (for run) attach, start and wait as the docker CLI does."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
     from .usage import Namespace
 
 from ..client import APIError
+from ..client.transport import json_loads
 from .context import CLIError, Context, Parser, split_csv
 from .streams import configured_detach_keys, pump, terminal_size
 from .usage import REMAINDER, SUPPRESS
@@ -611,7 +611,7 @@ def run(ctx: Context, argv: list[str]) -> int:
         if pump(sock, initial or b"", o.tty, attach_stdin, resize, close_on_eof=True, detach_keys=detach_keys):
             return 0  # detached: the container runs on (docker says nothing either)
     try:
-        result = json.loads(wait_resp.read() or b"{}")
+        result = json_loads(wait_resp.read() or b"{}")
     except (ValueError, OSError):
         result = {}
     if result.get("Error") and result["Error"].get("Message"):
