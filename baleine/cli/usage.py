@@ -191,6 +191,8 @@ class Parser:
                     raise _Fallback  # positionals around options: argparse's rules are subtle there
                 run.append(arg)
                 if positionals and positionals[-1].nargs == REMAINDER and len(run) >= _before_remainder(positionals):
+                    if "--" in argv[i + 1:] or any(_ambiguous(a, options) for a in argv[i + 1:]):
+                        raise _Fallback  # argparse drops some "--" there, and reads every flag-like word
                     run.extend(argv[i + 1:])  # the remainder takes everything after, flags included
                     break
                 i += 1
@@ -285,6 +287,16 @@ def _is_positional(arg: str) -> bool:
     return not arg.startswith("-") or arg == "-"
 
 
+def _ambiguous(arg: str, options: dict[str, _Spec]) -> bool:
+    """Whether argparse could find ``arg`` an ambiguous abbreviation, an error even in
+    a remainder (it reads every word before matching positionals); errs on the safe side."""
+    if not arg.startswith("-") or arg == "-" or arg in options:
+        return False
+    flags = [*options, "--help", "-h"]
+    prefix = arg.split("=", 1)[0] if arg.startswith("--") else arg
+    return sum(1 for f in flags if f.startswith(prefix) or (not arg.startswith("--") and f == arg[:2])) > 1
+
+
 def _before_remainder(positionals: list[_Spec]) -> int:
     """How many positional arguments come before a trailing REMAINDER one (all are
     plain single ones, as ``_assign`` checks) — the point where the remainder starts."""
@@ -360,7 +372,8 @@ def _argparser_class() -> type:
                 raise CLIError(f"baleine: 'baleine {self.command}' requires at least {required} {noun}{usage}"
                                f"See 'baleine {self.command} --help' for more information", 1)
             if "unrecognized arguments" in message:
-                flag = message.split(":", 1)[1].strip().split()[0]
+                words = message.split(":", 1)[1].split()
+                flag = words[0] if words else ""  # an empty argument ("") is not a flag either
                 if not flag.startswith("-"):
                     raise CLIError(f"baleine: 'baleine {self.command}' accepts no arguments{usage}"
                                    f"See 'baleine {self.command} --help' for more information", 1)
