@@ -13,7 +13,8 @@ arguments. The contract: whenever it returns, it returns what argparse would hav
 returned for that command line; anything else (``--help``, ``-h``, an unknown or
 abbreviated flag, a missing or surplus argument, a value argparse would reject or
 treat specially, an unsupported declaration) is handed to the argparse parser built
-from the same declarations (``_ArgParser``, docker's help layout and messages), so
+from the same declarations (``Parser.argparser()``, of the class ``_argparser_class``
+defines on first use: docker's help layout and messages), so
 help, errors and exit codes are argparse's, byte for byte. Any other attribute of
 a ``Parser`` (``error``, ``format_help``, groups...) also goes to that parser.
 """
