@@ -4,8 +4,6 @@ in their own modules)."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 
@@ -147,6 +145,8 @@ def start(ctx: Context, argv: list[str]) -> int:
 
 
 def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str | None) -> int:
+    import json  # only here: the json package costs the CLI's start-up (re, enum)
+
     with ctx.api():
         info = ctx.client.containers.inspect(name)
     cfg = info["Config"]
@@ -317,6 +317,8 @@ def logs(ctx: Context, argv: list[str]) -> int:
 
 
 def attach(ctx: Context, argv: list[str]) -> int:
+    import json  # only here: the json package costs the CLI's start-up (re, enum)
+
     p = Parser("attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container")
     p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
     p.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
@@ -378,6 +380,8 @@ def go_values(value: Any, key: str = "", parent: str = "") -> Any:
 def print_inspect(objs: list[Any], fmt: str | None) -> None:
     """docker inspect output: an indented JSON array, or one template line per object
     (a field the object lacks is a template error, exit 1, as with the docker CLI)."""
+    import json  # only here: the json package costs the CLI's start-up (re, enum)
+
     if fmt:
         try:
             t = gotemplate.compile(fmt, funcs=gotemplate.INSPECT_FUNCS)
@@ -465,4 +469,3 @@ def confirm(question: str) -> bool:
     return answer in ("y", "yes")
 
 
-del argparse

@@ -5,7 +5,6 @@ docker-style argument parsing, and docker-style errors and exit codes."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from contextlib import contextmanager
@@ -14,9 +13,10 @@ from contextlib import contextmanager
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import Any, NoReturn
+    from typing import Any
 
 from ..client import DEFAULT_HOST, APIError, Client, ConnectionFailed
+from .usage import Parser  # noqa: F401 - the commands' parser, re-exported (argparse only when needed)
 
 
 class CLIError(Exception):
@@ -33,76 +33,6 @@ def die(exc: CLIError) -> int:
         stream = sys.stdout if exc.code == 0 else sys.stderr
         print(exc.message, file=stream)
     return exc.code
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with docker's messages and exit code (125) for bad flags."""
-
-    def __init__(self, command: str, usage: str, description: str = "", **kw: Any) -> None:
-        super().__init__(prog=f"baleine {command}", usage=f"baleine {command} {usage}".rstrip(),
-                         description=description, add_help=False, **kw)
-        self.command = command
-        self.add_argument("--help", action="help", help="Print usage")
-
-    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
-        # Like docker, -h means --help unless the command gives it a meaning (run -h HOSTNAME).
-        if "-h" not in self._option_string_actions:
-            self.add_argument("-h", action="help", help=argparse.SUPPRESS)
-        return super().parse_args(args, namespace)
-
-    def error(self, message: str) -> NoReturn:
-        """docker 28's messages: a missing argument exits 1, a bad flag 125."""
-        usage = f"\n\nUsage:  {self.usage}\n\n"
-        if "the following arguments are required" in message:
-            required = sum(1 for a in self._actions if not a.option_strings and a.nargs in (None, "+"))
-            noun = "argument" if required == 1 else "arguments"
-            raise CLIError(f"baleine: 'baleine {self.command}' requires at least {required} {noun}{usage}"
-                           f"See 'baleine {self.command} --help' for more information", 1)
-        if "unrecognized arguments" in message:
-            flag = message.split(":", 1)[1].strip().split()[0]
-            if not flag.startswith("-"):
-                raise CLIError(f"baleine: 'baleine {self.command}' accepts no arguments{usage}"
-                               f"See 'baleine {self.command} --help' for more information", 1)
-            message = f"unknown flag: {flag}"
-        elif "expected one argument" in message:
-            flag = message.split(":", 1)[0].replace("argument ", "").split("/")[-1]
-            message = f"flag needs an argument: {flag}"
-        elif "invalid choice" in message or "invalid int value" in message:
-            message = message.replace("argument ", "invalid argument for ")
-        raise CLIError(f"{message}{usage}Run 'baleine {self.command} --help' for more information", 125)
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise CLIError((message or "").rstrip(), status)
-
-    def print_help(self, file: Any = None) -> None:  # noqa: ANN401
-        sys.stdout.write(self.format_help())
-
-    def format_help(self) -> str:
-        """Help laid out as docker's (Usage, description, Options with value types)."""
-        rows = []
-        for action in self._actions:
-            if not action.option_strings or action.help == argparse.SUPPRESS:
-                continue
-            shorts = [o for o in action.option_strings if not o.startswith("--")]
-            longs = [o for o in action.option_strings if o.startswith("--")]
-            flag = (f"{shorts[0]}, " if shorts else "    ") + (longs[0] if longs else "")
-            if action.nargs == 0:
-                kind = ""
-            elif isinstance(action, argparse._AppendAction):
-                kind = "list"
-            elif action.type is int:
-                kind = "int"
-            else:
-                kind = "string"
-            rows.append((f"  {flag} {kind}".rstrip(), action.help or ""))
-        width = max((len(left) for left, _ in rows), default=0) + 3
-        out = [f"\nUsage:  {self.usage}\n"]
-        if self.description:
-            out.append(f"\n{self.description}\n")
-        if rows:
-            out.append("\nOptions:\n")
-            out.extend(f"{left.ljust(width)}{text}\n" for left, text in rows)
-        return "".join(out)
 
 
 class Context:

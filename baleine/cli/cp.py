@@ -6,7 +6,6 @@ codec, the one piece of the engine the CLI still imports (see
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -18,7 +17,7 @@ from typing import Any, BinaryIO
 from . import formatting
 from .context import CLIError, Context, Parser
 from .export import validate_output_path
-from .usage import args_error, go_errno
+from .usage import SUPPRESS, args_error, go_errno
 
 
 CP_USAGE = "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tbaleine cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
@@ -340,7 +339,7 @@ def cp(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-q", "--quiet", action="store_true",
                    help="Suppress progress output during copy. Progress output is automatically suppressed if no "
                         "terminal is attached")
-    p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("args", nargs="*", help=SUPPRESS)
     o = p.parse_args(argv)
     if len(o.args) != 2:
         raise args_error("cp", CP_USAGE, "2 arguments")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from .context import CLIError, Context, Parser
 from .run import read_env_files
 from .streams import configured_detach_keys, pump, terminal_size
+from .usage import REMAINDER
 
 
 def exec_(ctx: Context, argv: list[str]) -> int:
@@ -23,7 +23,7 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--privileged", action="store_true", help="Give extended privileges to the command")
     p.add_argument("--detach-keys", help="Override the key sequence for detaching a container")
     p.add_argument("container")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("command", nargs=REMAINDER)
     o = p.parse_args(argv)
     if not o.command:
         raise CLIError("\"baleine exec\" requires at least 2 arguments.\nSee 'baleine exec --help'.", 1)

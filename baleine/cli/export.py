@@ -4,14 +4,13 @@ paths, which ``cp`` shares."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import stat
 import sys
 from typing import Any
 
 from .context import CLIError, Context, Parser
-from .usage import args_error, go_errno
+from .usage import SUPPRESS, args_error, go_errno
 
 
 def validate_output_path(path: str) -> None:
@@ -92,7 +91,7 @@ def write_atomically(path: str, resp: Any) -> None:
 def export(ctx: Context, argv: list[str]) -> int:
     p = Parser("export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive")
     p.add_argument("-o", "--output", default="", help="Write to a file, instead of STDOUT")
-    p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("args", nargs="*", help=SUPPRESS)
     o = p.parse_args(argv)
     if len(o.args) != 1:
         raise args_error("export", "[OPTIONS] CONTAINER", "1 argument")

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 
 from .context import CLIError, Context, Parser
-from .usage import args_error
+from .usage import SUPPRESS, args_error
 
 
 PORT_USAGE = "CONTAINER [PRIVATE_PORT[/PROTO]]"
@@ -66,7 +65,7 @@ def _parse_uint16(text: str) -> str | None:
 
 def port(ctx: Context, argv: list[str]) -> int:
     p = Parser("port", PORT_USAGE, "List port mappings or a specific mapping for the container")
-    p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    p.add_argument("args", nargs="*", help=SUPPRESS)
     o = p.parse_args(argv)
     if not 1 <= len(o.args) <= 2:
         raise args_error("port", PORT_USAGE, "at least 1 and at most 2 arguments")

@@ -3,8 +3,6 @@ then (for run) attach, start and wait as the docker CLI does."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 
@@ -13,9 +11,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .usage import Namespace
+
 from ..client import APIError
+from ..client.transport import json_loads
 from .context import CLIError, Context, Parser, split_csv
 from .streams import configured_detach_keys, pump, terminal_size
+from .usage import REMAINDER, SUPPRESS
 
 USAGE = "[OPTIONS] IMAGE [COMMAND] [ARG...]"
 
@@ -110,8 +112,8 @@ def _parser(command: str) -> Parser:
     a("--userns", help="User namespace to use")
     a("--isolation", help="Container isolation technology")
     a("--oom-kill-disable", action="store_true", help="Disable OOM Killer")
-    a("image", help=argparse.SUPPRESS)
-    a("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    a("image", help=SUPPRESS)
+    a("args", nargs=REMAINDER, help=SUPPRESS)
     return p
 
 
@@ -317,7 +319,7 @@ def _restart(value: str) -> dict[str, Any]:
     return policy
 
 
-def build_request(o: argparse.Namespace, command: str) -> tuple[dict[str, Any], str | None]:
+def build_request(o: Namespace, command: str) -> tuple[dict[str, Any], str | None]:
     """The ``POST /containers/create`` body and the container name."""
     detach = getattr(o, "detach", False)
     attach = [s.lower() for s in o.attach]
@@ -467,7 +469,7 @@ def _device(spec: str) -> dict[str, str]:
     return {"PathOnHost": host, "PathInContainer": ctr, "CgroupPermissions": perms}
 
 
-def _healthcheck(o: argparse.Namespace) -> dict[str, Any] | None:
+def _healthcheck(o: Namespace) -> dict[str, Any] | None:
     if o.no_healthcheck:
         if o.health_cmd:
             raise CLIError("--no-healthcheck conflicts with --health-* options", 125)
@@ -609,7 +611,7 @@ def run(ctx: Context, argv: list[str]) -> int:
         if pump(sock, initial or b"", o.tty, attach_stdin, resize, close_on_eof=True, detach_keys=detach_keys):
             return 0  # detached: the container runs on (docker says nothing either)
     try:
-        result = json.loads(wait_resp.read() or b"{}")
+        result = json_loads(wait_resp.read() or b"{}")
     except (ValueError, OSError):
         result = {}
     if result.get("Error") and result["Error"].get("Message"):

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import select
-import signal
-import socket
 import struct
 import sys
 # Annotations only (the CLI's start-up time matters: typing is not imported at run time).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Callable
     from typing import Any
 
@@ -154,6 +153,8 @@ def pump(sock: socket.socket, initial: bytes, tty: bool, send_stdin: bool,
     if initial:
         output(initial)
     if on_resize is not None and tty:
+        import signal  # only for a terminal: signal's import builds its enums (CPU at start-up)
+
         def handler(*_: object) -> None:
             size = terminal_size()
             if size:
@@ -182,6 +183,8 @@ def pump(sock: socket.socket, initial: bytes, tty: bool, send_stdin: bool,
                 if not data:
                     stdin_open = False
                     if close_on_eof:
+                        import socket  # only now: its import costs the CLI's start-up
+
                         try:
                             sock.shutdown(socket.SHUT_WR)
                         except OSError:

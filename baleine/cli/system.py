@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+
+# Annotations only (the CLI's start-up time matters: typing is not imported at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from .. import API_VERSION, __version__
 from .. import gotemplate
 from . import formatting
-from .containers import inspect_objects
 from .context import CLIError, Context, Parser
 
 
@@ -17,10 +20,9 @@ def version(ctx: Context, argv: list[str]) -> int:
     p = Parser("version", "[OPTIONS]", "Show the Baleine version information")
     p.add_argument("-f", "--format", help="Format output using a custom template")
     o = p.parse_args(argv)
-    import platform
-
+    # platform.python_version()'s text, without importing platform (and re) for it.
     client = {"Version": __version__, "ApiVersion": API_VERSION, "DefaultAPIVersion": API_VERSION,
-              "GoVersion": "python" + platform.python_version(), "Os": "linux", "Arch": "amd64",
+              "GoVersion": "python" + sys.version.split()[0], "Os": "linux", "Arch": "amd64",
               "BuildTime": "", "Context": "default"}
     server: Any = None
     error = None
@@ -159,6 +161,8 @@ def inspect(ctx: Context, argv: list[str]) -> int:
         kinds = [k for k in kinds if k == o.type]
         if not kinds:
             raise CLIError(f"\"{o.type}\" is not a valid value for --type", 1)
+    from .containers import inspect_objects
+
     return inspect_objects(ctx, o.names, o.format, kinds, o.size)
 
 

@@ -3,12 +3,11 @@ flags and pflag errors; sends a Resources object)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
 from .context import CLIError, Context, Parser
-from .usage import args_error, flag_error
+from .usage import SUPPRESS, args_error, flag_error
 
 
 UPDATE_USAGE = "[OPTIONS] CONTAINER [CONTAINER...]"
@@ -45,7 +44,7 @@ def update(ctx: Context, argv: list[str]) -> int:
     a("--memory-swap", help="Swap limit equal to memory plus swap: -1 to enable unlimited swap")
     a("--pids-limit", help="Tune container pids limit (set -1 for unlimited)")
     a("--restart", help="Restart policy to apply when a container exits")
-    a("--kernel-memory", help=argparse.SUPPRESS)
+    a("--kernel-memory", help=SUPPRESS)
     a("containers", nargs="*", metavar="CONTAINER")
     o = p.parse_args(argv)
     if not o.containers:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-
 from . import formatting
 from .containers import Row, _print_rows, confirm, inspect_objects
 from .context import CLIError, Context, Parser
 from .networks import _filters, _kv
+from .usage import SUPPRESS
 
 
 def create(ctx: Context, argv: list[str]) -> int:
@@ -15,7 +14,7 @@ def create(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-d", "--driver", default="local", help="Specify volume driver name")
     p.add_argument("--label", action="append", default=[], help="Set metadata for a volume")
     p.add_argument("-o", "--opt", action="append", default=[], help="Set driver specific options")
-    p.add_argument("--name", help=argparse.SUPPRESS)
+    p.add_argument("--name", help=SUPPRESS)
     p.add_argument("volume", nargs="?", metavar="VOLUME")
     o = p.parse_args(argv)
     if o.name and o.volume and o.name != o.volume:

@@ -10,14 +10,15 @@ JSON on stdin/stdout). Standard library only.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import subprocess
-import tempfile
-from typing import Any
 
-from ..rules.registryauth import INDEX_SERVER, AuthConfig, config_key
+# The CLI reads config.json on every exec and attached run (detachKeys): what only
+# logins, helpers and writes need is imported where it is used. Annotations only here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..rules.registryauth import AuthConfig
 
 #: What a credential helper calls the username of an identity token.
 TOKEN_USERNAME = "<token>"
@@ -47,8 +48,10 @@ def load_config(path: str | None = None) -> dict[str, Any]:
         raise CredentialsError(f"loading config file {path}: {exc.strerror}") from None
     if not raw.strip():
         return {}
+    from .transport import json_loads
+
     try:
-        doc = json.loads(raw)
+        doc = json_loads(raw)
     except ValueError as exc:
         raise CredentialsError(f"loading config file {path}: {exc}") from None
     return doc if isinstance(doc, dict) else {}
@@ -56,6 +59,9 @@ def load_config(path: str | None = None) -> dict[str, Any]:
 
 def save_config(doc: dict[str, Any], path: str | None = None) -> None:
     """Write config.json atomically, readable by its owner only (it holds secrets)."""
+    import json
+    import tempfile
+
     path = path or config_path()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="config.json", dir=os.path.dirname(path))
@@ -74,6 +80,8 @@ def save_config(doc: dict[str, Any], path: str | None = None) -> None:
 
 
 def _helper_for(doc: dict[str, Any], key: str) -> str:
+    from ..rules.registryauth import INDEX_SERVER
+
     helpers = doc.get("credHelpers") or {}
     host = key if key != INDEX_SERVER else "docker.io"
     for k in (key, host, "https://" + host):
@@ -83,6 +91,8 @@ def _helper_for(doc: dict[str, Any], key: str) -> str:
 
 
 def _run_helper(helper: str, action: str, data: str) -> str:
+    import subprocess
+
     prog = f"docker-credential-{helper}"
     try:
         p = subprocess.run([prog, action], input=data, capture_output=True, text=True, timeout=60)
@@ -106,6 +116,10 @@ def get(server: str, path: str | None = None) -> AuthConfig:
     The returned ``server_address`` is the config key (``https://index.docker.io/v1/``
     for Docker Hub, ``host[:port]`` otherwise).
     """
+    import json
+
+    from ..rules.registryauth import AuthConfig, config_key
+
     key = config_key(server)
     doc = load_config(path)
     helper = _helper_for(doc, key)
@@ -131,6 +145,8 @@ def get(server: str, path: str | None = None) -> AuthConfig:
 
 
 def _candidates(key: str) -> list[str]:
+    from ..rules.registryauth import INDEX_SERVER
+
     if key == INDEX_SERVER:
         return [INDEX_SERVER, "https://index.docker.io/v1", "index.docker.io", "docker.io"]
     return [key, "https://" + key, "http://" + key, "https://" + key + "/v1/", "http://" + key + "/v1/"]
@@ -138,6 +154,11 @@ def _candidates(key: str) -> list[str]:
 
 def store(auth: AuthConfig, path: str | None = None) -> str:
     """Save credentials for ``auth.server_address``; return where ("file" or the helper name)."""
+    import base64
+    import json
+
+    from ..rules.registryauth import config_key
+
     key = config_key(auth.server_address)
     doc = load_config(path)
     helper = _helper_for(doc, key)
@@ -161,6 +182,8 @@ def store(auth: AuthConfig, path: str | None = None) -> str:
 
 def erase(server: str, path: str | None = None) -> bool:
     """Forget credentials for a server; True if there were any."""
+    from ..rules.registryauth import config_key
+
     key = config_key(server)
     doc = load_config(path)
     helper = _helper_for(doc, key)

@@ -14,12 +14,15 @@ and returns the raw socket.
 
 from __future__ import annotations
 
-import json
-import socket
+# _socket, not socket: socket's import builds its enums (AddressFamily, SocketKind...),
+# 8 ms of CPU, most of the CLI's start-up once argparse and re are gone. A Unix
+# socket of _socket has everything the CLI uses (sendall, recv, shutdown, settimeout).
+import _socket
 
 # Annotations only (the CLI's start-up time matters: typing is not imported at run time).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Iterator
     from typing import Any, BinaryIO
 
@@ -44,6 +47,75 @@ class ConnectionFailed(Exception):
     def __init__(self, message: str, permission: bool = False) -> None:
         super().__init__(message)
         self.permission = permission
+
+
+# JSON without the json package on the common path: json.decoder and json.encoder
+# compile regular expressions at import (``re`` and ``enum``: a third of the CLI's
+# start-up). The C accelerator module they use is driven directly instead, with
+# json.dumps'/json.loads' default settings, so the results are the same; anything
+# unusual (an error, a type json cannot encode) is redone by the json package
+# itself, for its exact exception.
+_WS = " \t\n\r"
+
+
+class _DecodeSettings:
+    """json.JSONDecoder()'s settings, as ``_json.make_scanner`` reads them."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+
+class _Unencodable(Exception):
+    """A value json.dumps would refuse (or hand to ``default``)."""
+
+
+def _refuse(obj: object) -> Any:  # noqa: ANN401
+    raise _Unencodable
+
+
+_scanner: Any = None
+
+
+def json_loads(text: str | bytes) -> Any:  # noqa: ANN401
+    """``json.loads(text)``: the same value, or the same exception."""
+    global _scanner
+    try:
+        if isinstance(text, (bytes, bytearray)):
+            # json.loads guesses UTF-16/32 from NUL bytes and honours a BOM: leave those to it.
+            if b"\x00" in text[:4] or text[:3] == b"\xef\xbb\xbf":
+                raise _Unencodable
+            text = text.decode()
+        if _scanner is None:
+            import _json
+
+            _scanner = _json.make_scanner(_DecodeSettings)
+        start = len(text) - len(text.lstrip(_WS))
+        obj, end = _scanner(text, start)
+        if end == len(text.rstrip(_WS)) and not text.startswith("\ufeff"):
+            return obj
+    except Exception:  # noqa: BLE001, S110 - json.loads below says what is wrong, in its words
+        pass
+    import json
+
+    return json.loads(text)
+
+
+def json_dumps(obj: Any) -> str:  # noqa: ANN401
+    """``json.dumps(obj)`` (default settings): the same text, or the same exception."""
+    import _json
+
+    # A new encoder each time: its circular-reference markers must start empty.
+    encode = _json.make_encoder({}, _refuse, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    try:
+        return "".join(encode(obj, 0))
+    except (_Unencodable, ValueError, TypeError, RecursionError):
+        import json
+
+        return json.dumps(obj)
 
 
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
@@ -171,13 +243,15 @@ class Transport:
         host = self.host
         try:
             if host.startswith("unix://") or host.startswith("/"):
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
                 sock.settimeout(timeout)
                 sock.connect(host[len("unix://"):] if host.startswith("unix://") else host)
             elif host.startswith(("tcp://", "http://")):
                 addr = host.split("://", 1)[1].rstrip("/")
                 name, _, port = addr.rpartition(":")
                 name = name.strip("[]") or "127.0.0.1"
+                import socket
+
                 sock = socket.create_connection((name, int(port or (2376 if self.tls else 2375))), timeout)
                 if self.tls is not None:
                     sock = self.tls.wrap(sock, name)
@@ -205,7 +279,7 @@ class Transport:
         stream = None
         if body is not None:
             if isinstance(body, (dict, list)):
-                data = json.dumps(body).encode()
+                data = json_dumps(body).encode()
                 hdrs.setdefault("Content-Type", "application/json")
             elif isinstance(body, (bytes, bytearray)):
                 data = bytes(body)
@@ -256,7 +330,7 @@ class Transport:
         raw = resp.read()
         resp.close()
         try:
-            message = json.loads(raw).get("message", "")
+            message = json_loads(raw).get("message", "")
         except (ValueError, AttributeError):
             message = raw.decode(errors="replace").strip()
         return APIError(resp.status, message or resp.reason)
@@ -272,7 +346,7 @@ class Transport:
         if not raw or resp.status == 304:
             return None
         try:
-            return json.loads(raw)
+            return json_loads(raw)
         except ValueError:
             return raw.decode(errors="replace")
 
@@ -297,6 +371,8 @@ class Transport:
                     body: Any = None, headers: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
         """Yield the JSON objects of a streamed body (load, pull, build, events)."""
         resp = self.stream(method, path, params, body, headers)
+        import json  # streamed bodies (pull, build, events) are not start-up bound
+
         decoder = json.JSONDecoder()
         buf = ""
         try:

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Median wall time of the ``baleine`` CLI's everyday commands, against the docker CLI.
+
+Starts its own daemon on a temporary data root (like the tests), loads busybox from
+../shared/images, starts 20 idle containers, and times N runs of each command with
+the ``baleine`` CLI of this checkout (``python -m baleine.cli.main``, PYTHONPATH set
+to the checkout) and, when the docker CLI is installed, the docker CLI talking to the
+same daemon. The checkout is byte-compiled first. The floor is ``python -I -S -c pass`` (the interpreter alone) and
+``python -c pass`` (with site). Ratios are baleine / docker CLI.
+
+Usage: bench/cli_startup.py [-n 30]
+
+Figures (this machine, 2 cores shared with 7 other sessions: noisy; medians of 30):
+
+    CPU (user+system) of `python -m baleine.cli.main -H <no daemon> ps -q`, medians of 30
+    interleaved runs, this change vs the commit before it: 22.6 ms vs 38.6 ms; `version`
+    23.1 vs 44.5 ms; `python -c pass` 10-13 ms. Imports of the hot commands (run, exec,
+    ps, inspect, logs, start, stop, rm, version): no argparse, re, enum, json, typing,
+    socket, signal, subprocess, dataclasses or platform (inspect still needs json).
+    Wall-clock figures against the docker CLI were too noisy on the shared machine to
+    quote; run this script on a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from tests.conftest import BUSYBOX_TAR, DOCKER, destroy_daemon, new_daemon  # noqa: E402
+
+
+def timed_together(commands: dict[str, list[str]], envs: dict[str, dict[str, str]],
+                   n: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of ``n`` runs of each command, interleaved (one of
+    each in turn, after one warm-up each) so that the machine's load weighs on all of
+    them alike; CPU is the command's own user+system time, which the other sessions'
+    load hardly changes. Exits when one fails."""
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
+    for i in range(n + 1):
+        for key, argv in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            # cwd "/": ``python -m`` puts the cwd first on sys.path, ahead of PYTHONPATH.
+            r = subprocess.run(argv, env=envs[key], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            if i:
+                times[key].append((wall, cpu))
+            if r.returncode != 0:
+                raise SystemExit(f"{' '.join(argv)} failed: {r.stderr.decode()}")
+    return {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=30)
+    ap.add_argument("--containers", type=int, default=20, help="idle containers listed by ps -q")
+    ap.add_argument("--root-parent", default="/var/lib/baleine-bench",
+                    help="where the daemon's temporary root goes (/var/lib is where a daemon lives)")
+    ap.add_argument("--baseline", help="another checkout of baleine (say, the previous commit's "
+                                       "`git archive` unpacked) timed in the same runs, for before/after figures")
+    args = ap.parse_args()
+    n = args.n
+    py = sys.executable
+    trees = {"baleine": REPO} | ({"before": Path(args.baseline).resolve()} if args.baseline else {})
+    # The checkouts' .pyc files, as an installed package has them (PYTHONDONTWRITEBYTECODE
+    # would otherwise make every run compile the CLI's modules again).
+    for tree in trees.values():
+        subprocess.run([py, "-m", "compileall", "-q", str(tree / "baleine")], check=True, stdout=subprocess.DEVNULL)
+    base_env = dict(os.environ)
+    floor = timed_together({"python -I -S -c pass": [py, "-I", "-S", "-c", "pass"],
+                            "python -c pass": [py, "-c", "pass"]},
+                           {"python -I -S -c pass": base_env, "python -c pass": base_env}, n)
+    d = new_daemon(prefix="bench-", parent=args.root_parent)
+    rows: list[tuple[str, dict[str, float]]] = []
+    try:
+        d.ok("load", "-i", str(BUSYBOX_TAR))
+        for i in range(args.containers):
+            d.ok("run", "-d", "--name", f"bench-idle-{i}", "busybox", "sleep", "3600")
+        envs = {name: dict(d.env(), PYTHONPATH=str(tree)) for name, tree in trees.items()}
+        docker = shutil.which(DOCKER)
+        if docker:
+            envs["docker"] = d.env()
+        cases = {
+            "version": ["version"],
+            f"ps -q ({args.containers} containers)": ["ps", "-q"],
+            "inspect": ["inspect", "bench-idle-0"],
+            "exec C true": ["exec", "bench-idle-0", "true"],
+            "run --rm busybox true": ["run", "--rm", "busybox", "true"],
+        }
+        for name, argv in cases.items():
+            commands = {key: ([docker] if key == "docker" else [py, "-m", "baleine.cli.main"]) + argv
+                        for key in envs}
+            rows.append((name, timed_together(commands, envs, n)))
+    finally:
+        destroy_daemon(d)
+    print(f"median of {n} interleaved runs, ms: wall / CPU (user+system of the command)")
+    for name, (wall, cpu) in floor.items():
+        print(f"  {name:30s} {wall * 1000:6.1f} /{cpu * 1000:5.1f}")
+    columns = list(rows[0][1]) if rows else []
+    print(f"  {'command':30s}" + "".join(f" {c:>13s}" for c in columns)
+          + ("   baleine/docker (wall, CPU)" if "docker" in columns else ""))
+    for name, t in rows:
+        line = f"  {name:30s}" + "".join(f" {t[c][0] * 1000:6.1f} /{t[c][1] * 1000:5.1f}" for c in columns)
+        if "docker" in t:
+            line += f"   {t['baleine'][0] / t['docker'][0]:5.2f}x {t['baleine'][1] / t['docker'][1]:5.2f}x"
+        print(line)
+
+if __name__ == "__main__":
+    main()
