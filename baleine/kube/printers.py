@@ -11,12 +11,17 @@ Column = tuple[str, str, int, Callable[[Obj, datetime.datetime], Any]]  # name, 
 
 
 def parse_time(text: str | None) -> datetime.datetime | None:
+    """A Kubernetes timestamp (RFC 3339, with or without fractions: ``eventTime`` is a
+    MicroTime) as an aware datetime; None when absent or malformed."""
     if not text:
         return None
     try:
         return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
     except ValueError:
-        return None
+        try:
+            return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
 
 
 def human_duration(seconds: float) -> str:

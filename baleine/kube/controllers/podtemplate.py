@@ -27,6 +27,8 @@ import math
 import struct
 from typing import Any
 
+from ..printers import parse_time  # noqa: F401 - one parser of Kubernetes timestamps (re-exported)
+
 Obj = dict[str, Any]
 
 HASH_LABEL = "pod-template-hash"
@@ -109,18 +111,6 @@ def pod_from_template(template: Obj, owner_ref: Obj, generate_name: str) -> Obj:
         if meta.get(key):
             pod_meta[key] = copy.deepcopy(meta[key])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": copy.deepcopy(template.get("spec") or {})}
-
-
-def parse_time(text: str | None) -> datetime.datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    except ValueError:
-        try:
-            return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
 
 
 def format_time(when: datetime.datetime) -> str:

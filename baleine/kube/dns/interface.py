@@ -18,17 +18,15 @@ import socket
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from ...engine.networks import daemon_tag
-from ...engine.networks.bridge import ALIAS_PREFIX
+from ..hostlink import add_sink, alias, daemon_tag
 
 PREFIX = "bkdns-"
-KINDS = ("dummy", "bridge")
 
 
 def names(data_root: str) -> tuple[str, str]:
     """(interface name, alias) of the daemon with ``data_root``."""
     tag = daemon_tag(data_root)
-    return f"{PREFIX}{tag}", f"{ALIAS_PREFIX}{tag}:kube-dns"
+    return f"{PREFIX}{tag}", alias(tag, "kube-dns")
 
 
 def ensure(name: str, alias: str, address: str) -> None:
@@ -44,7 +42,7 @@ def _ensure(name: str, alias: str, address: str) -> None:
     with IPRoute() as ipr:
         found = ipr.link_lookup(ifname=name)
         if not found:
-            _add(ipr, name)
+            add_sink(ipr, name)
             found = ipr.link_lookup(ifname=name)
         idx = found[0]
         ipr.link("set", index=idx, ifalias=alias)
@@ -55,20 +53,6 @@ def _ensure(name: str, alias: str, address: str) -> None:
         if (address, 32) not in have:
             ipr.addr("add", index=idx, address=address, prefixlen=32)
         ipr.link("set", index=idx, state="up")
-
-
-def _add(ipr: IPRoute, name: str) -> None:
-    """A dummy interface, or where the kernel has no dummy driver (some VMs' kernels),
-    a bridge without ports: its addresses are local all the same."""
-    for kind in KINDS:
-        try:
-            ipr.link("add", ifname=name, kind=kind)
-            return
-        except NetlinkError as exc:
-            if exc.code == errno.EEXIST:
-                return
-            if exc.code != errno.EOPNOTSUPP or kind == KINDS[-1]:
-                raise
 
 
 def remove(name: str) -> bool:

@@ -25,7 +25,6 @@ NodePorts on 127.0.0.1 rely on ``route_localnet``, which Baleine's bridges have.
 from __future__ import annotations
 
 import errno
-import hashlib
 import ipaddress
 import os
 import shutil
@@ -35,17 +34,13 @@ import subprocess
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from ..hostlink import add_sink, alias, daemon_tag
 from . import rules
 from .model import ServicePort
 
+__all__ = ["daemon_tag"]  # the proxy's chains and interface are named with the engine's tag
+
 BRIDGE_NF = "/proc/sys/net/bridge/bridge-nf-call-iptables"
-
-
-def daemon_tag(data_root: str) -> str:
-    """The daemon's tag: the same eight hex digits the engine's firewall and
-    interfaces are named with (``engine.networks.daemon_tag``, which the proxy
-    may not import; a unit test holds the two equal)."""
-    return hashlib.sha256(os.path.realpath(data_root).encode()).hexdigest()[:8]
 
 
 def dummy_name(tag: str) -> str:
@@ -53,7 +48,7 @@ def dummy_name(tag: str) -> str:
 
 
 def dummy_alias(tag: str) -> str:
-    return f"baleine:{tag}:kube-services"
+    return alias(tag, "kube-services")
 
 
 def _binary(name: str) -> str:
@@ -102,20 +97,6 @@ def remove_rules(tag: str) -> None:
             _iptables(["-t", table, "-X", name], check=False)
 
 
-def _add_sink(ipr: IPRoute, name: str) -> None:
-    """A ``dummy`` interface, or, on kernels without the dummy driver, a bridge
-    without ports: both drop what is sent to them."""
-    for kind in ("dummy", "bridge"):
-        try:
-            ipr.link("add", ifname=name, kind=kind)
-            return
-        except NetlinkError as exc:
-            if exc.code == errno.EEXIST:
-                return
-            if exc.code not in (errno.EOPNOTSUPP, errno.ENOTSUP) or kind == "bridge":
-                raise
-
-
 def route_range(tag: str, cidr: ipaddress.IPv4Network) -> bool:
     """Make the dummy interface and route ``cidr`` to it; False (and nothing
     routed) when another interface already has that exact route."""
@@ -123,7 +104,7 @@ def route_range(tag: str, cidr: ipaddress.IPv4Network) -> bool:
     with IPRoute() as ipr:
         found = ipr.link_lookup(ifname=name)
         if not found:
-            _add_sink(ipr, name)
+            add_sink(ipr, name)
             found = ipr.link_lookup(ifname=name)
         idx = found[0]
         ipr.link("set", index=idx, ifalias=dummy_alias(tag), state="up")

@@ -14,19 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from ...rules.filters import Filters
 from ..client import Client
+from ..kubelet.names import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID, RESTART_COUNT, TYPE
 from ..status import APIError, not_found
 
 if TYPE_CHECKING:
     from ...engine.interface.containers import Container  # the record the interface hands out
     from ..manager import Context
     from ..server import Target
-
-POD_NAME = "io.kubernetes.pod.name"
-POD_NAMESPACE = "io.kubernetes.pod.namespace"
-POD_UID = "io.kubernetes.pod.uid"
-CONTAINER_NAME = "io.kubernetes.container.name"
-RESTART_COUNT = "io.kubernetes.container.restartCount"
-TYPE = "io.kubernetes.docker.type"
 
 Obj = dict[str, Any]
 
