@@ -5,7 +5,8 @@ network and its published ports, balanced by the engine in the kernel (see
 ``baleine/engine/networks/balancer.py``) — when it says
 ``deploy.endpoint_mode: vip`` explicitly, or when it runs more than one replica
 (``deploy.replicas``, ``scale``, ``--scale``, ``compose scale``) and publishes
-ports. Its replicas then get no ``PortBindings`` of their own but the group's
+ports (a service the file gives several replicas stays balanced when scaled
+down to one). Its replicas then get no ``PortBindings`` of their own but the group's
 labels: the group ``<project>_<service>``, its ports in compose's short syntax,
 and ``deploy.restart_policy`` (which the engine applies to a replica whose
 healthcheck keeps failing). A single replica without ``deploy`` is a plain
@@ -19,16 +20,18 @@ from typing import Any
 from ..engine.networks.balancerules import (LABEL, LABEL_PORTS, LABEL_RESTART, PortSpec, RestartSpec,
                                             format_port, format_restart)
 from .model import Project
+from .normalize import scale_of
 
 
 def is_balanced(svc: dict[str, Any], replicas: int) -> bool:
-    """Whether ``svc`` run with ``replicas`` containers is a balanced group."""
+    """Whether ``svc`` run with ``replicas`` containers is a balanced group: a service
+    the file gives several replicas stays one when scaled down to one."""
     mode = (svc.get("deploy") or {}).get("endpoint_mode")
     if mode == "dnsrr":
         return False
     if mode == "vip":
         return True
-    return replicas > 1 and bool(svc.get("ports"))
+    return max(replicas, scale_of(svc)) > 1 and bool(svc.get("ports"))
 
 
 def group_name(project: Project, service: str) -> str:

@@ -339,13 +339,19 @@ class Balancer:
             self.groups = groups
             if not self.enabled:
                 return
-            await asyncio.to_thread(self._apply, frontends, addresses)
+            await asyncio.to_thread(self._apply, frontends, addresses, bool(groups))
 
-    def _apply(self, frontends: list[br.Frontend], addresses: set[tuple[str, str]]) -> None:
+    def _apply(self, frontends: list[br.Frontend], addresses: set[tuple[str, str]], any_group: bool) -> None:
         """Blocking: the state file, the bridges' VIPs, the rules."""
         self._save()
         _set_addresses(self.addresses, addresses)
         self.addresses = addresses
+        if not any_group:
+            # The last group ended: its chains and jumps go with it (a first group remakes them).
+            if self._installed or existing_chains(self.tag):
+                remove_rules(self.tag)
+            self._installed = False
+            return
         _restore(br.render(self.tag, frontends, existing_chains(self.tag)))
         if not self._installed:
             install_jumps(self.tag)
