@@ -138,6 +138,11 @@ def test_replicas_behind_one_port(d: Daemon, tmp_path: Path) -> None:
         for n in hosts.values():
             assert d.inspect(n)["NetworkSettings"]["Networks"]["rep1_default"]["IPAddress"] in tasks, tasks
         assert set(d.ok("exec", client, "wget", "-qO-", "http://web/").split()) <= set(hosts)
+        # A replica reaching its own group (hairpin), itself included.
+        me = sorted(hosts.values())[0]
+        got = d.ok("exec", me, "sh", "-c", "for i in $(seq 20); do wget -qO- http://web/; done").split()
+        assert len(got) == 20 and set(got) <= set(hosts)
+        assert d.inspect(me)["Config"]["Hostname"] in got
 
         # An unhealthy replica gets no traffic, then is restarted per restart_policy.
         sick = hosts and sorted(hosts.values())[1]

@@ -110,6 +110,8 @@ class Balancer:
         self._watcher: asyncio.Task[None] | None = None
         self._dirty = asyncio.Event()
         self._installed = False
+        self._looked = False
+        self._saved: str | None = None
         self.closed = False
 
     # -- start and stop -------------------------------------------------------------------
@@ -339,6 +341,9 @@ class Balancer:
             self.groups = groups
             if not self.enabled:
                 return
+            if not groups and self._looked and not self._installed and not self.addresses \
+                    and self._saved == "{}":
+                return  # no group now nor before: nothing to do in the kernel
             await asyncio.to_thread(self._apply, frontends, addresses, bool(groups))
 
     def _apply(self, frontends: list[br.Frontend], addresses: set[tuple[str, str]], any_group: bool) -> None:
@@ -347,9 +352,11 @@ class Balancer:
         _set_addresses(self.addresses, addresses)
         self.addresses = addresses
         if not any_group:
-            # The last group ended: its chains and jumps go with it (a first group remakes them).
-            if self._installed or existing_chains(self.tag):
+            # The last group ended: its chains and jumps go with it (a first group remakes
+            # them); a daemon without groups looks once, for a previous run's leftovers.
+            if self._installed or not self._looked:
                 remove_rules(self.tag)
+            self._looked = True
             self._installed = False
             return
         _restore(br.render(self.tag, frontends, existing_chains(self.tag)))
@@ -358,10 +365,15 @@ class Balancer:
             self._installed = True
 
     def _save(self) -> None:
+        """Record the VIPs (when they changed)."""
+        text = json.dumps(self.vips, sort_keys=True)
+        if text == self._saved:
+            return
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump(self.vips, f)
+            f.write(text)
         os.replace(tmp, self.path)
+        self._saved = text
 
     # -- what the DNS and the API see ------------------------------------------------------
 
