@@ -6,6 +6,7 @@ real daemon, real busybox httpd replicas answering their hostname, and the
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -126,6 +127,9 @@ def test_replicas_behind_one_port(d: Daemon, tmp_path: Path) -> None:
         # The replicas publish nothing of their own: the group does.
         for name in hosts.values():
             assert not d.inspect(name)["HostConfig"]["PortBindings"]
+        # The daemon holds the group's host port, as for any published port.
+        with socket.socket() as s, pytest.raises(OSError):
+            s.bind(("0.0.0.0", port))
         seen = {hit(port) for _ in range(60)}
         assert seen == set(hosts), seen
 
@@ -178,7 +182,6 @@ def test_replicas_behind_one_port(d: Daemon, tmp_path: Path) -> None:
         time.sleep(0.1)
     assert not any(g["Name"] == "rep1_web" for g in balancers(d))
     # The host port is free again.
-    import socket
     with socket.socket() as s:
         s.bind(("0.0.0.0", port))
 
