@@ -108,7 +108,6 @@ class Balancer:
         self._queue: asyncio.Queue[dict[str, Any]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watcher: asyncio.Task[None] | None = None
-        self._dirty = asyncio.Event()
         self._installed = False
         self._looked = False
         self._saved: str | None = None
@@ -138,7 +137,10 @@ class Balancer:
         await asyncio.to_thread(self.load)
         self._queue = self.events.subscribe()
         self._watcher = asyncio.create_task(self._watch())
-        await self.reconcile()
+        try:
+            await self.reconcile()
+        except Exception:  # noqa: BLE001 - the daemon starts; the next event retries
+            log.exception("balancer: first rewrite failed")
 
     async def close(self) -> None:
         """Stop following events; the kernel state stays (the members keep running)."""
@@ -153,29 +155,32 @@ class Balancer:
         self.held.clear()
 
     async def _watch(self) -> None:
+        """Follow the events; a burst of them makes one rewrite."""
         assert self._queue is not None
         while True:
-            msg = await self._queue.get()
-            with contextlib.suppress(Exception):
-                await self._on_event(msg)
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            if any([self._on_event(msg) for msg in batch]):
+                try:
+                    await self.reconcile()
+                except Exception:  # noqa: BLE001 - the daemon goes on; the next event retries
+                    log.exception("balancer: rewrite failed")
 
-    async def _on_event(self, msg: dict[str, Any]) -> None:
-        if msg.get("Type") not in ("container", "network"):
-            return
+    def _on_event(self, msg: dict[str, Any]) -> bool:
+        """Note what ``msg`` changes (draining, restarts); whether the groups may have changed."""
         action = msg.get("Action") or ""
         cid = (msg.get("Actor") or {}).get("ID", "")
-        if msg.get("Type") == "container":
-            if action in ("start", "unpause", "die", "destroy"):
-                self.draining.discard(cid)
-            if action in ("health_status: unhealthy",):
-                self._maybe_restart(cid)
-            if not (action in ("create", "start", "die", "destroy", "pause", "unpause", "rename")
-                    or action.startswith("health_status")):
-                return
-        else:
-            if action not in ("connect", "disconnect", "destroy"):
-                return
-        await self.reconcile()
+        if msg.get("Type") == "network":
+            return action in ("connect", "disconnect", "destroy")
+        if msg.get("Type") != "container":
+            return False
+        if action in ("start", "unpause", "die", "destroy"):
+            self.draining.discard(cid)
+        if action == "health_status: unhealthy":
+            self._maybe_restart(cid)
+        return action in ("create", "start", "die", "destroy", "pause", "unpause", "rename") \
+            or action.startswith("health_status")
 
     # -- the stop path ----------------------------------------------------------------------
 
@@ -188,7 +193,10 @@ class Balancer:
         if c.id in self.draining:
             return
         self.draining.add(c.id)
-        await self.reconcile()
+        try:
+            await self.reconcile()
+        except Exception:  # noqa: BLE001 - a stop never fails for the balancer's sake
+            log.exception("balancer: rewrite before stopping %s failed", c.name)
 
     # -- readiness and restarts -------------------------------------------------------------
 
