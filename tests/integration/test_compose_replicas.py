@@ -165,6 +165,12 @@ def test_replicas_behind_one_port(d: Daemon, tmp_path: Path) -> None:
             time.sleep(0.3)
         wait_ready(d, "rep1_web", 3)
 
+        # A paused replica leaves the ready set, and comes back when thawed.
+        d.ok("pause", sick)
+        assert not next(m for m in group(d, "rep1_web")["Members"] if m["Name"] == sick)["Ready"]
+        d.ok("unpause", sick)
+        wait_ready(d, "rep1_web", 3)
+
         # Scale up and down, the balancer following.
         p.ok("scale", "web=5")
         wait_ready(d, "rep1_web", 5)
