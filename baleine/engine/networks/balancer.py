@@ -38,20 +38,17 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import shutil
 import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from ...rules.errors import EngineError
+from ...rules.signals import parse_signal
 from ..containers.records import Container, Containers
 from ..events import Events
 from . import balancerules as br
+from .balancekernel import existing_chains, install_jumps, remove_rules, restore, set_addresses
 from .ports import PortTable, Wanted
 from .records import Network, NetworkRecords
 
@@ -357,7 +354,7 @@ class Balancer:
     def _apply(self, frontends: list[br.Frontend], addresses: set[tuple[str, str]], any_group: bool) -> None:
         """Blocking: the state file, the bridges' VIPs, the rules."""
         self._save()
-        _set_addresses(self.addresses, addresses)
+        set_addresses(self.addresses, addresses)
         self.addresses = addresses
         if not any_group:
             # The last group ended: its chains and jumps go with it (a first group remakes
@@ -367,7 +364,7 @@ class Balancer:
             self._looked = True
             self._installed = False
             return
-        _restore(br.render(self.tag, frontends, existing_chains(self.tag)))
+        restore(br.render(self.tag, frontends, existing_chains(self.tag)))
         if not self._installed:
             install_jumps(self.tag)
             self._installed = True
@@ -437,75 +434,8 @@ class Balancer:
 
 
 def _stop_signal(c: Container) -> int | None:
-    from ...rules.signals import parse_signal
-
+    """The container's own stop signal (None when it sets none or an unknown one)."""
     text = c.config.get("StopSignal")
     with contextlib.suppress(Exception):
         return parse_signal(text) if text else None
     return None
-
-
-# -- the kernel (blocking) ------------------------------------------------------------------
-
-def _binary(name: str) -> str:
-    return shutil.which(name) or f"/usr/sbin/{name}"
-
-
-def _iptables(args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([_binary("iptables"), "-w", *args], capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise EngineError(f"iptables {' '.join(args)}: {proc.stderr.strip()}")
-    return proc
-
-
-def _restore(text: str) -> None:
-    proc = subprocess.run([_binary("iptables-restore"), "-w", "--noflush"], input=text, capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        raise EngineError(f"iptables-restore (balancer): {proc.stderr.strip()}")
-
-
-def existing_chains(tag: str, table: str = "nat") -> frozenset[str]:
-    """The balancer chains of the tag in ``table``."""
-    out = subprocess.run([_binary("iptables-save"), "-t", table], capture_output=True, text=True).stdout
-    p = ":" + br.prefix(tag)
-    return frozenset(line.split()[0][1:] for line in out.splitlines() if line.startswith(p))
-
-
-def install_jumps(tag: str) -> None:
-    for table, builtin, spec in br.jumps(tag):
-        if _iptables(["-t", table, "-C", builtin, *spec], check=False).returncode != 0:
-            _iptables(["-t", table, "-I", builtin, "1", *spec])
-
-
-def remove_rules(tag: str) -> None:
-    """The jumps and every balancer chain of the tag (nothing if already gone); for reap."""
-    for table, builtin, spec in br.jumps(tag):
-        for _ in range(16):
-            if _iptables(["-t", table, "-D", builtin, *spec], check=False).returncode != 0:
-                break
-    for table in ("nat", "filter"):
-        names = existing_chains(tag, table)
-        for name in names:
-            _iptables(["-t", table, "-F", name], check=False)
-        for name in names:
-            _iptables(["-t", table, "-X", name], check=False)
-
-
-def _set_addresses(have: set[tuple[str, str]], want: set[tuple[str, str]]) -> None:
-    """Add the wanted ``(bridge, VIP)`` addresses (``/32``), remove the others we added."""
-    with IPRoute() as ipr:
-        for bridge, vip in sorted(want):
-            idx = ipr.link_lookup(ifname=bridge)
-            if not idx:
-                continue
-            try:
-                ipr.addr("add", index=idx[0], address=vip, prefixlen=32)
-            except NetlinkError as exc:
-                if exc.code != 17:  # EEXIST
-                    raise
-        for bridge, vip in sorted(have - want):
-            idx = ipr.link_lookup(ifname=bridge)
-            if idx:
-                with contextlib.suppress(NetlinkError):
-                    ipr.addr("del", index=idx[0], address=vip, prefixlen=32)
