@@ -174,6 +174,8 @@ class Balancer:
             return False
         if action in ("start", "unpause", "die", "destroy"):
             self.draining.discard(cid)
+        if action == "destroy":
+            self.restarts.pop(cid, None)
         if action == "health_status: unhealthy":
             self._maybe_restart(cid)
         return action in ("create", "start", "die", "destroy", "pause", "unpause", "rename") \
