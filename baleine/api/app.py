@@ -17,7 +17,7 @@ from aiohttp.web_exceptions import NotAppKeyWarning
 from .. import API_VERSION, MIN_API_VERSION
 from ..engine.interface import Backends
 from ..rules.errors import EngineError
-from . import (attach, build, container_files, container_logs, container_stats, containers, distribution,
+from . import (attach, balancers, build, container_files, container_logs, container_stats, containers, distribution,
                exec as exec_api, images, networks, swarm, system, volumes)
 from .requests import BACKENDS, Handler, Router
 from .responses import NoResponse, api_headers, error_response
@@ -26,7 +26,7 @@ log = logging.getLogger("baleine.api")
 
 #: every resource module; each has ``register(router)``
 MODULES = (system, containers, container_logs, attach, container_stats, container_files, exec_api, images,
-           distribution, networks, volumes, build, swarm)
+           distribution, networks, volumes, build, swarm, balancers)
 
 
 def _version_tuple(v: str) -> tuple[int, ...]:

@@ -457,6 +457,30 @@ def _attached(ctx: Context, g: Globals, runner: Any, services: list[str], o: arg
     return code
 
 
+def scale(ctx: Context, g: Globals, argv: list[str]) -> int:
+    """``compose scale SERVICE=REPLICAS...`` (docker compose v2): bring those services
+    to that many replicas (highest numbers removed first), their dependencies
+    started unless ``--no-deps``; a balanced group's balancer follows its replicas."""
+    p = _parser("scale", "[OPTIONS] [SERVICE=REPLICAS...]", "Scale services")
+    p.add_argument("--no-deps", action="store_true", help="Don't start linked services")
+    p.add_argument("pairs", nargs="*")
+    o = p.parse_args(argv)
+    if not o.pairs:
+        raise CLIError("requires at least 1 argument", 1)
+    wanted = _scale_flags(o.pairs)
+    if any(n < 0 for n in wanted.values()):
+        raise CLIError("replicas must be zero or more", 1)
+    project = _load(g)
+    for name in wanted:
+        project.service(name)
+    runner = _runner(ctx, g, project)
+    try:
+        runner.up(list(wanted), no_deps=o.no_deps, scale=wanted)
+    finally:
+        runner.progress.done()
+    return 0
+
+
 def down(ctx: Context, g: Globals, argv: list[str]) -> int:
     p = _parser("down", "[OPTIONS] [SERVICES]", "Stop and remove containers, networks")
     p.add_argument("-v", "--volumes", action="store_true", help="Remove named volumes declared in the \"volumes\" "
@@ -1146,6 +1170,7 @@ def _run_attached(ctx: Context, cid: str, tty: bool, remove: bool) -> int:
 COMMANDS = {
     "build": build, "config": config, "convert": config, "down": down, "exec": exec_, "images": images,
     "kill": kill, "logs": logs, "ls": ls, "pause": pause, "port": port, "ps": ps, "pull": pull, "push": push,
-    "restart": restart, "rm": rm, "run": run, "start": start, "stop": stop, "top": top, "unpause": unpause,
+    "restart": restart, "rm": rm, "run": run, "scale": scale, "start": start, "stop": stop, "top": top,
+    "unpause": unpause,
     "up": up, "version": version,
 }

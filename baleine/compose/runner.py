@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..client import APIError, Client
-from . import convert, graph, parallel
+from . import balance, convert, graph, parallel
 from .convert import (LABEL_HASH, LABEL_IMAGE, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE,
                       container_name)
 from .errors import ComposeError
@@ -307,6 +307,8 @@ class Runner:
                name: str | None = None, **overrides: Any) -> str:
         """Create replica ``number`` of ``service``; its ID."""
         svc = self.project.services[service]
+        if not overrides.get("oneoff"):
+            overrides.update(self._balance_overrides(service))
         body = convert.create_body(self.project, service, number, image_id=image_id, replace=replace,
                                    network_mode=self._resolve_network_mode(svc),
                                    volumes_from=self._resolve_volumes_from(svc), **overrides)
@@ -315,6 +317,14 @@ class Runner:
         for w in result.get("Warnings") or []:
             self.say(f"WARN: {w}")
         return result["Id"]
+
+    def _balance_overrides(self, service: str) -> dict[str, Any]:
+        """A balanced group's replica: no ports of its own, the group's labels instead
+        (see ``compose.balance``); nothing for a plain service."""
+        replicas = getattr(self, "_replicas", {}).get(service, self.project.scale(service))
+        if not balance.is_balanced(self.project.services[service], replicas):
+            return {}
+        return {"publish": False, "extra_labels": balance.labels(self.project, service)}
 
     def start_container(self, ref: str, name: str) -> None:
         resource = f"Container {name}"
@@ -364,6 +374,7 @@ class Runner:
         removed. Returns (the containers, whether any was created or recreated)."""
         svc = self.project.services[service]
         want = self.project.scale(service) if scale is None else scale
+        self._replicas = {**getattr(self, "_replicas", {}), service: want}
         expected = service_hash(svc)
         existing = self.containers([service])
         changed = False
@@ -380,7 +391,8 @@ class Runner:
             c = by_number.get(number)
             if c is not None:
                 stale = c.labels.get(LABEL_HASH) != expected or (
-                    image_id and c.labels.get(LABEL_IMAGE) not in (None, "", image_id))
+                    image_id and c.labels.get(LABEL_IMAGE) not in (None, "", image_id)) or (
+                    balance.stale(c.labels, self.project, service, want))
                 if (force or stale) and not no_recreate:
                     self._recreate(c, service, number, image_id, timeout, start)
                     changed = True

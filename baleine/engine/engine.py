@@ -28,6 +28,7 @@ from .containers.health import Health
 from .images.records import Images
 from .containers.lifecycle import Lifecycle, Settings
 from .containers.mountpoints import MountPoints
+from .networks.balancer import Balancer
 from .networks.manager import NetSettings, Networks
 from .runtime.runc import Runtime
 from .images.snapshots import Snapshots
@@ -79,6 +80,12 @@ class Engine:
         # Networks and mounts are the lifecycle's network and volumes hooks.
         self.networks = Networks(self.store, self.containers, self.events,
                                  NetSettings.from_options(root, config.exec_root, config.extra))
+        # Balanced groups: VIPs, held ports and rules of labelled replicas (drained before signals).
+        self.balancer = Balancer(self.networks.records, self.containers, self.networks.ports, self.events, root,
+                                 self.networks.settings.iptables)
+        self.networks.directory.virtual = self.balancer.resolve
+        self.lifecycle.before_signal.append(self.balancer.drain)
+        self.balancer.restart_hook = self.lifecycle.restart
         self.volumes = Volumes(self.store, os.path.join(root, "volumes"), self.events)
         self.mountpoints = MountPoints(self.volumes, self.containers)
         self.lifecycle.network = self.networks
@@ -104,6 +111,7 @@ class Engine:
         self.events.loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.recover)
         await self.networks.open()
+        await self.balancer.open()  # its VIPs taken back before any container starts
         self.runtime.stop_standby()  # those of a previous daemon
         await self.lifecycle.adopt()
         self.health.resume()  # the re-adopted containers' checks
@@ -134,6 +142,7 @@ class Engine:
                      removed, len(orphans), len(stray))
 
     async def close(self) -> None:
+        await self.balancer.close()
         await self.lifecycle.shutdown()
         await self.networks.close()
         self.runtime.stop_standby()

@@ -73,6 +73,9 @@ class Lifecycle:
         self.on_started: list[Any] = []
         self.on_exited: list[Any] = []
         self.on_removed: list[Any] = []
+        #: awaited with (container, signal or None for a pause) before a stop, kill or
+        #: pause is signalled (the balancer takes the container out of its group first)
+        self.before_signal: list[Any] = []
         #: network setup hook: returns (netns path or None or "host", extra SpecInput mounts)
         self.network = None
         self.volumes = None
@@ -505,6 +508,7 @@ class Lifecycle:
         if not c.running:
             self.events.publish("container", "stop", c.id, self.attributes(c))
             return
+        await self._before_signal(c, stop_sig)
         c.stopping = True
         try:
             try:
@@ -538,6 +542,10 @@ class Lifecycle:
             c.private["manual_stop"] = True
             self.containers.save(c)
 
+    async def _before_signal(self, c: Container, sig: int | None) -> None:
+        for hook in self.before_signal:
+            await hook(c, sig)
+
     async def _signal(self, c: Container, sig: int) -> None:
         self.events.publish("container", "kill", c.id, self.attributes(c, signal=sig))
         await self.runtime.kill(c.id, sig)
@@ -559,6 +567,7 @@ class Lifecycle:
             await self._cancel_restart(c)
             if not c.running:
                 return
+        await self._before_signal(c, number)
         await self._signal(c, number)
         if c.paused and self.restart_manager(c).canceled:
             # The signal is delivered once thawed (docker unpauses what it kills).
@@ -585,6 +594,7 @@ class Lifecycle:
             raise Conflict(f"Container {c.id} is already paused")
         if c.state.get("Restarting"):
             raise Conflict(f"Container {c.id} is restarting, wait until the container is running")
+        await self._before_signal(c, None)
         # Recorded before freezing: a daemon killed meanwhile restarts with the
         # container shown paused (adopt then reads the freezer's actual state).
         c.state.update(Paused=True, Status="paused")

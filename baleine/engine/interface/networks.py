@@ -29,3 +29,6 @@ class NetworksBackend(Protocol):
 
     async def prune(self, filters: Filters) -> list[str]:
         """Remove the unused user-defined networks; the names removed."""
+
+    async def balancers(self) -> list[dict[str, Any]]:
+        """The balanced groups (``GET /baleine/balancers``; see ``engine/networks/balancer``)."""

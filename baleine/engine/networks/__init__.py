@@ -22,6 +22,9 @@ and the pieces it is made of, each an idea of its own:
 ``directory`` the DNS directory: who answers which name on which network;
 ``firewall``  the daemon's chains kept in step with records and held ports;
 ``manager``   ``Networks``: the thin façade the engine, lifecycle and API call.
+``balancer``  balanced groups: replicas behind one VIP per network and one
+              published port (``balancerules`` the labels and chains, pure;
+              ``balancekernel`` their kernel state).
 
 Everything a daemon makes in the kernel carries its *tag* (:func:`daemon_tag`),
 so that several daemons can share a host and each can find, and remove, what

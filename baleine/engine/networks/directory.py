@@ -27,6 +27,8 @@ class DnsDirectory:
         self.records = records
         self.containers = containers
         self.settings = settings
+        #: balanced groups' names on a network (``balancer.Balancer.resolve``), or None
+        self.virtual: Any = None
 
     def _user_endpoints(self, c: Container) -> list[tuple[Network, dict[str, Any]]]:
         """``c``'s endpoints with an address on user-defined networks (the ones with names)."""
@@ -47,6 +49,10 @@ class DnsDirectory:
         name = name.lower().rstrip(".")
         found: list[str] = []
         for net, _ in self._user_endpoints(asker):
+            virtual = self.virtual(net, name) if self.virtual is not None else None
+            if virtual:
+                found += [a for a in virtual if a not in found]
+                continue
             for other in self.containers.by_id.values():
                 if not other.running:
                     continue

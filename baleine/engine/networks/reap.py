@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from . import bridge, daemon_tag, netns
+from . import balancekernel, bridge, daemon_tag, netns
 from .iptables import Firewall
 
 
@@ -30,4 +30,5 @@ def reap(data_root: str, exec_root: str | None = None) -> list[str]:
         if bridge.delete_link(name):
             removed.append(f"{kind} {name}")
     Firewall(tag).remove()
+    balancekernel.remove_rules(tag)
     return removed

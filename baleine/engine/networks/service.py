@@ -48,3 +48,6 @@ class NetworksService:
 
     async def prune(self, filters: Filters) -> list[str]:
         return await self.engine.networks.prune(filters)
+
+    async def balancers(self) -> list[dict[str, Any]]:
+        return self.engine.balancer.describe()

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ...rules.balancing import probability
 from .model import Endpoint, ServicePort
 
 MASQ_MARK = "0x4000"
@@ -92,8 +93,7 @@ def _comment(text: str) -> str:
     return f'-m comment --comment "{text}"'
 
 
-def _probability(n_left: int) -> str:
-    return f"{1.0 / n_left:0.10f}"
+_probability = probability  # shared with the engine's balanced groups (baleine.rules.balancing)
 
 
 def _service_rules(tag: str, sp: ServicePort, eps: list[Endpoint]) -> tuple[list[str], list[str]]:
