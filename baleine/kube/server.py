@@ -201,13 +201,13 @@ class API:
             obj, warnings = await self.registry.update(t.kind, t.namespace or "", t.name, body,
                                                        self._directive(request), "status" if t.subresource else "",
                                                        self._dry(request))
-            return respond(obj, 200, warnings)
+            return respond(self.registry.present(t.kind, obj), 200, warnings)
         elif method == "PATCH":
             obj, warnings, created = await self.registry.patch(
                 t.kind, t.namespace or "", t.name, await request.read(), request.content_type,
                 self._directive(request), "status" if t.subresource else "", q.get("fieldManager", ""),
                 q.get("force") in ("1", "true"), self._dry(request))
-            return respond(obj, 201 if created else 200, warnings)
+            return respond(self.registry.present(t.kind, obj), 201 if created else 200, warnings)
         elif method == "DELETE":
             return await self._delete(request, t)
         raise APIError(405, "the server does not allow this method on the requested resource", "MethodNotAllowed")
@@ -276,7 +276,7 @@ class API:
         body = await self._body(request)
         obj, warnings = await self.registry.create(t.kind, t.namespace or "", body, self._directive(request),
                                                    self._dry(request))
-        return respond(obj, 201, warnings)
+        return respond(self.registry.present(t.kind, obj), 201, warnings)
 
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         try:
