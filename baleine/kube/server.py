@@ -177,8 +177,9 @@ class API:
     # --- resources ----------------------------------------------------------
 
     async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
-        handler = self.ctx.subresources.get((t.kind.resource, t.subresource)) if self.ctx and t.subresource else None
-        if handler is not None and t.name:
+        # a component may serve a whole kind (registered with subresource ""), like the Metrics API
+        handler = self.ctx.subresources.get((t.kind.resource, t.subresource)) if self.ctx else None
+        if handler is not None and (t.name or not t.subresource):
             return await handler(request, t, self.ctx)
         if t.subresource and (t.subresource != "status" or not t.kind.status):
             raise APIError(404, "the server could not find the requested resource")
