@@ -133,8 +133,9 @@ class Sampler:
     async def _frame(self, container_id: str) -> dict[str, Any] | None:
         assert self.ctx.backends is not None
         try:
-            async for frame in self.ctx.backends.containers.stats(container_id, stream=False, one_shot=True,
-                                                                  closed=lambda: False):
+            frames = await self.ctx.backends.containers.stats(container_id, stream=False, one_shot=True,
+                                                              closed=lambda: False)
+            async for frame in frames:
                 return frame
         except Exception:  # noqa: BLE001 - the container went away meanwhile
             return None
