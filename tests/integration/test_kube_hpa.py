@@ -124,6 +124,8 @@ def test_hpa_scales_a_deployment_under_load_and_back(kube: Kube, tmp_path) -> No
     wait_for(lambda: _replicas(kube) == 4, 60, what="scaled to the maximum")
     top = kube.ok("top", "pods", "-l", "app=burn")
     assert re.search(r"burn-\S+\s+(1\d\d|2\d\d)m\s+\d+Mi", top), top
+    per_container = kube.ok("top", "pods", "--containers", "-l", "app=burn")
+    assert re.search(r"burn-\S+\s+burn\s+\d+m\s+\d+Mi", per_container), per_container
     table = kube.ok("get", "hpa", "burn")
     assert re.search(r"burn\s+Deployment/burn\s+cpu: \d+%/50%\s+1\s+4\s+[1-4]\s+", table), table
     events = kube.ok("get", "events", "--field-selector", "involvedObject.name=burn,reason=SuccessfulRescale")
