@@ -77,6 +77,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("events.k8s.io", "v1", "Event", "events", True, ("ev",), read_only=True,
          definition="io.k8s.api.events.v1.Event", storage="events",
          verbs=("get", "list", "watch")),
+    # the Metrics API (metrics-server's aggregated group), served by kube/metrics.py from samples
+    Kind("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", True, read_only=True, verbs=("get", "list")),
+    Kind("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, read_only=True, verbs=("get", "list")),
 )
 
 #: Group name -> its versions, in the order discovery lists them.

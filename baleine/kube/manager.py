@@ -37,6 +37,8 @@ COMPONENTS = (
     "baleine.kube.proxy",
     "baleine.kube.kubelet",
     "baleine.kube.streams",
+    "baleine.kube.metrics",
+    "baleine.kube.controllers.hpa",
 )
 
 #: A subresource handler: (request, target, context) -> response.

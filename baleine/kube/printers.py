@@ -207,6 +207,34 @@ def _last_seen(obj: Obj, now: datetime.datetime) -> str:
     return "<unknown>" if when is None else human_duration((now - when).total_seconds())
 
 
+def _hpa_targets(obj: Obj, now: datetime.datetime) -> str:
+    """kubectl 1.32's ``formatHPAMetrics`` (Resource metrics; ``cpu: 62%/50%``), v1's CPU target too."""
+    specs, statuses = _get(obj, "spec.metrics", []) or [], _get(obj, "status.currentMetrics", []) or []
+    if not specs and _get(obj, "spec.targetCPUUtilizationPercentage") is not None:
+        current = _get(obj, "status.currentCPUUtilizationPercentage")
+        return f"cpu: {'<unknown>' if current is None else f'{current}%'}/{obj['spec']['targetCPUUtilizationPercentage']}%"
+    if not specs:
+        return "<none>"
+    shown = []
+    for i, spec in enumerate(specs):
+        source = spec.get("resource") or spec.get("containerResource") or {}
+        target = source.get("target") or {}
+        current = ((statuses[i].get("resource") or statuses[i].get("containerResource") or {}).get("current") or {}
+                   if len(statuses) > i else {})
+        if target.get("averageValue") is not None:
+            shown.append(f"{source.get('name')}: {current.get('averageValue', '<unknown>')}/{target['averageValue']}")
+        elif target.get("type") == "Value":
+            shown.append(f"{current.get('value', '<unknown>')}/{target.get('value')}")
+        else:
+            now_pct = current.get("averageUtilization")
+            goal = target.get("averageUtilization")
+            shown.append(f"{source.get('name')}: {'<unknown>' if now_pct is None else f'{now_pct}%'}/"
+                         f"{'<auto>' if goal is None else f'{goal}%'}")
+    if len(shown) > 2:
+        return ", ".join(shown[:2]) + f" + {len(shown) - 2} more..."
+    return ", ".join(shown)
+
+
 def _const(path: str, default: Any = "<none>", fmt: Callable[[Any], Any] = lambda v: v) -> Callable[..., Any]:
     return lambda obj, now: fmt(_get(obj, path, default))
 
@@ -270,6 +298,13 @@ COLUMNS: dict[str, list[Column]] = {
                       ("Endpoints", "string", 0, lambda o, n: ",".join(a for e in o.get("endpoints") or []
                                                                         for a in e.get("addresses", [])) or "<unset>"),
                       _AGE],
+    "HorizontalPodAutoscaler": [
+        _NAME, ("Reference", "string", 0, lambda o, n: f"{_get(o, 'spec.scaleTargetRef.kind', '')}/"
+                                                         f"{_get(o, 'spec.scaleTargetRef.name', '')}"),
+        ("Targets", "string", 0, _hpa_targets),
+        ("MinPods", "string", 0, _const("spec.minReplicas", "<unset>", str)),
+        ("MaxPods", "integer", 0, _const("spec.maxReplicas", 0)),
+        ("Replicas", "integer", 0, _const("status.currentReplicas", 0)), _AGE],
     "Endpoints": [_NAME, ("Endpoints", "string", 0, lambda o, n: _endpoints(o)), _AGE],
     "Event": [("Last Seen", "string", 0, _last_seen), ("Type", "string", 0, _const("type", "")),
               ("Reason", "string", 0, _const("reason", "")),

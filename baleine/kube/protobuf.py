@@ -43,6 +43,7 @@ _SERVICE_SPEC = {1: ("ports", ("list", _SERVICE_PORT)), 2: ("selector", ("map", 
 _JOB_SPEC = {1: ("parallelism", "int!"), 2: ("completions", "int!"), 3: ("activeDeadlineSeconds", "int!"),
              4: ("selector", _SELECTOR), 6: ("template", _TEMPLATE), 7: ("backoffLimit", "int!"),
              8: ("ttlSecondsAfterFinished", "int!"), 9: ("completionMode", "string"), 10: ("suspend", "bool")}
+_SCALE_REF = {1: ("kind", "string"), 2: ("name", "string"), 3: ("apiVersion", "string")}
 LAYOUTS: dict[str, dict[int, Any]] = {
     # kubectl create deployment NAME --image=... [--replicas=N] [--port=P]
     "Deployment": {1: ("metadata", _META), 2: ("spec", {1: ("replicas", "int!"), 2: ("selector", _SELECTOR),
@@ -62,6 +63,14 @@ LAYOUTS: dict[str, dict[int, Any]] = {
                4: ("stringData", ("map", "string")), 5: ("immutable", "bool")},
     "ServiceAccount": {1: ("metadata", _META), 2: ("secrets", ("list", _OBJECT_REF)),
                        3: ("imagePullSecrets", ("list", _LOCAL_REF)), 4: ("automountServiceAccountToken", "bool")},
+    # kubectl autoscale (autoscaling/v1; v2 keyed by version: field 4 differs)
+    "HorizontalPodAutoscaler": {1: ("metadata", _META), 2: ("spec", {
+        1: ("scaleTargetRef", _SCALE_REF), 2: ("minReplicas", "int!"), 3: ("maxReplicas", "int"),
+        4: ("targetCPUUtilizationPercentage", "int!")})},
+    "autoscaling/v2/HorizontalPodAutoscaler": {1: ("metadata", _META), 2: ("spec", {
+        1: ("scaleTargetRef", _SCALE_REF), 2: ("minReplicas", "int!"), 3: ("maxReplicas", "int"),
+        4: ("metrics", ("list", {1: ("type", "string"), 4: ("resource", {1: ("name", "string"), 2: ("target", {
+            1: ("type", "string"), 4: ("averageUtilization", "int!")})})}))})},
 }
 
 
@@ -152,7 +161,7 @@ def decode(body: bytes) -> dict[str, Any]:
     type_meta = dict(fields(envelope.get(1, b""))) if isinstance(envelope.get(1), bytes) else {}
     api_version = _value("string", type_meta.get(1, b""))
     kind = _value("string", type_meta.get(2, b""))
-    layout = LAYOUTS.get(kind)
+    layout = LAYOUTS.get(f"{api_version}/{kind}") or LAYOUTS.get(kind)
     if layout is None or not isinstance(envelope.get(2, b""), bytes):
         raise Unsupported(f"protobuf bodies of kind {kind!r} are not supported; send JSON")
     obj = message(envelope.get(2, b""), layout)

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from . import defaults, managedfields, openapi, patch, servicecidr, validation
+from . import defaults, hpaversions, managedfields, openapi, patch, servicecidr, validation
 from .kinds import KINDS, Kind, by_resource
 from .selectors import Matcher
 from .status import APIError, already_exists, conflict, not_found
@@ -87,7 +87,7 @@ class Registry:
         obj, warnings = validation.decode_check(body, self._schema(kind), openapi.definitions(), kind.kind,
                                                 kind.group_version, directive)
         obj.setdefault("metadata", {})
-        return obj, warnings
+        return hpaversions.to_storage(kind, obj), warnings
 
     def _validate(self, kind: Kind, obj: Obj, old: Obj | None = None) -> None:
         causes = validation.validate(kind.kind, obj) if old is None else \
@@ -127,9 +127,10 @@ class Registry:
                 port["nodePort"] = next(free)
 
     def present(self, kind: Kind, obj: Obj) -> Obj:
-        """The stored object as ``kind``'s version shows it (events.k8s.io/v1 converts core Events)."""
+        """The stored object as ``kind``'s version shows it (events.k8s.io/v1 converts core Events,
+        autoscaling/v1 HorizontalPodAutoscalers)."""
         if kind.group != "events.k8s.io":
-            return obj
+            return hpaversions.present(kind, obj)
         return {k: v for k, v in {
                 "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": obj.get("metadata", {}),
                 "eventTime": obj.get("eventTime"), "reason": obj.get("reason"), "note": obj.get("message"),
@@ -342,15 +343,16 @@ class Registry:
             return await self._apply(kind, namespace, name, old, doc, directive, manager, dry_run)
         if old is None:
             raise not_found(kind.plural, kind.group, name)
+        base = hpaversions.present(kind, old)  # a patch applies to the object as its version shows it
         try:
             if "json-patch" in content_type:
-                new = patch.json_patch(old, doc)
+                new = patch.json_patch(base, doc)
             elif "strategic-merge-patch" in content_type:
                 if not isinstance(doc, dict):
                     raise patch.PatchError("strategic merge patch must be an object")
-                new = patch.strategic_merge(old, doc, self._schema(kind) or {}, openapi.definitions())
+                new = patch.strategic_merge(base, doc, self._schema(kind) or {}, openapi.definitions())
             elif "merge-patch" in content_type:
-                new = patch.merge_patch(old, doc)
+                new = patch.merge_patch(base, doc)
             else:
                 raise APIError(415, "the body of the request was in an unknown format - accepted media types "
                                     "include: application/json-patch+json, application/merge-patch+json, "

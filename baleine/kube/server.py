@@ -177,8 +177,9 @@ class API:
     # --- resources ----------------------------------------------------------
 
     async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
-        handler = self.ctx.subresources.get((t.kind.resource, t.subresource)) if self.ctx and t.subresource else None
-        if handler is not None and t.name:
+        # a component may serve a whole kind (registered with subresource ""), like the Metrics API
+        handler = self.ctx.subresources.get((t.kind.resource, t.subresource)) if self.ctx else None
+        if handler is not None and (t.name or not t.subresource):
             return await handler(request, t, self.ctx)
         if t.subresource and (t.subresource != "status" or not t.kind.status):
             raise APIError(404, "the server could not find the requested resource")
@@ -201,13 +202,13 @@ class API:
             obj, warnings = await self.registry.update(t.kind, t.namespace or "", t.name, body,
                                                        self._directive(request), "status" if t.subresource else "",
                                                        self._dry(request))
-            return respond(obj, 200, warnings)
+            return respond(self.registry.present(t.kind, obj), 200, warnings)
         elif method == "PATCH":
             obj, warnings, created = await self.registry.patch(
                 t.kind, t.namespace or "", t.name, await request.read(), request.content_type,
                 self._directive(request), "status" if t.subresource else "", q.get("fieldManager", ""),
                 q.get("force") in ("1", "true"), self._dry(request))
-            return respond(obj, 201 if created else 200, warnings)
+            return respond(self.registry.present(t.kind, obj), 201 if created else 200, warnings)
         elif method == "DELETE":
             return await self._delete(request, t)
         raise APIError(405, "the server does not allow this method on the requested resource", "MethodNotAllowed")
@@ -276,7 +277,7 @@ class API:
         body = await self._body(request)
         obj, warnings = await self.registry.create(t.kind, t.namespace or "", body, self._directive(request),
                                                    self._dry(request))
-        return respond(obj, 201, warnings)
+        return respond(self.registry.present(t.kind, obj), 201, warnings)
 
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         try:

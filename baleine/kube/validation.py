@@ -365,6 +365,14 @@ RULES: dict[str, Callable[[Obj], list[Cause]]] = {
 }
 
 
+def _hpa(obj: Obj) -> list[Cause]:
+    from .hpaversions import validate as hpa_validate  # hpaversions builds on this module's causes
+    return hpa_validate(obj)
+
+
+RULES["HorizontalPodAutoscaler"] = _hpa
+
+
 def validate(kind: str, obj: Obj) -> list[Cause]:
     """Every rule ``obj`` (defaulted) breaks, in field order; empty when valid."""
     meta = obj.get("metadata") or {}

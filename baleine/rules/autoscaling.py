@@ -116,10 +116,10 @@ def _group(samples: list[PodSample]) -> tuple[dict[str, PodSample], list[PodSamp
     unready: list[PodSample] = []
     missing: list[PodSample] = []
     for sample in samples:
-        if sample.usage is None:
-            missing.append(sample)
-        elif not sample.ready:
+        if not sample.ready:  # before missing: a pending pod has no metric yet, and is unready
             unready.append(sample)
+        elif sample.usage is None:
+            missing.append(sample)
         else:
             ready[sample.name] = sample
     return ready, unready, missing

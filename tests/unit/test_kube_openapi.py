@@ -11,7 +11,7 @@ def test_v3_index_points_at_every_group_version_with_a_hash() -> None:
     index = json.loads(openapi.v3_index())["paths"]
     assert set(index) == {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/discovery.k8s.io/v1",
                           "apis/events.k8s.io/v1", "apis/autoscaling/v2", "apis/autoscaling/v1",
-                          "apis/networking.k8s.io/v1"}
+                          "apis/networking.k8s.io/v1", "apis/metrics.k8s.io/v1beta1"}
     assert index["api/v1"]["serverRelativeURL"].startswith("/openapi/v3/api/v1?hash=")
     assert openapi.v3_for("apis/nope/v1") is None and openapi.v3_for("api") is None
 
@@ -48,7 +48,8 @@ def test_discovery_short_names_and_subresources() -> None:
     assert "configmaps/status" not in core
     assert discovery.resources("apps", "v2") is None
     groups = [g["name"] for g in discovery.api_groups()["groups"]]
-    assert groups == ["apps", "batch", "discovery.k8s.io", "autoscaling", "networking.k8s.io", "events.k8s.io"]
+    assert groups == ["apps", "batch", "discovery.k8s.io", "autoscaling", "networking.k8s.io", "events.k8s.io",
+                      "metrics.k8s.io"]
 
 
 def test_aggregated_discovery() -> None:

@@ -69,3 +69,21 @@ def test_rows_embed_the_object_as_asked() -> None:
     assert table("ConfigMap", [obj], "1", include="Metadata")["rows"][0]["object"]["kind"] == \
         "PartialObjectMetadata"
     assert "object" not in table("ConfigMap", [obj], "1", include="None")["rows"][0]
+
+
+def test_hpa_columns_as_kubectl_1_32() -> None:
+    assert headers("HorizontalPodAutoscaler") == ["Name", "Reference", "Targets", "MinPods", "MaxPods", "Replicas",
+                                                  "Age"]
+    cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                      "averageUtilization": 50}}}
+    memory = {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue",
+                                                                            "averageValue": "100Mi"}}}
+    hpa = {"metadata": meta("web", 60), "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                                                 "minReplicas": 1, "maxReplicas": 4, "metrics": [cpu, memory]},
+           "status": {"currentReplicas": 2, "currentMetrics": [
+               {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 62}}}]}}
+    assert cells("HorizontalPodAutoscaler", hpa) == \
+        ["web", "Deployment/web", "cpu: 62%/50%, memory: <unknown>/100Mi", "1", 4, 2, "60s"]
+    v1 = {"metadata": meta("web", 60), "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                                                "maxReplicas": 3, "targetCPUUtilizationPercentage": 80}}
+    assert cells("HorizontalPodAutoscaler", v1)[2:4] == ["cpu: <unknown>/80%", "<unset>"]
