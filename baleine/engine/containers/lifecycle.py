@@ -12,6 +12,7 @@ that are still alive and records the exits of those that ended meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import os
@@ -273,14 +274,7 @@ class Lifecycle:
         for fut in waiting:
             if not fut.done():
                 fut.set_result(None)
-        await asyncio.sleep(0)
-        # Each waiting attach ends connected or cancelled (its client left): the bound
-        # is only a safety net, long enough for a loaded machine (output would be lost).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if all(f.cancelled() or getattr(f, "connected", True) for f in waiting):
-                break
-            await asyncio.sleep(0.005)
+        await self._attaches_settled(waiting)
         link.send(b"G")
         state = await link.next_state()
         if state is None or state.get("state") not in ("running", "exited"):
@@ -297,6 +291,18 @@ class Lifecycle:
             c.watcher = asyncio.create_task(self._handle_exit(c, state))
         else:
             c.watcher = asyncio.create_task(self._watch(c, link))
+
+    @staticmethod
+    async def _attaches_settled(waiting: list[asyncio.Future[None]], bound: float = 10) -> None:
+        """Return once each attach session that waited for this start is connected to
+        the monitor or gave up (its client left): woken by the sessions themselves, not
+        polled. The bound is only a safety net, long enough for a loaded machine
+        (output would be lost)."""
+        events = [f.settled.wait() for f in waiting  # type: ignore[attr-defined]
+                  if not f.cancelled() and not f.settled.is_set()]  # type: ignore[attr-defined]
+        if events:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*events), bound)
 
     def _pid_namespace(self, hc: dict[str, Any]) -> str:
         """The PID namespace ``--pid container:X`` joins ("" for the other modes):
@@ -720,15 +726,16 @@ class Lifecycle:
             if c.status not in ("created", "exited", "restarting") and not c.restart_task:
                 raise Conflict("You cannot attach to a stopped container, start it first")
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            fut.connected = False  # type: ignore[attr-defined]
+            # `settled` tells the start that this attach is connected or gave up.
+            fut.settled = asyncio.Event()  # type: ignore[attr-defined]
             c.pending_attach.append(fut)
-            await fut
             try:
+                await fut
                 link = await MonitorLink.connect(self.runtime.monitor_dir(c.key), stdin=stdin, stdout=stdout,
                                                  stderr=stderr)
                 await link.drain()
             finally:
-                fut.connected = True  # type: ignore[attr-defined]
+                fut.settled.set()  # type: ignore[attr-defined]
             return link
         return await MonitorLink.connect(self.runtime.monitor_dir(c.key), stdin=stdin, stdout=stdout,
                                          stderr=stderr)
