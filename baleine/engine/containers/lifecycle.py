@@ -225,43 +225,17 @@ class Lifecycle:
             await asyncio.sleep(0.002)
 
     async def _launch(self, c: Container, paths: MonitorPaths) -> None:
-        rootfs = await asyncio.to_thread(self.snapshots.mount_rw, c.private["rw"], c.private.get("top", ""))
-        await asyncio.to_thread(make_working_dir, rootfs, c.config.get("WorkingDir") or "")
-        hc = c.host_config
-        netns, net_mounts = None, []
-        mode = hc.get("NetworkMode") or "default"
-        if self.network is not None:
-            netns = await self.network.prepare(c)
-        elif mode == "host":
-            netns = "host"
-        cdir = os.path.join(self.containers.root, c.id)
-        host_net = netns == "host"
-        etcfiles.write_all(cdir, c.config.get("Hostname", ""), c.config.get("Domainname", ""),
-                           etcfiles.hosts_text(c.config.get("Hostname", ""), c.config.get("Domainname", ""),
-                                               c.private.get("ip"), self._extra_hosts(hc), host_net),
-                           # The network hook may choose the servers (127.0.0.11 on user networks).
-                           etcfiles.resolv_text((c.private.get("resolv") or {}).get("Dns", hc.get("Dns")),
-                                                hc.get("DnsSearch"),
-                                                (c.private.get("resolv") or {}).get("DnsOptions", hc.get("DnsOptions")),
-                                                host_net))
-        mounts = [ocispec.Mount("/etc/resolv.conf", c.doc["ResolvConfPath"], "bind", ["rbind", "rprivate"]),
-                  ocispec.Mount("/etc/hostname", c.doc["HostnamePath"], "bind", ["rbind", "rprivate"]),
-                  ocispec.Mount("/etc/hosts", c.doc["HostsPath"], "bind", ["rbind", "rprivate"])]
-        if self.volumes is not None:
-            mounts = await self.volumes.mounts(c, rootfs) + mounts
-        inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent,
-                                self._pid_namespace(hc))
-        await asyncio.to_thread(bundle.write, paths.dir, inp)
-        log_cfg = hc.get("LogConfig") or {}
-        opts = log_cfg.get("Config") or {}
-        max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else self.settings.log_max_size
-        max_file = int(opts.get("max-file") or self.settings.log_max_file or 1)
-        log_path = c.doc["LogPath"] if (log_cfg.get("Type") or "json-file") in ("json-file", "local") else None
-        await self.runtime.spawn(paths, c.id, mode="container", bundle=paths.dir, tty=bool(c.config.get("Tty")),
-                                 stdin=bool(c.config.get("OpenStdin")), stdin_once=bool(c.config.get("StdinOnce")),
-                                 log_path=log_path, log_max_size=max_size, log_max_file=max_file,
-                                 rows=(hc.get("ConsoleSize") or [0, 0])[0], cols=(hc.get("ConsoleSize") or [0, 0])[1],
-                                 oom_files=oom_files(self.settings.cgroup_parent, c.id))
+        # The monitor starts while the rootfs, network and bundle are made: it needs none
+        # of them before "G" (runc reads the bundle then), and its hand-off is ~5 ms.
+        spawning = asyncio.create_task(self._spawn_monitor(c, paths))
+        try:
+            await self._prepare_bundle(c, paths)
+        except BaseException:
+            await asyncio.gather(spawning, return_exceptions=True)
+            if not spawning.cancelled() and spawning.exception() is None:
+                paths.stop_unstarted()
+            raise
+        await spawning
         link = await MonitorLink.connect(paths, events=True)
         state = await link.next_state()
         while state is not None and state.get("state") == "starting":
@@ -291,6 +265,50 @@ class Lifecycle:
             c.watcher = asyncio.create_task(self._handle_exit(c, state))
         else:
             c.watcher = asyncio.create_task(self._watch(c, link))
+
+    async def _prepare_bundle(self, c: Container, paths: MonitorPaths) -> None:
+        """Mount the rootfs, wire the network, write /etc files and ``config.json``."""
+        rootfs = await asyncio.to_thread(self.snapshots.mount_rw, c.private["rw"], c.private.get("top", ""))
+        await asyncio.to_thread(make_working_dir, rootfs, c.config.get("WorkingDir") or "")
+        hc = c.host_config
+        netns, net_mounts = None, []
+        mode = hc.get("NetworkMode") or "default"
+        if self.network is not None:
+            netns = await self.network.prepare(c)
+        elif mode == "host":
+            netns = "host"
+        cdir = os.path.join(self.containers.root, c.id)
+        host_net = netns == "host"
+        etcfiles.write_all(cdir, c.config.get("Hostname", ""), c.config.get("Domainname", ""),
+                           etcfiles.hosts_text(c.config.get("Hostname", ""), c.config.get("Domainname", ""),
+                                               c.private.get("ip"), self._extra_hosts(hc), host_net),
+                           # The network hook may choose the servers (127.0.0.11 on user networks).
+                           etcfiles.resolv_text((c.private.get("resolv") or {}).get("Dns", hc.get("Dns")),
+                                                hc.get("DnsSearch"),
+                                                (c.private.get("resolv") or {}).get("DnsOptions", hc.get("DnsOptions")),
+                                                host_net))
+        mounts = [ocispec.Mount("/etc/resolv.conf", c.doc["ResolvConfPath"], "bind", ["rbind", "rprivate"]),
+                  ocispec.Mount("/etc/hostname", c.doc["HostnamePath"], "bind", ["rbind", "rprivate"]),
+                  ocispec.Mount("/etc/hosts", c.doc["HostsPath"], "bind", ["rbind", "rprivate"])]
+        if self.volumes is not None:
+            mounts = await self.volumes.mounts(c, rootfs) + mounts
+        inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent,
+                                self._pid_namespace(hc))
+        await asyncio.to_thread(bundle.write, paths.dir, inp)
+
+    async def _spawn_monitor(self, c: Container, paths: MonitorPaths) -> None:
+        """Start the container's monitor (it runs the bundle at "G")."""
+        hc = c.host_config
+        log_cfg = hc.get("LogConfig") or {}
+        opts = log_cfg.get("Config") or {}
+        max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else self.settings.log_max_size
+        max_file = int(opts.get("max-file") or self.settings.log_max_file or 1)
+        log_path = c.doc["LogPath"] if (log_cfg.get("Type") or "json-file") in ("json-file", "local") else None
+        await self.runtime.spawn(paths, c.id, mode="container", bundle=paths.dir, tty=bool(c.config.get("Tty")),
+                                 stdin=bool(c.config.get("OpenStdin")), stdin_once=bool(c.config.get("StdinOnce")),
+                                 log_path=log_path, log_max_size=max_size, log_max_file=max_file,
+                                 rows=(hc.get("ConsoleSize") or [0, 0])[0], cols=(hc.get("ConsoleSize") or [0, 0])[1],
+                                 oom_files=oom_files(self.settings.cgroup_parent, c.id))
 
     @staticmethod
     async def _attaches_settled(waiting: list[asyncio.Future[None]], bound: float = 10) -> None:

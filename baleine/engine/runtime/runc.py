@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import shutil
 import subprocess
 import struct
@@ -55,6 +56,21 @@ class MonitorPaths:
                 return json.load(f)
         except (FileNotFoundError, ValueError):
             return None
+
+    def stop_unstarted(self) -> None:
+        """End a monitor that was never told to go (the start failed before "G"): it
+        would idle for a minute, and the next start waits for it to be gone."""
+        try:
+            with open(self.monitor_pid_file) as f:
+                os.kill(int(f.read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        # SIGKILL skips its clean-up; a zombie would still look alive with its socket.
+        for path in (self.socket, self.monitor_pid_file):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
     def monitor_alive(self) -> bool:
         try:
