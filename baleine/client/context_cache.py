@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 # A change this recent may share its timestamp with the next one (coarse clock).
 RACY_NS = 2_000_000_000
 # Larger contexts are not worth a second copy on disk.
-MAX_BYTES = 64 << 20
-# At most this many tars are kept (the least recently stored go first).
-MAX_ENTRIES = 32
+MAX_BYTES = 16 << 20
+# At most this many tars are kept (the least recently stored go first): ≤ 256 MiB in all.
+MAX_ENTRIES = 16
 # Bump when what the tar holds for the same stats changes.
 FORMAT = 1
 

@@ -409,9 +409,9 @@ class Lifecycle:
             if c.health_task is not None:
                 c.health_task.cancel()
                 c.health_task = None
-            await asyncio.to_thread(self.snapshots.unmount_rw, c.private["rw"])
-            if self.network is not None:
-                await self.network.release(c)
+            # Independent, and both on the way of `run --rm`'s answer: side by side.
+            await asyncio.gather(asyncio.to_thread(self.snapshots.unmount_rw, c.private["rw"]),
+                                 *([self.network.release(c)] if self.network is not None else []))
             execution = _elapsed(c.state.get("StartedAt"), finished)
             manually = self.shutting_down or bool(c.private.get("manual_stop"))
             restart, delay = self.restart_manager(c).should_restart(code, manually, execution)
