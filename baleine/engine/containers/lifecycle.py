@@ -233,7 +233,7 @@ class Lifecycle:
         except BaseException:
             await asyncio.gather(spawning, return_exceptions=True)
             if not spawning.cancelled() and spawning.exception() is None:
-                paths.stop_unstarted()
+                await paths.stop_unstarted()
             raise
         await spawning
         link = await MonitorLink.connect(paths, events=True)
