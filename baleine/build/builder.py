@@ -457,6 +457,7 @@ class BuildRun:
         return BuildResult(image.id, tags, self.warnings)
 
     def _cleanup(self) -> None:
+        self.builder.cache.flush_used()  # the steps' cache hits, in one transaction
         for point in mounts_mod.mounted_under(self.scratch):
             mounts_mod.unmount(point, lazy=True)
         shutil.rmtree(self.scratch, ignore_errors=True)

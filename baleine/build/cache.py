@@ -76,17 +76,33 @@ class BuildCache:
         # key -> ChainIDs its result names; loaded once, then kept in step with the
         # table (only this process writes it), so layer collection stays cheap.
         self._chains: dict[str, list[str]] | None = None
+        # key -> when a build last took it from the cache, not yet written (get).
+        self._used: dict[str, float] = {}
 
     # -- step results -------------------------------------------------------------
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The cached result config for ``key`` (and mark it used), or None."""
+        """The cached result config for ``key``, or None.
+
+        A hit is marked used in memory; :meth:`flush_used` writes the marks, in one
+        transaction per build instead of one per step. Whatever reads ``last_used``
+        (:meth:`records`) flushes first, so nobody sees a stale value.
+        """
         row = self.store.one("SELECT result FROM build_cache WHERE key=?", (key,))
         if row is None:
             return None
-        with self.store.tx() as db:
-            db.execute("UPDATE build_cache SET last_used=? WHERE key=?", (time.time(), key))
+        with self._guard:
+            self._used[key] = time.time()
         return json.loads(row["result"])
+
+    def flush_used(self) -> None:
+        """Write the ``last_used`` marks of the hits since the last flush (blocking)."""
+        with self._guard:
+            used, self._used = self._used, {}
+        if used:
+            with self.store.tx() as db:
+                db.executemany("UPDATE build_cache SET last_used=? WHERE key=?",
+                               [(when, key) for key, when in used.items()])
 
     def put(self, key: str, result: dict[str, Any], description: str, size: int = 0) -> None:
         """Record a step result. Its layers must already be committed."""
@@ -116,6 +132,7 @@ class BuildCache:
             return out
 
     def records(self) -> list[CacheRecord]:
+        self.flush_used()
         return [CacheRecord(r["key"], r["description"], r["created"], r["last_used"], r["size"])
                 for r in self.store.query("SELECT key, description, created, last_used, size FROM build_cache "
                                           "ORDER BY last_used")]

@@ -16,13 +16,15 @@ exit code and last output lines on stderr, and the command exits with that code
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
-import threading
 import time
-from typing import Any, BinaryIO
+
+# Annotations only; base64 and threading are imported where used (the CLI's start-up).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 from .context import CLIError, Context, Parser
 
@@ -170,6 +172,8 @@ def _bytes(value: str, name: str) -> int:
 
 def _secrets(values: list[str]) -> str:
     """``id=x,src=path`` (or ``id=x,env=VAR``) flags → the header carrying them."""
+    import base64
+
     out: dict[str, str] = {}
     for v in values:
         fields = dict(f.partition("=")[::2] for f in v.split(","))
@@ -255,6 +259,8 @@ class _TTYRenderer(_Renderer):
     LIVE_LINES = 6
 
     def __init__(self, out: Any) -> None:
+        import threading
+
         self.out = out
         self.steps: dict[int, _StepView] = {}
         self.order: list[int] = []

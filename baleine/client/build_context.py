@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import tempfile
 import time
 
 # Annotations only (typing is not imported at run time: the CLI's start-up is benchmarked).
@@ -78,6 +77,7 @@ def _is_tar(head: bytes) -> bool:
 
 def _tar_of(files: dict[str, bytes]) -> BinaryIO:
     import tarfile
+    import tempfile
 
     out = tempfile.TemporaryFile()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -92,49 +92,82 @@ def _tar_of(files: dict[str, bytes]) -> BinaryIO:
 
 
 def _tar_dir(root: str, dockerfile: str, extra: dict[str, bytes]) -> BinaryIO:
-    """The context directory as a tar, with .dockerignore applied (docker's rules)."""
-    import tarfile
+    """The context directory as a tar, with .dockerignore applied (docker's rules).
 
-    from ..rules.dockerignore import PatternMatcher, read_patterns
+    Without ``extra`` files (a Dockerfile from elsewhere), an unchanged tree's tar
+    comes from ``context_cache`` instead of being written again."""
+    entries = _entries(root, dockerfile)
+    if extra:
+        return _write_tar(entries, extra)
+    from . import context_cache
 
-    patterns: list[str] = []
+    fp = context_cache.fingerprint(root, dockerfile, entries)
+    if fp is not None:
+        cached = context_cache.open_cached(root, dockerfile, fp[0])
+        if cached is not None:
+            return cached
+    out = _write_tar(entries, extra)
+    if fp is not None and fp[1]:
+        context_cache.store(root, dockerfile, fp[0], out)
+    return out
+
+
+def _entries(root: str, dockerfile: str) -> list[tuple[str, str]]:
+    """(path, name in the tar) of what the context holds, in the tar's order."""
+    text = ""
     try:
         with open(os.path.join(root, ".dockerignore"), encoding="utf-8", errors="replace") as f:
-            patterns = read_patterns(f.read())
+            text = f.read()
     except FileNotFoundError:
         pass
     except OSError as exc:
         raise BuildContextError(f"unable to prepare context: {exc}") from None
-    try:
-        pm = PatternMatcher(patterns) if patterns else None
-    except ValueError as exc:
-        raise BuildContextError(f"error checking context: {exc}") from None
+    pm = None
+    if text:  # the matcher (and `re`) only for a .dockerignore with something in it
+        from ..rules.dockerignore import PatternMatcher, read_patterns
+
+        patterns = read_patterns(text)
+        try:
+            pm = PatternMatcher(patterns) if patterns else None
+        except ValueError as exc:
+            raise BuildContextError(f"error checking context: {exc}") from None
     keep = {".dockerignore", dockerfile}  # the builder needs them even when ignored
-    out = tempfile.TemporaryFile()
 
     def excluded(rel: str) -> bool:
         return pm is not None and rel not in keep and pm.matches(rel)
 
+    entries: list[tuple[str, str]] = []
+    for dirpath, dirs, files in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
+        dirs.sort()
+        kept = []
+        for d in dirs:
+            rel = f"{rel_dir}/{d}" if rel_dir else d
+            if excluded(rel) and not (pm is not None and pm.exclusions) and not any(
+                    k.startswith(rel + "/") for k in keep):
+                continue
+            kept.append(d)
+            if not excluded(rel):
+                entries.append((os.path.join(dirpath, d), rel))
+        dirs[:] = kept
+        for name in sorted(files):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if excluded(rel):
+                continue
+            entries.append((os.path.join(dirpath, name), rel))
+    return entries
+
+
+def _write_tar(entries: list[tuple[str, str]], extra: dict[str, bytes]) -> BinaryIO:
+    """A tar of ``entries`` then the ``extra`` files, in an anonymous file at 0."""
+    import tarfile
+    import tempfile
+
+    out = tempfile.TemporaryFile()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for dirpath, dirs, files in os.walk(root):
-            rel_dir = os.path.relpath(dirpath, root)
-            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
-            dirs.sort()
-            kept = []
-            for d in dirs:
-                rel = f"{rel_dir}/{d}" if rel_dir else d
-                if excluded(rel) and not (pm is not None and pm.exclusions) and not any(
-                        k.startswith(rel + "/") for k in keep):
-                    continue
-                kept.append(d)
-                if not excluded(rel):
-                    _add(tar, os.path.join(dirpath, d), rel)
-            dirs[:] = kept
-            for name in sorted(files):
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                if excluded(rel):
-                    continue
-                _add(tar, os.path.join(dirpath, name), rel)
+        for path, rel in entries:
+            _add(tar, path, rel)
         for name, data in extra.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)

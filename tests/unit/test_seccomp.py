@@ -209,3 +209,29 @@ def test_runc_cap_add_sys_admin_allows_mount(runner):
                                args=_sh("mount -t tmpfs none /tmp && echo mount-ok")), bundle)
     assert res.returncode == 0, res.stderr
     assert "mount-ok" in res.stdout
+
+
+def _kernel_config() -> str:
+    import gzip
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def test_host_profile_leaves_out_only_what_the_kernel_cannot_run():
+    """The host's profile drops x32 exactly when the kernel has no x32 ABI (each
+    architecture costs runc a filter to compile); an explicit arch keeps Docker's list."""
+    if seccomp.native_arch() != "amd64":
+        pytest.skip("x32 is an amd64 sub-architecture")
+    p = seccomp.default_profile(DEFAULT_CAPS)
+    runs_x32 = seccomp.kernel_runs("SCMP_ARCH_X32")
+    expected = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"] + (["SCMP_ARCH_X32"] if runs_x32 else [])
+    assert p["architectures"] == expected
+    config = _kernel_config()
+    if config:
+        assert runs_x32 == ("CONFIG_X86_X32_ABI=y" in config)
+    assert seccomp.kernel_runs("SCMP_ARCH_X86") and seccomp.kernel_runs("SCMP_ARCH_ARM")
+    explicit = seccomp.default_profile(DEFAULT_CAPS, arch="amd64", kernel=KERNEL)
+    assert explicit["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]

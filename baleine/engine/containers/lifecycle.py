@@ -12,6 +12,7 @@ that are still alive and records the exits of those that ended meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import os
@@ -224,6 +225,49 @@ class Lifecycle:
             await asyncio.sleep(0.002)
 
     async def _launch(self, c: Container, paths: MonitorPaths) -> None:
+        # The monitor starts while the rootfs, network and bundle are made: it needs none
+        # of them before "G" (runc reads the bundle then), and its hand-off is ~5 ms.
+        spawning = asyncio.create_task(self._spawn_monitor(c, paths))
+        try:
+            await self._prepare_bundle(c, paths)
+        except BaseException:
+            await asyncio.gather(spawning, return_exceptions=True)
+            if not spawning.cancelled() and spawning.exception() is None:
+                await paths.stop_unstarted()
+            raise
+        await spawning
+        link = await MonitorLink.connect(paths, events=True)
+        state = await link.next_state()
+        while state is not None and state.get("state") == "starting":
+            state = await link.next_state()
+        if state is None or state.get("state") != "created":
+            link.close()
+            raise _start_error(state)
+        # Attach sessions waiting for this start connect now, before the process runs.
+        waiting, c.pending_attach = c.pending_attach, []
+        for fut in waiting:
+            if not fut.done():
+                fut.set_result(None)
+        await self._attaches_settled(waiting)
+        link.send(b"G")
+        state = await link.next_state()
+        if state is None or state.get("state") not in ("running", "exited"):
+            link.close()
+            raise _start_error(state)
+        c.link = link
+        st = c.state
+        st.update(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False, Dead=False,
+                  Pid=int(state.get("pid") or 0), ExitCode=0, Error="", StartedAt=now_rfc3339nano(),
+                  FinishedAt=ZERO_TIME if not st.get("FinishedAt") else st["FinishedAt"])
+        c.private["started_mono"] = time.monotonic()
+        self.containers.save(c)
+        if state.get("state") == "exited":
+            c.watcher = asyncio.create_task(self._handle_exit(c, state))
+        else:
+            c.watcher = asyncio.create_task(self._watch(c, link))
+
+    async def _prepare_bundle(self, c: Container, paths: MonitorPaths) -> None:
+        """Mount the rootfs, wire the network, write /etc files and ``config.json``."""
         rootfs = await asyncio.to_thread(self.snapshots.mount_rw, c.private["rw"], c.private.get("top", ""))
         await asyncio.to_thread(make_working_dir, rootfs, c.config.get("WorkingDir") or "")
         hc = c.host_config
@@ -251,6 +295,10 @@ class Lifecycle:
         inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent,
                                 self._pid_namespace(hc))
         await asyncio.to_thread(bundle.write, paths.dir, inp)
+
+    async def _spawn_monitor(self, c: Container, paths: MonitorPaths) -> None:
+        """Start the container's monitor (it runs the bundle at "G")."""
+        hc = c.host_config
         log_cfg = hc.get("LogConfig") or {}
         opts = log_cfg.get("Config") or {}
         max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else self.settings.log_max_size
@@ -261,42 +309,18 @@ class Lifecycle:
                                  log_path=log_path, log_max_size=max_size, log_max_file=max_file,
                                  rows=(hc.get("ConsoleSize") or [0, 0])[0], cols=(hc.get("ConsoleSize") or [0, 0])[1],
                                  oom_files=oom_files(self.settings.cgroup_parent, c.id))
-        link = await MonitorLink.connect(paths, events=True)
-        state = await link.next_state()
-        while state is not None and state.get("state") == "starting":
-            state = await link.next_state()
-        if state is None or state.get("state") != "created":
-            link.close()
-            raise _start_error(state)
-        # Attach sessions waiting for this start connect now, before the process runs.
-        waiting, c.pending_attach = c.pending_attach, []
-        for fut in waiting:
-            if not fut.done():
-                fut.set_result(None)
-        await asyncio.sleep(0)
-        # Each waiting attach ends connected or cancelled (its client left): the bound
-        # is only a safety net, long enough for a loaded machine (output would be lost).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if all(f.cancelled() or getattr(f, "connected", True) for f in waiting):
-                break
-            await asyncio.sleep(0.005)
-        link.send(b"G")
-        state = await link.next_state()
-        if state is None or state.get("state") not in ("running", "exited"):
-            link.close()
-            raise _start_error(state)
-        c.link = link
-        st = c.state
-        st.update(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False, Dead=False,
-                  Pid=int(state.get("pid") or 0), ExitCode=0, Error="", StartedAt=now_rfc3339nano(),
-                  FinishedAt=ZERO_TIME if not st.get("FinishedAt") else st["FinishedAt"])
-        c.private["started_mono"] = time.monotonic()
-        self.containers.save(c)
-        if state.get("state") == "exited":
-            c.watcher = asyncio.create_task(self._handle_exit(c, state))
-        else:
-            c.watcher = asyncio.create_task(self._watch(c, link))
+
+    @staticmethod
+    async def _attaches_settled(waiting: list[asyncio.Future[None]], bound: float = 10) -> None:
+        """Return once each attach session that waited for this start is connected to
+        the monitor or gave up (its client left): woken by the sessions themselves, not
+        polled. The bound is only a safety net, long enough for a loaded machine
+        (output would be lost)."""
+        events = [f.settled.wait() for f in waiting  # type: ignore[attr-defined]
+                  if not f.cancelled() and not f.settled.is_set()]  # type: ignore[attr-defined]
+        if events:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*events), bound)
 
     def _pid_namespace(self, hc: dict[str, Any]) -> str:
         """The PID namespace ``--pid container:X`` joins ("" for the other modes):
@@ -385,9 +409,9 @@ class Lifecycle:
             if c.health_task is not None:
                 c.health_task.cancel()
                 c.health_task = None
-            await asyncio.to_thread(self.snapshots.unmount_rw, c.private["rw"])
-            if self.network is not None:
-                await self.network.release(c)
+            # Independent, and both on the way of `run --rm`'s answer: side by side.
+            await asyncio.gather(asyncio.to_thread(self.snapshots.unmount_rw, c.private["rw"]),
+                                 *([self.network.release(c)] if self.network is not None else []))
             execution = _elapsed(c.state.get("StartedAt"), finished)
             manually = self.shutting_down or bool(c.private.get("manual_stop"))
             restart, delay = self.restart_manager(c).should_restart(code, manually, execution)
@@ -720,15 +744,16 @@ class Lifecycle:
             if c.status not in ("created", "exited", "restarting") and not c.restart_task:
                 raise Conflict("You cannot attach to a stopped container, start it first")
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            fut.connected = False  # type: ignore[attr-defined]
+            # `settled` tells the start that this attach is connected or gave up.
+            fut.settled = asyncio.Event()  # type: ignore[attr-defined]
             c.pending_attach.append(fut)
-            await fut
             try:
+                await fut
                 link = await MonitorLink.connect(self.runtime.monitor_dir(c.key), stdin=stdin, stdout=stdout,
                                                  stderr=stderr)
                 await link.drain()
             finally:
-                fut.connected = True  # type: ignore[attr-defined]
+                fut.settled.set()  # type: ignore[attr-defined]
             return link
         return await MonitorLink.connect(self.runtime.monitor_dir(c.key), stdin=stdin, stdout=stdout,
                                          stderr=stderr)

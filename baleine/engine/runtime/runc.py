@@ -9,12 +9,15 @@ Other runtime operations (kill, pause, resume, ps) call the runtime binary direc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
-import subprocess
+import signal
 import struct
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +58,30 @@ class MonitorPaths:
                 return json.load(f)
         except (FileNotFoundError, ValueError):
             return None
+
+    async def stop_unstarted(self, timeout: float = 2) -> None:
+        """End a monitor that was never told to go (the start failed before "G"): it
+        would idle for a minute, and the next start waits for it to be gone.
+
+        Its pid file comes just after its socket listens (which is when its spawn
+        returned), so it is waited for, up to ``timeout``."""
+        deadline = time.monotonic() + timeout
+        pid = 0
+        while not pid:
+            try:
+                with open(self.monitor_pid_file) as f:
+                    pid = int(f.read())
+            except (OSError, ValueError):
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.002)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        # SIGKILL skips its clean-up; a zombie would still look alive with its socket.
+        for path in (self.socket, self.monitor_pid_file):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
     def monitor_alive(self) -> bool:
         try:

@@ -15,6 +15,7 @@ the caller's decision; ``None`` from here means "no filter".
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -116,6 +117,35 @@ def running_kernel() -> KernelVersion:
     return parse_kernel_version(os.uname().release)
 
 
+# x32's system calls are x86_64's numbers with this bit set (asm/unistd.h).
+_X32_SYSCALL_BIT = 0x40000000
+_X32_GETPID = _X32_SYSCALL_BIT | 39
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_runs(scmp_arch: str) -> bool:
+    """Whether the running kernel executes programs of the sub-architecture ``scmp_arch``.
+
+    Only x32 is ever answered False: a kernel built without ``CONFIG_X86_X32_ABI``
+    (Debian's, for one) refuses every x32 system call with ENOSYS and will not exec an
+    x32 binary, so a filter compiled for x32 can never apply — and each architecture
+    in the list costs ``runc run`` about 7 ms to compile. Probed with an x32 ``getpid``
+    (harmless: it answers ENOSYS or the pid). Every other architecture is kept (True):
+    the profile stays as Docker's wherever the kernel may use it.
+    """
+    if scmp_arch != "SCMP_ARCH_X32" or native_arch() != "amd64":
+        return True
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        if libc.syscall(ctypes.c_long(_X32_GETPID)) != -1:
+            return True
+        return ctypes.get_errno() != errno.ENOSYS
+    except (OSError, AttributeError):
+        return True
+
+
 @functools.lru_cache(maxsize=1)
 def _default_text() -> str:
     return resources.files("baleine.engine.runtime").joinpath("seccomp_default.json").read_text(
@@ -133,7 +163,9 @@ def default_profile(capabilities: list[str], *, arch: str | None = None,
     capability set is ``capabilities`` (``CAP_*`` names), on this host.
 
     ``arch`` (profile arch name, e.g. "amd64") and ``kernel`` override the host's,
-    for tests. Returns the OCI ``linux.seccomp`` dict.
+    for tests. Resolved for the host (``arch`` None), the sub-architectures of
+    ``archMap`` the kernel cannot run are left out (:func:`kernel_runs`: x32 on most
+    kernels); with ``arch`` given, all are kept. Returns the OCI ``linux.seccomp`` dict.
     """
     result = setup(default_profile_source(), capabilities, arch=arch, kernel=kernel)
     assert result is not None  # the default profile has a default action
@@ -202,7 +234,8 @@ def setup(config: Any, capabilities: list[str], *, arch: str | None = None,
                 raise _bad("archMap entries must be objects")
             if entry.get("architecture") == scmp_arch:
                 resolved_arches.append(scmp_arch)
-                resolved_arches.extend(entry.get("subArchitectures") or [])
+                resolved_arches.extend(sub for sub in entry.get("subArchitectures") or []
+                                       if arch is not None or kernel_runs(sub))
                 break
     if resolved_arches:
         out["architectures"] = resolved_arches
