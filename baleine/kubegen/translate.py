@@ -37,6 +37,11 @@ DEPLOY_HANDLED = {"replicas", "resources", "update_config", "labels", "restart_p
 WAIT_IMAGE = "busybox:1.35"
 DEFAULT_VOLUME_SIZE = "1Gi"
 SIZE_LABEL = "io.baleine.kube.size"
+# Waits until HOST PORT accepts a TCP connection: ``nc -z`` where the busybox has it,
+# else a plain connect (nc exits 1 when refused; 0 or killed by timeout once connected).
+WAIT_SCRIPT = ('ok() {{ nc -z -w 2 "$1" "$2" </dev/null 2>/dev/null && return 0; '
+               'timeout 3 nc -w 2 "$1" "$2" </dev/null >/dev/null 2>&1; rc=$?; [ $rc = 0 ] || [ $rc = 143 ]; }}; '
+               'until ok {host} {port}; do echo waiting for {host}:{port}; sleep 1; done')
 
 
 def project_objects(project: Any, namespace: str = "", images: dict[str, str] | None = None
@@ -346,7 +351,7 @@ def _waits(out: _Out, name: str, depends: Obj, ports: dict[str, list[Obj]]) -> l
                            "for its Service")
         host, port = dns_label(dep), tcp[0]["target"]
         init.append({"name": f"wait-{host}"[:63], "image": WAIT_IMAGE,
-                     "command": ["/bin/sh", "-c", f"until nc -z -w 2 {host} {port}; do sleep 1; done"]})
+                     "command": ["/bin/sh", "-c", WAIT_SCRIPT.format(host=host, port=port)]})
     return init
 
 

@@ -95,7 +95,7 @@ def test_deployment_carries_every_translated_field(tmp_path: Path) -> None:
     assert mounts["/etc/app/app.conf"]["configMap"] == {"name": "config-conf"}
     assert mounts["/run/secrets/token"]["secret"] == {"secretName": "secret-token"}
     init = pod["initContainers"][0]
-    assert init["name"] == "wait-db" and "nc -z -w 2 db 5432" in init["command"][-1]
+    assert init["name"] == "wait-db" and "until ok db 5432;" in init["command"][-1]
 
 
 def test_side_objects(tmp_path: Path) -> None:
