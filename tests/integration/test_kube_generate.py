@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ..conftest import BUSYBOX_TAR
+from ..registries import baleine_registry  # noqa: F401 - a fixture
 from ..kubehelp import NEEDS_KUBECTL, Kube, get_json, kube_daemon, wait_for
 
 pytestmark = NEEDS_KUBECTL
@@ -105,3 +106,16 @@ def test_invalid_output_prints_nothing(kube: Kube, tmp_path: Path) -> None:
     r = kube.daemon.cli("kube", "generate", "-f", str(tmp_path / "compose.yaml"))
     assert r.returncode == 1 and r.out == ""
     assert "HorizontalPodAutoscaler/x" in r.stderr and "bogus" in r.stderr
+
+
+def test_push_pins_the_image_by_digest(kube: Kube, tmp_path: Path, baleine_registry) -> None:  # noqa: ANN001, F811
+    ref = f"127.0.0.1:{baleine_registry.port}/gen/busybox:1"
+    kube.daemon.ok("tag", "busybox:1.35", ref)
+    (tmp_path / "compose.yaml").write_text(f"services:\n  app:\n    image: {ref}\n")
+    r = kube.daemon.cli("kube", "generate", "--push", "-f", str(tmp_path / "compose.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert "no registry digest" not in r.stderr
+    image = next(d for d in yaml.safe_load_all(r.out) if d["kind"] == "Deployment")[
+        "spec"]["template"]["spec"]["containers"][0]["image"]
+    digests = json.loads(kube.daemon.ok("image", "inspect", "--format", "{{json .RepoDigests}}", ref))
+    assert image.startswith(f"127.0.0.1:{baleine_registry.port}/gen/busybox@sha256:") and image in digests
