@@ -1,4 +1,5 @@
-"""``baleine kube config``: print the admin kubeconfig of the daemon's Kubernetes API server.
+"""``baleine kube config``: print the admin kubeconfig of the daemon's Kubernetes API server;
+``baleine kube generate``: Kubernetes manifests of a compose project or of running containers.
 
 The daemon writes it at ``<data-root>/kube/kubeconfig`` (mode 0600, see
 baleine/kube/kubeconfig.py). The data root is asked from the daemon's ``/info``
@@ -9,9 +10,16 @@ exactly like the admin key it holds.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from typing import Any
 
+import yaml
+
+from ..compose import loader
+from ..compose.errors import ComposeError
+from ..kubegen import check, containers, translate
 from .context import CLIError, Context, Parser
 
 
@@ -33,3 +41,105 @@ def config(ctx: Context, argv: list[str]) -> int:
         raise CLIError(f"cannot read {path}: the admin kubeconfig is readable by root only") from None
     sys.stdout.write(text)
     return 0
+
+
+def generate(ctx: Context, argv: list[str]) -> int:
+    """Print validated manifests; warnings (dropped fields, conversions) on stderr.
+    Nothing is printed when a check fails (exit 1)."""
+    p = Parser("kube generate", "[OPTIONS] [CONTAINER...]",
+               "Generate Kubernetes manifests from containers or a compose project")
+    p.add_argument("targets", nargs="*", help="Containers (names or ids); none: the compose project")
+    p.add_argument("-f", "--file", action="append", default=[], help="Compose file(s)")
+    p.add_argument("--project-name", "-p", default=None, help="Compose project name")
+    p.add_argument("--project-directory", default=None, help="Compose project directory")
+    p.add_argument("-o", "--output", default="", help="Write to this file instead of stdout")
+    p.add_argument("--kube-version", default="1.32", help="Kubernetes version to validate against")
+    p.add_argument("-n", "--namespace", default="", help="Namespace of the objects")
+    p.add_argument("--push", action="store_true", help="Push the images first and reference them by digest")
+    p.add_argument("--format", default="yaml", choices=["yaml", "json"], help="Output format")
+    o = p.parse_args(argv)
+    if o.targets and (o.file or o.project_name):
+        raise CLIError("give containers or a compose project (-f/--project-name), not both")
+    project = _containers_project(ctx, o.targets) if o.targets else _compose_project(o)
+    images = _image_refs(ctx, project, o.push)
+    objects, warnings = translate.project_objects(project, o.namespace, images[0])
+    for w in images[1] + warnings:
+        sys.stderr.write(f"warning: {w}\n")
+    problems = check.check_all(objects, o.kube_version)
+    if problems:
+        raise CLIError("generated objects are invalid:\n" + "\n".join(problems))
+    text = _render(objects, o.format)
+    if o.output:
+        with open(o.output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _compose_project(o: Any) -> Any:
+    try:
+        project = loader.load(loader.Options(files=o.file, project_name=o.project_name,
+                                             project_directory=o.project_directory))
+    except ComposeError as e:
+        raise CLIError(str(e)) from None
+    for w in project.warnings:
+        sys.stderr.write(f"warning: {w}\n")
+    return project
+
+
+def _containers_project(ctx: Context, targets: list[str]) -> Any:
+    services: dict[str, Any] = {}
+    with ctx.api():
+        for t in targets:
+            inspect = ctx.client.containers.inspect(t)
+            try:
+                image = ctx.client.images.inspect(inspect.get("Image") or "")
+            except Exception:  # the image was removed: keep everything the container says
+                image = None
+            name, svc = containers.service_of(inspect, image)
+            services[name] = svc
+    return containers.project_of(services)
+
+
+def _image_refs(ctx: Context, project: Any, push: bool) -> tuple[dict[str, str], list[str]]:
+    """Image reference → digest reference (``repo@sha256:...``) when the image has a
+    RepoDigest for its repository (after pushing it with ``--push``); warnings otherwise."""
+    refs: dict[str, str] = {}
+    warnings: list[str] = []
+    wanted = sorted({str(s.get("image")) for s in project.services.values() if s.get("image")})
+    with ctx.api():
+        for ref in wanted:
+            if push:
+                _push(ctx, ref)
+            try:
+                digests = ctx.client.images.inspect(ref).get("RepoDigests") or []
+            except Exception:
+                digests = []
+            repo = ref.split("@")[0]
+            last = repo.rsplit("/", 1)[-1]
+            repo = repo[:len(repo) - len(last)] + last.split(":")[0]
+            match = [d for d in digests if d.split("@")[0] in (repo, f"docker.io/library/{repo}",
+                                                                  f"docker.io/{repo}")]
+            if match:
+                refs[ref] = match[0]
+            else:
+                warnings.append(f"image {ref}: no registry digest, referenced by tag "
+                                "(a cluster may pull something else; --push pins it)")
+    return refs, warnings
+
+
+def _push(ctx: Context, ref: str) -> None:
+    name, tag = ref, None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = ref.rsplit(":", 1)
+    for msg in ctx.client.images.push(name, tag):
+        if msg.get("error") or msg.get("errorDetail"):
+            raise CLIError(f"push {ref}: {msg.get('error') or msg['errorDetail'].get('message')}")
+
+
+def _render(objects: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2) + "\n"
+    return "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects)

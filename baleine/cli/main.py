@@ -81,7 +81,7 @@ GROUPS: dict[str, dict[str, str]] = {
     "volume": {sub: f"volume {sub}" for sub in ("create", "ls", "inspect", "rm", "prune")}
     | {"list": "volume ls", "remove": "volume rm"},
     "registry": {"serve": "registry serve", "gc": "registry gc", "htpasswd": "registry htpasswd"},
-    "kube": {"config": "kube config"},
+    "kube": {"config": "kube config", "generate": "kube generate"},
 }
 COMMANDS.update({f"network {sub}": ("networks", sub) for sub in ("create", "ls", "inspect", "rm", "prune",
                                                                    "connect", "disconnect")})
@@ -97,6 +97,7 @@ COMMANDS.update({
     "registry htpasswd": ("baleine.distribution.server.command", "htpasswd"),
     "system prune": ("system", "prune"),
     "kube config": ("kube", "config"),
+    "kube generate": ("kube", "generate"),
 })
 
 USAGE = """Usage:  baleine [OPTIONS] COMMAND

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "baleine"
 
 CLI_ALLOWED = ("baleine.client", "baleine.rules", "baleine.gotemplate", "baleine.filesystem", "baleine.compose",
-               "baleine.cli")
+               "baleine.kubegen", "baleine.cli")
 FORBIDDEN_THIRD_PARTY = ("aiohttp",)
 
 # (file, imported module) -> why.
