@@ -365,6 +365,7 @@ def test_hpas_and_ingresses_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_pa
         expect(cpu).to_contain_text("50%")
         expect(card.locator('tr[data-metric="resource/memory"]')).to_contain_text("32Mi")
         expect(cpu_plot.locator("canvas")).to_be_visible()
+        expect(cpu_plot.locator(".u-title")).to_have_text("cpu utilization")
         expect(card.locator('div.plot[data-plot="replicas"]')).to_have_attribute("data-points", "2")
 
         _hpa_status(k, 2, 6, 95, "48Mi")  # live: one more point on every plot
@@ -400,14 +401,14 @@ def test_hpas_and_ingresses_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_pa
         link.focus()
         expect(link).to_be_focused()
         _shot(page, tmp_path, "kube-ingress")
-        card.scroll_into_view_if_needed()
+        page.locator("#kube-hpas").evaluate("e => e.scrollIntoView({block: 'start'})")
         _shot(page, tmp_path, "kube-hpa")
 
         page.set_viewport_size({"width": 390, "height": 844})
         expect(card).to_be_visible()
         for box in (card.bounding_box(), ing.bounding_box(), cpu_plot.bounding_box()):
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
-        card.scroll_into_view_if_needed()
+        page.locator("#kube-hpas").evaluate("e => e.scrollIntoView({block: 'start'})")
         _shot(page, tmp_path, "kube-hpa-phone")
     finally:
         k.ok("delete", "hpa", "web-hpa", "-n", NS, "--ignore-not-found")

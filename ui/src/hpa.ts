@@ -110,7 +110,8 @@ class Card {
     this.charts = specs.map((s) => {
       const box = h("div.plot", { "data-plot": s.key, "data-points": "0", role: "img" });
       const plot = new uPlot({
-        width: this.width(), height: 160, title: s.key === "replicas" ? "Replicas" : `${s.label}${s.unit === "%" ? " utilization" : ""}`,
+        width: 300, height: 160, // resized to its column once laid out
+        title: s.key === "replicas" ? "Replicas" : `${s.label}${s.unit === "%" ? " utilization" : ""}`,
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max || 0, 1) * 1.15] } },
         legend: { live: false }, // the series' names; the values are in the table above
         series: [{}, { label: s.names[0], stroke: COLORS.current, width: 2, spanGaps: true, paths: STEPS },
@@ -121,6 +122,7 @@ class Card {
       return { key: s.key, box, plot, unit: s.unit, label: s.label };
     });
     this.plots.replaceChildren(...this.charts.map((c) => c.box));
+    this.resize();
   }
 
   /** New data on every plot, the right edge at the clock's time. */
@@ -137,9 +139,13 @@ class Card {
     }
   }
 
-  resize(): void { for (const c of this.charts) c.plot.setSize({ width: this.width(), height: 160 }); }
-
-  private width(): number { return Math.max(240, Math.min((this.el.clientWidth || 400) - 26, 900)); }
+  /** Each plot as wide as its grid column (the boxes' padding aside). */
+  resize(): void {
+    for (const c of this.charts) {
+      const width = Math.max(200, Math.floor((c.box.clientWidth || 320) - 10));
+      if (width !== c.plot.width) c.plot.setSize({ width, height: 160 });
+    }
+  }
 
   destroy(): void { this.charts.forEach((c) => c.plot.destroy()); this.charts = []; }
 }
