@@ -378,6 +378,15 @@ def test_hpas_and_ingresses_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_pa
         assert stored["status"]["desiredReplicas"] == 6
         page.reload()  # the history survives the page: the server kept it
         expect(cpu_plot).to_have_attribute("data-points", "3", timeout=10_000)
+        # An autoscaling/v1 HPA (what kubectl autoscale makes) is shown in v2's terms.
+        k.ok("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "old-style", "namespace": NS},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop-api"},
+                     "maxReplicas": 4, "targetCPUUtilizationPercentage": 60}}))
+        old = page.locator('section[data-hpa="old-style"] tr[data-metric="resource/cpu"]')
+        expect(old).to_have_attribute("data-target", "60", timeout=2_000)
+        expect(page.locator("section[data-hpa]").first).to_have_attribute("data-hpa", "old-style")  # by name
 
         ing = page.locator('section[data-ingress="shop"]')
         expect(ing).to_have_attribute("data-class", "elsewhere")
@@ -411,7 +420,7 @@ def test_hpas_and_ingresses_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_pa
         page.locator("#kube-hpas").evaluate("e => e.scrollIntoView({block: 'start'})")
         _shot(page, tmp_path, "kube-hpa-phone")
     finally:
-        k.ok("delete", "hpa", "web-hpa", "-n", NS, "--ignore-not-found")
+        k.ok("delete", "hpa", "web-hpa", "old-style", "-n", NS, "--ignore-not-found")
         k.ok("delete", "ingress", "shop", "fallback", "-n", NS, "--ignore-not-found")
     expect(page.locator('section[data-hpa="web-hpa"]')).to_have_count(0, timeout=2_000)
     expect(page.locator('section[data-ingress="shop"]')).to_have_count(0)
