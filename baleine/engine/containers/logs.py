@@ -106,7 +106,8 @@ _BATCH = 100
 async def follow(path: str, running: Callable[[], bool], since: float | None = None,
                  until: float | None = None, tail: int | None = None) -> AsyncIterator[LogEntry]:
     """Existing entries, then new ones as they are written, until ``running()`` is false."""
-    wake = logwake.subscribe(os.path.dirname(path) or ".")  # before the first read: no write slips by
+    # Before the first read, so that no write slips by; not for a plain read (nothing to wait for).
+    wake = logwake.subscribe(os.path.dirname(path) or ".") if running() else None
     entries = _follow(path, running, since, until, tail, wake)
     try:
         async for entry in entries:
