@@ -1,5 +1,6 @@
 """The dashboard's Kubernetes pages: read-only views of the cluster's objects, a live
-change stream, and two Deployment actions (scale, restart).
+change stream, each HPA's recent history (``hpahistory``), and two Deployment actions
+(scale, restart).
 
 The dashboard reads the objects in-process, through the cluster's own
 ``baleine.kube.client.Client`` over the API server's registry (no HTTP to itself, no
@@ -10,12 +11,15 @@ CSRF token for the two POSTs):
 
 - ``GET /ui/kube/namespaces``: ``{"items": [Namespace, ...]}``;
 - ``GET /ui/kube/{resource}?namespace=NS``: ``{"items": [...]}`` of one of
-  :data:`RESOURCES` (all namespaces without ``namespace``; Namespaces are never filtered);
-- ``GET /ui/kube/{resource}/{namespace}/{name}``: one object (404 when absent);
+  :data:`RESOURCES` (all namespaces without ``namespace``; Namespaces are never filtered),
+  or of :data:`HISTORY`: the HPAs' series (``hpahistory.HPAHistory``);
+- ``GET /ui/kube/{resource}/{namespace}/{name}``: one object or series (404 when absent);
 - ``GET /ui/kube/watch?namespace=NS&resources=pods,services``: newline-separated
   JSON ``{"resource", "type", "object"}`` (``type``: ADDED for what exists, then
   ADDED/MODIFIED/DELETED as they happen), for the listed resources (default all),
-  until the client leaves or the API server stops; an empty line every
+  until the client leaves or the API server stops; :data:`HISTORY` among the resources adds
+  the HPAs' series (ADDED with their samples so far, then SAMPLE with each new one,
+  DELETED); an empty line every
   :data:`HEARTBEAT` seconds notices a client that left a quiet stream;
 - ``POST /ui/kube/deployments/{namespace}/{name}/scale`` ``{"replicas": N}``: a merge
   patch of ``spec.replicas``, as ``kubectl scale`` ends up;
@@ -40,12 +44,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .hpahistory import HPAHistory
+
 if TYPE_CHECKING:
     from ..kube.client import Client
     from ..kube.server import Running
 
-#: Dashboard name → storage key. HorizontalPodAutoscalers and Ingresses join here
-#: (``horizontalpodautoscalers.autoscaling``, ``ingresses.networking.k8s.io``) when served.
+#: Dashboard name → storage key.
 RESOURCES: dict[str, str] = {
     "namespaces": "namespaces",  # cluster-scoped: ``namespace`` does not filter them
     "deployments": "deployments.apps",
@@ -54,7 +59,11 @@ RESOURCES: dict[str, str] = {
     "services": "services",
     "endpointslices": "endpointslices.discovery.k8s.io",
     "events": "events",
+    "horizontalpodautoscalers": "horizontalpodautoscalers.autoscaling",
+    "ingresses": "ingresses.networking.k8s.io",
 }
+#: Not a kind: the HPAs' sampled history, served beside the resources.
+HISTORY = "hpahistory"
 NOT_ENABLED = "Kubernetes API not enabled: start the daemon with --kube-addr HOST:PORT"
 STARTING = "the Kubernetes API is starting"
 HEARTBEAT = 5.0  # seconds: kube-apiserver's watch probes its clients as often
@@ -68,6 +77,8 @@ class KubeSlot:
 
     state: str = "pending"
     client: Client | None = None
+    history: HPAHistory | None = None
+    task: asyncio.Task[None] | None = None  # the history's sampling, from ``attach`` on
 
 
 KUBE: web.AppKey[KubeSlot] = web.AppKey("ui_kube", KubeSlot)
@@ -82,6 +93,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/ui/kube/{resource}/{namespace}/{name}", get_object)
     app.router.add_post("/ui/kube/deployments/{namespace}/{name}/scale", scale)
     app.router.add_post("/ui/kube/deployments/{namespace}/{name}/restart", restart)
+    app.on_cleanup.append(_stop_history)
 
 
 def attach(app: web.Application, running: Running | None) -> None:
@@ -93,7 +105,19 @@ def attach(app: web.Application, running: Running | None) -> None:
     from ..kube.client import Client  # loaded by now: the API server runs
 
     slot.client = Client(running.manager.ctx.registry, component="baleine-dashboard")
+    slot.history = HPAHistory()
+    # From now on, not from when a page opens: the plot shows what happened before.
+    slot.task = asyncio.get_running_loop().create_task(slot.history.run(slot.client), name="ui-hpa-history")
     slot.state = "enabled"
+
+
+async def _stop_history(app: web.Application) -> None:
+    """The sampling ends with the API server's watch; at the dashboard's cleanup at the latest."""
+    task = app[KUBE].task
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 def _message(status: int, message: str) -> web.Response:
@@ -119,8 +143,14 @@ def _client(request: web.Request) -> Client:
 
 def _storage_key(name: str) -> str:
     if name not in RESOURCES:
-        raise _Refused(_message(404, f"unknown resource {name!r}: one of {', '.join(RESOURCES)}"))
+        raise _Refused(_message(404, f"unknown resource {name!r}: one of {', '.join([*RESOURCES, HISTORY])}"))
     return RESOURCES[name]
+
+
+def _history(request: web.Request) -> HPAHistory:
+    history = request.config_dict[KUBE].history
+    assert history is not None  # set with the client
+    return history
 
 
 async def _answer(request: web.Request,
@@ -149,15 +179,21 @@ async def namespaces(request: web.Request) -> web.StreamResponse:
 
 async def list_objects(request: web.Request) -> web.StreamResponse:
     async def make(client: Client) -> web.StreamResponse:
+        namespace = request.query.get("namespace") or None
+        if request.match_info["resource"] == HISTORY:
+            return _json({"items": _history(request).snapshot(namespace)})
         key = _storage_key(request.match_info["resource"])
-        return _json({"items": client.list(key, request.query.get("namespace") or None)})
+        return _json({"items": client.list(key, namespace)})
     return await _answer(request, make)
 
 
 async def get_object(request: web.Request) -> web.StreamResponse:
     async def make(client: Client) -> web.StreamResponse:
-        key, m = _storage_key(request.match_info["resource"]), request.match_info
-        obj = client.get(key, m["namespace"], m["name"])
+        m = request.match_info
+        if m["resource"] == HISTORY:
+            obj = _history(request).get(m["namespace"], m["name"])
+        else:
+            obj = client.get(_storage_key(m["resource"]), m["namespace"], m["name"])
         if obj is None:
             return _message(404, f"{m['resource']} {m['namespace']}/{m['name']} not found")
         return _json(obj)
@@ -208,10 +244,29 @@ async def _pump(client: Client, key: str, name: str, namespace: str | None,
         out.put_nowait(None)
 
 
+async def _pump_history(history: HPAHistory, namespace: str | None,
+                        out: asyncio.Queue[dict[str, Any] | None]) -> None:
+    """The HPAs' series (ADDED), then their changes, into ``out`` until cancelled."""
+    changes = history.subscribe()  # with the snapshot, in one step: nothing missed or repeated
+    try:
+        for series in history.snapshot(namespace):
+            out.put_nowait({"resource": HISTORY, "type": "ADDED", "object": series})
+        while True:
+            change = await changes.get()
+            if change["type"] == "END":
+                return
+            if namespace is None or change["object"]["metadata"]["namespace"] == namespace:
+                out.put_nowait({"resource": HISTORY, **change})
+    finally:
+        history.unsubscribe(changes)
+        out.put_nowait(None)
+
+
 def _wanted(request: web.Request) -> list[str]:
-    names = [n for n in request.query.get("resources", "").split(",") if n] or list(RESOURCES)
+    names = [n for n in request.query.get("resources", "").split(",") if n] or [*RESOURCES, HISTORY]
     for n in names:
-        _storage_key(n)
+        if n != HISTORY:
+            _storage_key(n)
     return names
 
 
@@ -222,7 +277,9 @@ async def watch(request: web.Request) -> web.StreamResponse:
         # Unbounded, as the registry's own watch queues: a pump must never wait on a
         # client, or cancelling it at the end could wait forever.
         out: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        pumps = [asyncio.create_task(_pump(client, RESOURCES[n], n, namespace, out)) for n in names]
+        pumps = [asyncio.create_task(_pump(client, RESOURCES[n], n, namespace, out)) for n in names if n != HISTORY]
+        if HISTORY in names:
+            pumps.append(asyncio.create_task(_pump_history(_history(request), namespace, out)))
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"})
         try:
             await resp.prepare(request)

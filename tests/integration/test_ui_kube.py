@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -285,6 +286,144 @@ def test_the_kubernetes_page_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_p
     expect(page.locator("#kube-state")).to_contain_text("Namespace default", timeout=5_000)
     expect(page.locator('tr[data-service="kubernetes"]')).to_be_visible(timeout=5_000)
     expect(page.locator('section[data-deployment="web"]')).to_have_count(0)
+
+
+HPA_AND_INGRESS = """
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web-hpa, namespace: shop}
+spec:
+  # A target that does not exist: an HPA controller can only add AbleToScale=False, and
+  # leaves the metrics this test writes as they are (kube's FailedGetScale path).
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: shop-api}
+  minReplicas: 1
+  maxReplicas: 6
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+  - type: Resource
+    resource: {name: memory, target: {type: AverageValue, averageValue: 64Mi}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: shop}
+spec:
+  ingressClassName: elsewhere  # no controller here claims it: the test writes its status
+  tls: [{hosts: [shop.example.com], secretName: shop-tls}]
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}
+      - {path: /, pathType: Exact, backend: {service: {name: front, port: {name: http}}}}
+  - http:
+      paths:
+      - {path: /status, pathType: ImplementationSpecific, backend: {service: {name: api, port: {number: 8080}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: fallback, namespace: shop}
+spec:
+  ingressClassName: elsewhere
+  defaultBackend: {service: {name: front, port: {number: 80}}}
+"""
+
+
+def _hpa_status(k: Kube, current: int, desired: int, cpu: int, memory: str) -> None:
+    """What an HPA controller writes, through the status subresource
+    (``/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web-hpa/status``)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    status = {"currentReplicas": current, "desiredReplicas": desired, "lastScaleTime": stamp,
+              "currentMetrics": [
+                  {"type": "Resource", "resource": {"name": "memory", "current": {"averageValue": memory}}},
+                  {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": cpu}}}],
+              "conditions": [{"type": "ScalingLimited", "status": str(desired >= 6), "lastTransitionTime": stamp,
+                              "reason": "TooManyReplicas" if desired >= 6 else "DesiredWithinRange"}]}
+    k.ok("patch", "hpa", "web-hpa", "-n", NS, "--subresource=status", "--type=merge",
+         "-p", json.dumps({"status": status}))
+
+
+def test_hpas_and_ingresses_in_a_browser(kube_ui: tuple[Kube, str], page, tmp_path: Path) -> None:
+    """The HPA card plots each status written (history on load, then live), the Ingress
+    card shows the rules, TLS and address with links to the hosts; both at a phone's width."""
+    from playwright.sync_api import expect
+
+    k, addr = kube_ui
+    k.ok("apply", "-f", "-", input=HPA_AND_INGRESS)
+    try:
+        _hpa_status(k, 1, 2, 80, "32Mi")  # written before the page opens: it comes with the history
+        page.goto(f"http://{addr}/?token={login_token(k.daemon)}")
+        page.goto(f"http://{addr}/#/kube/{NS}")
+        expect(page.locator("#kube-state")).to_have_attribute("data-kube", "live", timeout=10_000)
+        card = page.locator('section[data-hpa="web-hpa"]')
+        expect(card).to_contain_text("Deployment/shop-api · min 1 · max 6", timeout=2_000)
+        cpu_plot = card.locator('div.plot[data-plot="resource/cpu"]')
+        expect(cpu_plot).to_have_attribute("data-points", "2")  # created, then the status above
+        expect(card).to_have_attribute("data-desired", "2")
+        cpu = card.locator('tr[data-metric="resource/cpu"]')
+        expect(cpu).to_contain_text("80%")
+        expect(cpu).to_contain_text("50%")
+        expect(card.locator('tr[data-metric="resource/memory"]')).to_contain_text("32Mi")
+        expect(cpu_plot.locator("canvas")).to_be_visible()
+        expect(cpu_plot.locator(".u-title")).to_have_text("cpu utilization")
+        expect(card.locator('div.plot[data-plot="replicas"]')).to_have_attribute("data-points", "2")
+
+        _hpa_status(k, 2, 6, 95, "48Mi")  # live: one more point on every plot
+        expect(cpu_plot).to_have_attribute("data-points", "3", timeout=2_000)
+        expect(cpu_plot).to_have_attribute("aria-label", re.compile("now 95% against a target of 50%"))
+        expect(card).to_have_attribute("data-current", "2")
+        expect(card).to_contain_text("→ 6 desired")
+        expect(card.locator('ul.conditions li[data-condition="ScalingLimited"]')).to_contain_text("TooManyReplicas")
+        stored = json.loads(k.ok("get", "--raw", f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/web-hpa"))
+        assert stored["status"]["desiredReplicas"] == 6
+        page.reload()  # the history survives the page: the server kept it
+        expect(cpu_plot).to_have_attribute("data-points", "3", timeout=10_000)
+        # An autoscaling/v1 HPA (what kubectl autoscale makes) is shown in v2's terms.
+        k.ok("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "old-style", "namespace": NS},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop-api"},
+                     "maxReplicas": 4, "targetCPUUtilizationPercentage": 60}}))
+        old = page.locator('section[data-hpa="old-style"] tr[data-metric="resource/cpu"]')
+        expect(old).to_have_attribute("data-target", "60", timeout=2_000)
+        expect(page.locator("section[data-hpa]").first).to_have_attribute("data-hpa", "old-style")  # by name
+
+        ing = page.locator('section[data-ingress="shop"]')
+        expect(ing).to_have_attribute("data-class", "elsewhere")
+        api = ing.locator('tr[data-host="shop.example.com"][data-path="/api"]')
+        expect(api).to_have_attribute("data-backend", "api:80")
+        expect(api).to_contain_text("Prefix")
+        expect(api.get_by_role("link", name="shop.example.com")).to_have_attribute("href", "https://shop.example.com/api")
+        expect(ing.locator('tr[data-path="/"]')).to_have_attribute("data-backend", "front:http")
+        expect(ing.locator('li[data-secret="shop-tls"]')).to_contain_text("shop.example.com")
+        expect(ing).to_contain_text("none yet")
+        status = {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}}
+        k.ok("patch", "ingress", "shop", "-n", NS, "--subresource=status", "--type=merge", "-p", json.dumps(status))
+        expect(ing).to_have_attribute("data-address", "192.0.2.10", timeout=2_000)
+        # A rule without a host is reached at the address.
+        expect(ing.locator('tr[data-host=""][data-path="/status"] a')).to_have_attribute("href", "http://192.0.2.10/status")
+        fallback = page.locator('section[data-ingress="fallback"]')
+        expect(fallback.locator("[data-default-backend]")).to_have_attribute("data-default-backend", "front:80")
+        expect(fallback).to_contain_text("No rules.")
+        # The links are reached from the keyboard, as every link.
+        link = api.get_by_role("link")
+        link.focus()
+        expect(link).to_be_focused()
+        _shot(page, tmp_path, "kube-ingress")
+        page.locator("#kube-hpas").evaluate("e => e.scrollIntoView({block: 'start'})")
+        _shot(page, tmp_path, "kube-hpa")
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(card).to_be_visible()
+        for box in (card.bounding_box(), ing.bounding_box(), cpu_plot.bounding_box()):
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        page.locator("#kube-hpas").evaluate("e => e.scrollIntoView({block: 'start'})")
+        _shot(page, tmp_path, "kube-hpa-phone")
+    finally:
+        k.ok("delete", "hpa", "web-hpa", "old-style", "-n", NS, "--ignore-not-found")
+        k.ok("delete", "ingress", "shop", "fallback", "-n", NS, "--ignore-not-found")
+    expect(page.locator('section[data-hpa="web-hpa"]')).to_have_count(0, timeout=2_000)
+    expect(page.locator('section[data-ingress="shop"]')).to_have_count(0)
 
 
 @pytest.fixture

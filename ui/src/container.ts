@@ -45,8 +45,9 @@ function logs(panel: HTMLElement, id: string, signal: AbortSignal): void {
   const follow = h("input", { type: "checkbox", checked: true, id: "follow" }) as HTMLInputElement;
   const stamps = h("input", { type: "checkbox", id: "stamps" }) as HTMLInputElement;
   // Lines are kept as data (the last MAX_LINES, for the download) and become DOM nodes only
-  // in the 100 ms flush, at most MAX_LINES of them: a container printing fast must not
-  // freeze the page.
+  // in the next animation frame after they arrive (one flush a frame however many came),
+  // at most MAX_LINES of them: a container printing fast must not freeze the page, and a
+  // single line shows within a frame.
   type Line = { s: number; t: string; text: string };
   let lines: Line[] = [];
   let pending: Line[] = [];
@@ -54,15 +55,16 @@ function logs(panel: HTMLElement, id: string, signal: AbortSignal): void {
   const lineEl = (l: Line) =>
     h("div.line" + (l.s === 2 ? ".stderr" : ".stdout"), { hidden: !!search.value && !l.text.toLowerCase().includes(search.value.toLowerCase()) },
       h("time", {}, l.t), l.text);
+  let frame = 0;
   const flush = () => {
+    frame = 0;
     if (!pending.length) return;
     out.append(...pending.slice(-MAX_LINES).map(lineEl)); pending = [];
     let extra = out.childElementCount - MAX_LINES;
     while (extra-- > 0) out.firstElementChild!.remove();
     if (follow.checked) out.scrollTop = out.scrollHeight;
   };
-  const timer = setInterval(flush, 100);
-  signal.addEventListener("abort", () => clearInterval(timer));
+  signal.addEventListener("abort", () => cancelAnimationFrame(frame));
   const partial = ["", "", ""];
   const onText = (s: number, text: string) => {
     const parts = (partial[s] + text).split("\n");
@@ -73,6 +75,7 @@ function logs(panel: HTMLElement, id: string, signal: AbortSignal): void {
       lines.push(l); pending.push(l);
     }
     lines = trim(lines); pending = trim(pending);
+    if (pending.length && !frame && !signal.aborted) frame = requestAnimationFrame(flush);
   };
   search.addEventListener("input", () => {
     const q = search.value.toLowerCase();

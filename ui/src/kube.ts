@@ -1,16 +1,18 @@
 // The Kubernetes page: one namespace's Deployments (rollout, revisions, scale, restart),
-// Pods, Services with their endpoints and recent Events, kept live from /ui/kube/watch.
-// HorizontalPodAutoscalers and Ingresses get a section each here when the API serves them
-// (add the resource to SECTIONS and to baleine/ui/kube.py's RESOURCES).
+// HorizontalPodAutoscalers with their plots (hpa.ts), Pods, Services with their endpoints,
+// Ingresses (ingress.ts) and recent Events, kept live from /ui/kube/watch.
 import { ApiError, api, jsonLines, onEvent, stream, ui } from "./api";
 import { ago, h, toast } from "./dom";
 import type { Page } from "./pages";
+import { HPASection, addSample } from "./hpa";
+import { ingressCard } from "./ingress";
 import { confirmDialog } from "./ui";
 
 type Obj = any;
 type Store = Map<string, Map<string, Obj>>; // resource → name → object
 
-const RESOURCES = ["namespaces", "deployments", "replicasets", "pods", "services", "endpointslices", "events"];
+const RESOURCES = ["namespaces", "deployments", "replicasets", "pods", "services", "endpointslices", "events",
+  "horizontalpodautoscalers", "ingresses", "hpahistory"];
 const REVISION = "deployment.kubernetes.io/revision";
 const CHANGE_CAUSE = "kubernetes.io/change-cause";
 const MAX_EVENTS = 30;
@@ -214,11 +216,13 @@ export const kube: Page = (main, params, signal) => {
     location.hash = `#/kube/${encodeURIComponent((e.target as HTMLSelectElement).value)}`;
   } }, h("option", { value: ns, selected: true }, ns)) as HTMLSelectElement;
   const state = h("p.note", { role: "status", id: "kube-state" }, "Connecting to the Kubernetes API…");
-  const sections = { deployments: h("div.kcards"), pods: h("div"), services: h("div"), events: h("div") };
+  const hpas = new HPASection(signal);
+  const sections = { deployments: h("div.kcards"), pods: h("div"), services: h("div"), ingresses: h("div.kcards.ingresses"), events: h("div") };
   main.append(h("h1", {}, "Kubernetes"), h("div.toolbar", {}, h("label", { for: "kube-ns" }, "Namespace "), select), state,
     h("div", { id: "kube-body", hidden: true },
-      h("h2", {}, "Deployments"), sections.deployments, h("h2", {}, "Pods"), sections.pods,
-      h("h2", {}, "Services"), sections.services, h("h2", {}, "Recent events"), sections.events));
+      h("h2", {}, "Deployments"), sections.deployments, h("h2", { id: "kube-hpas" }, "Horizontal Pod Autoscalers"), hpas.el,
+      h("h2", {}, "Pods"), sections.pods, h("h2", {}, "Services"), sections.services,
+      h("h2", { id: "kube-ingresses" }, "Ingresses"), sections.ingresses, h("h2", {}, "Recent events"), sections.events));
   const store: Store = new Map(RESOURCES.map((r) => [r, new Map()]));
   const drafts: Drafts = { scale: new Map(), open: new Set() };
   let containers = new Map<string, string>();
@@ -234,6 +238,9 @@ export const kube: Page = (main, params, signal) => {
       all("pods").sort(byName).map((p) => podRow(p, containers.get(p.metadata.name))), "No Pods."));
     rerender(sections.services, table("Services", ["Name", "Type", "Cluster IP / external", "Ports", "Ready endpoints"],
       all("services").sort(byName).map((s) => serviceRow(s, slices)), "No Services."));
+    hpas.update(all("horizontalpodautoscalers").sort(byName), store.get("hpahistory")!);
+    const ings = all("ingresses").sort(byName);
+    rerender(sections.ingresses, ...(ings.length ? ings.map(ingressCard) : [h("p.note", {}, "No Ingresses.")]));
     rerender(sections.events, table("Recent events", ["Age", "Type", "Reason", "Object", "Message"], eventRows(all("events")), "No events."));
   };
   let timer = 0;
@@ -277,7 +284,11 @@ export const kube: Page = (main, params, signal) => {
         await stream("GET", `/ui/kube/watch?${q}`, jsonLines((ev) => {
           const m = store.get(ev.resource);
           if (!m) return;
-          if (ev.type === "DELETED") m.delete(ev.object.metadata.name); else m.set(ev.object.metadata.name, ev.object);
+          if (ev.type === "SAMPLE") { // hpahistory: one more point of a series
+            const series = m.get(ev.object.metadata.name);
+            if (series?.metadata.uid === ev.object.metadata.uid) for (const s of ev.object.samples) addSample(series.samples, s);
+            else m.set(ev.object.metadata.name, ev.object);
+          } else if (ev.type === "DELETED") m.delete(ev.object.metadata.name); else m.set(ev.object.metadata.name, ev.object);
           later();
         }), signal, () => {
           delay = 500;

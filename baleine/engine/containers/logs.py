@@ -2,7 +2,10 @@
 
 Files: ``<log>`` is the current file, ``<log>.1`` … ``<log>.N`` older ones. A reader
 returns entries oldest first, filtered by time and tail, and when following keeps
-reading across rotations until the container stops.
+reading across rotations until the container stops. A follower sleeps until inotify
+says the log's directory changed (``logwake``), so a line reaches it within
+milliseconds; every ``POLL`` seconds it looks anyway (the container's end, a system
+without inotify).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from ...rules.timestamps import parse_rfc3339
+from . import logwake
 
 POLL = 0.1
 
@@ -102,6 +106,20 @@ _BATCH = 100
 async def follow(path: str, running: Callable[[], bool], since: float | None = None,
                  until: float | None = None, tail: int | None = None) -> AsyncIterator[LogEntry]:
     """Existing entries, then new ones as they are written, until ``running()`` is false."""
+    # Before the first read, so that no write slips by; not for a plain read (nothing to wait for).
+    wake = logwake.subscribe(os.path.dirname(path) or ".") if running() else None
+    entries = _follow(path, running, since, until, tail, wake)
+    try:
+        async for entry in entries:
+            yield entry
+    finally:
+        await entries.aclose()  # closes its file now, not when collected
+        if wake is not None:
+            wake.close()
+
+
+async def _follow(path: str, running: Callable[[], bool], since: float | None, until: float | None,
+                  tail: int | None, wake: logwake.Wake | None) -> AsyncIterator[LogEntry]:
     # History and live follow share one open file, so that nothing written in
     # between is lost or repeated: older files are read by name, the current one
     # through ``f`` up to where following starts.
@@ -123,6 +141,8 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
     pending = b""
     while True:
         alive = running()
+        if wake is not None:
+            wake.event.clear()  # what is written from here on wakes the wait below
         if f is None:
             f = _open(path)
             pending = b""
@@ -147,7 +167,10 @@ async def follow(path: str, running: Callable[[], bool], since: float | None = N
                 continue
         if not alive:
             break
-        await asyncio.sleep(POLL)
+        if wake is not None:
+            await wake.wait(POLL)
+        else:
+            await asyncio.sleep(POLL)
     if f is not None:
         f.close()
 
