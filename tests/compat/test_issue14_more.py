@@ -89,3 +89,18 @@ def test_link_to_a_missing_container_is_refused_at_create(api: docker.APIClient,
         api.create_container("busybox", ["true"], host_config=api.create_host_config(links={f"{name}-no": "x"}))
     assert info.value.status_code == 400
     assert f"could not get container for {name}-no" in str(info.value)
+
+
+def test_link_on_a_user_network_is_a_dns_alias(daemon: Daemon, name: str) -> None:
+    target = f"{name}-srv"
+    _docker(daemon, "network", "create", name)
+    try:
+        _docker(daemon, "run", "-d", "--name", target, "--network", name, "busybox", "sleep", "60")
+        out = _docker(daemon, "run", "--rm", "--network", name, "--link", f"{target}:backend", "busybox",
+                      "nslookup", "backend")
+        ip = _docker(daemon, "inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{name}\").IPAddress}}}}",
+                     target).strip()
+        assert ip and ip in out
+    finally:
+        daemon.docker("rm", "-f", target)
+        daemon.docker("network", "rm", name)
