@@ -3,6 +3,8 @@ CLI and docker-py, against a real daemon."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import docker
@@ -104,3 +106,40 @@ def test_link_on_a_user_network_is_a_dns_alias(daemon: Daemon, name: str) -> Non
     finally:
         daemon.docker("rm", "-f", target)
         daemon.docker("network", "rm", name)
+
+
+# -- UDP on [::] --------------------------------------------------------------------------
+
+UDP_ECHO = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('', 53))\n"
+            "while True:\n    d, a = s.recvfrom(100)\n    s.sendto(b'pong:' + d, a)\n")
+
+
+def _udp_ask(port: int, payload: bytes, deadline: float = 30) -> bytes:
+    """Ask ``[::1]:port`` until an answer comes (the server may still be starting)."""
+    end = time.monotonic() + deadline
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.3)
+        while time.monotonic() < end:
+            s.sendto(payload, ("::1", port))
+            try:
+                return s.recv(100)
+            except (TimeoutError, ConnectionRefusedError):
+                continue
+    return b""
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6 on this host")
+def test_udp_port_answers_on_ipv6_too_and_docker_port_lists_both(bookworm_daemon: Daemon, name: str) -> None:
+    daemon = bookworm_daemon
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _docker(daemon, "run", "-d", "--name", name, "-p", f"{port}:53/udp", "python:3.11-slim",
+            "python", "-c", UDP_ECHO)
+    try:
+        lines = set(_docker(daemon, "port", name).splitlines())
+        assert lines == {f"53/udp -> 0.0.0.0:{port}", f"53/udp -> [::]:{port}"}
+        assert _udp_ask(port, b"one") == b"pong:one"
+        assert _udp_ask(port, b"two", 5) == b"pong:two"  # the client's flow is kept
+    finally:
+        daemon.docker("rm", "-f", name)
