@@ -10,7 +10,7 @@ import json
 from aiohttp import web
 
 from ..rules import filters as filters_mod
-from ..rules.errors import InvalidParameter
+from ..rules.errors import InvalidParameter, NotFound
 from . import shapes
 from .requests import Router, backends_of, client_gone, qbool, qint, read_json
 from .responses import json_response
@@ -73,9 +73,13 @@ async def unpause(request: web.Request) -> web.Response:
 
 async def remove(request: web.Request) -> web.Response:
     containers = backends_of(request).containers
+    if "alias" in request.match_info:  # docker rm --link linker/alias
+        if not qbool(request, "link"):
+            raise NotFound(f"No such container: {_ref(request)}/{request.match_info['alias']}")
+        await containers.remove_link(_ref(request), request.match_info["alias"])
+        return web.Response(status=204)
     if qbool(request, "link"):
-        await containers.inspect(_ref(request))  # NotFound comes first, as before
-        raise InvalidParameter("links are not supported")
+        raise InvalidParameter("Conflict, cannot remove the default link name of the container")
     await containers.remove(_ref(request), force=qbool(request, "force"), volumes=qbool(request, "v"))
     return web.Response(status=204)
 
@@ -142,3 +146,4 @@ def register(router: Router) -> None:
     router.post("/containers/{id}/resize", resize)
     router.post("/containers/{id}/update", update)
     router.delete("/containers/{id}", remove)
+    router.delete("/containers/{id}/{alias}", remove)

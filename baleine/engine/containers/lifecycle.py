@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..runtime import bundle, spec as ocispec
-from . import etcfiles
+from . import etcfiles, links
 from .createchecks import (check_log_opts, check_net_mode, check_pid_mode, check_platform,
                            check_security_opts, create_warnings)
 from .records import Container, Containers, build_document, check_types, merge_config
@@ -107,6 +107,7 @@ class Lifecycle:
         config = merge_config(user_cfg, image.container_config)
         config["Image"] = image_ref
         full_name = self.containers.check_name(name) if name else self.containers.unique_random_name()
+        self._register_links(host_config, full_name)
         cid = self.containers.new_id()
         if not config.get("Hostname"):
             config["Hostname"] = cid[:12]
@@ -279,9 +280,10 @@ class Lifecycle:
             netns = "host"
         cdir = os.path.join(self.containers.root, c.id)
         host_net = netns == "host"
+        link_hosts, link_env = self._links(c)
         etcfiles.write_all(cdir, c.config.get("Hostname", ""), c.config.get("Domainname", ""),
                            etcfiles.hosts_text(c.config.get("Hostname", ""), c.config.get("Domainname", ""),
-                                               c.private.get("ip"), self._extra_hosts(hc), host_net),
+                                               c.private.get("ip"), link_hosts + self._extra_hosts(hc), host_net),
                            # The network hook may choose the servers (127.0.0.11 on user networks).
                            etcfiles.resolv_text((c.private.get("resolv") or {}).get("Dns", hc.get("Dns")),
                                                 hc.get("DnsSearch"),
@@ -294,6 +296,7 @@ class Lifecycle:
             mounts = await self.volumes.mounts(c, rootfs) + mounts
         inp = bundle.spec_input(c, rootfs, mounts + net_mounts, netns, self.settings.cgroup_parent,
                                 self._pid_namespace(hc))
+        inp.env = link_env + inp.env  # the container's own variables win, as in dockerd
         await asyncio.to_thread(bundle.write, paths.dir, inp)
 
     async def _spawn_monitor(self, c: Container, paths: MonitorPaths) -> None:
@@ -338,6 +341,43 @@ class Lifecycle:
         if not other.running or not other.state.get("Pid"):
             raise Conflict(f"container {other.id} is not running")
         return f"/proc/{other.state['Pid']}/ns/pid"
+
+    def _register_links(self, hc: dict[str, Any], linker: str) -> None:
+        """Check the linked containers exist and store the links as dockerd shows them
+        (``/linked:/linker/alias``); only on the default bridge, as in dockerd."""
+        if not hc.get("Links") or (hc.get("NetworkMode") or "default") not in ("default", "bridge"):
+            return
+        stored = []
+        for entry in hc["Links"]:
+            name, alias = links.parse(entry)
+            try:
+                child = self.containers.get(name)
+            except NotFound as e:
+                raise InvalidParameter(f"could not get container for {name}: {e}") from None
+            stored.append(links.stored_form(f"{child.name}:{alias}", linker))
+        hc["Links"] = stored
+
+    def _links(self, c: Container) -> tuple[list[str], list[str]]:
+        """The hosts entries and the variables of ``HostConfig.Links``; a link to a
+        missing or stopped container fails the start, as in dockerd."""
+        hosts: list[str] = []
+        env: list[str] = []
+        if (c.host_config.get("NetworkMode") or "default") not in ("default", "bridge"):
+            return hosts, env  # user networks: the link is a DNS alias of the network's
+        for entry in c.host_config.get("Links") or []:
+            name, alias = links.parse(entry)
+            try:
+                child = self.containers.get(name)
+            except NotFound:
+                raise NotFound(f"could not get container for {name}") from None
+            if not child.state.get("Running"):
+                raise InvalidParameter(f"Cannot link to a non running container: {child.name} AS {c.name}/{alias}")
+            ip = child.private.get("ip") or ""
+            if ip:
+                hosts.append(links.hosts_entry(alias, child.config.get("Hostname") or child.id[:12],
+                                               child.name.lstrip("/"), ip))
+            env += links.env(alias, c.name, ip, child.config.get("ExposedPorts"), child.config.get("Env") or [])
+        return hosts, env
 
     def _extra_hosts(self, hc: dict[str, Any]) -> list[str]:
         """``ExtraHosts`` with the special address ``host-gateway`` replaced by the

@@ -10,11 +10,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, BinaryIO
 
-from ...rules.errors import Conflict, InvalidParameter
+from ...rules.errors import Conflict, InvalidParameter, NotFound
 from ...rules.filters import Filters
 from ...rules.timestamps import parse_since
 from ...filesystem import layers
-from . import disk_usage, files, listing, logattrs, shown_image, logs as logs_mod, stats as stats_mod, top as top_mod, update as update_mod
+from . import disk_usage, files, links, listing, logattrs, shown_image, logs as logs_mod, stats as stats_mod, top as top_mod, update as update_mod
 from ..interface.containers import ContainerView, LogsOptions
 from .logs import LogEntry
 from .records import Container
@@ -97,6 +97,14 @@ class ContainersService:
             raise InvalidParameter("Neither old nor new names may be empty")
         old = self.engine.containers.rename(c, new_name)
         self._publish(c, "rename", oldName=old)
+
+    async def remove_link(self, linker: str, alias: str) -> None:
+        c = self._get(linker)
+        kept = [e for e in c.host_config.get("Links") or [] if links.parse(e)[1] != alias]
+        if len(kept) == len(c.host_config.get("Links") or []):
+            raise NotFound(f"No such container: {linker.lstrip('/')}/{alias}")
+        c.host_config["Links"] = kept or None
+        self.engine.containers.save(c)
 
     async def remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         await self.engine.lifecycle.remove(self._get(ref), force=force, volumes=volumes)

@@ -75,6 +75,10 @@ class ContainersBackend(Protocol):
     async def unpause(self, ref: str) -> None:
         """Thaw its processes."""
 
+    async def remove_link(self, linker: str, alias: str) -> None:
+        """Drop the legacy link ``alias`` from ``linker``'s ``HostConfig.Links`` (it
+        takes effect at the next start); NotFound if there is no such link."""
+
     async def remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         """Remove it (killing it first with ``force``; anonymous volumes too with ``volumes``)."""
 

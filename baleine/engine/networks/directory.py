@@ -48,7 +48,8 @@ class DnsDirectory:
             return None
         name = name.lower().rstrip(".")
         found: list[str] = []
-        for net, _ in self._user_endpoints(asker):
+        for net, own in self._user_endpoints(asker):
+            linked = _linked_as(own, name)
             virtual = self.virtual(net, name) if self.virtual is not None else None
             if virtual:
                 found += [a for a in virtual if a not in found]
@@ -61,7 +62,7 @@ class DnsDirectory:
                     continue
                 names = {other.name.lstrip("/").lower(), other.id[:12]}
                 names |= {a.lower() for a in ep.get("Aliases") or []}
-                if name in names and ep["IPAddress"] not in found:
+                if (name in names or names & linked) and ep["IPAddress"] not in found:
                     found.append(ep["IPAddress"])
         return found or None
 
@@ -85,3 +86,15 @@ class DnsDirectory:
             return []
         servers = list(c.host_config.get("Dns") or self.settings.dns or dns.host_resolvers())
         return [(s, 53) for s in servers if s != dns.ADDRESS]
+
+
+def _linked_as(endpoint: dict[str, Any], name: str) -> set[str]:
+    """The containers the asker's ``--link target:alias`` entries (``EndpointSettings.Links``)
+    make answer ``name`` on this network, as dockerd gives links on user networks."""
+    out = set()
+    for entry in endpoint.get("Links") or []:
+        target, _, alias = entry.partition(":")
+        target = target.lstrip("/").lower()
+        if name == (alias.rsplit("/", 1)[-1].lower() if alias else target):
+            out.add(target)
+    return out

@@ -163,8 +163,8 @@ class PortTable:
                 fixed: dict[tuple[int, str, str], int] | None = None) -> list[Mapping]:
         """Hold a host port for each wanted binding (all or none) for container ``cid``.
 
-        ``fixed`` gives host ports to take again (re-adoption after a restart). A TCP
-        binding on every address also holds the same port on ``[::]`` (a Mapping of
+        ``fixed`` gives host ports to take again (re-adoption after a restart). A
+        binding (TCP or UDP) on every address also holds the same port on ``[::]`` (a Mapping of
         its own, host IP ``::``, for ``portproxy`` to serve) when the host has IPv6.
         Raises EngineError in dockerd's words when a port is taken: by another
         container ("port is already allocated") or by another process on the host.
@@ -174,10 +174,10 @@ class PortTable:
             for w in wanted:
                 m = self._reserve_one(cid, endpoint, w, (fixed or {}).get((w.port, w.proto, w.host_ip)))
                 made.append(m)
-                if w.proto == "tcp" and not w.host_ip:
+                if w.proto in ("tcp", "udp") and not w.host_ip:
                     # Every address means IPv6's too, as with dockerd: the same port
                     # on [::], served by portproxy (skipped without IPv6 on the host).
-                    sock6 = portproxy.bind_ipv6(m.host_port)
+                    sock6 = portproxy.bind_ipv6(m.host_port, w.proto)
                     if sock6 is not None:
                         made.append(Mapping(w.port, w.proto, IPV6_ANY, m.host_port, sock6))
         except BaseException:
