@@ -132,8 +132,7 @@ def _pods_objects(ctx: Context, targets: list[tuple[str, str]], o: Any) -> tuple
         services: dict[str, Any] = {}
         with ctx.api():
             listed = ctx.client.containers.list(all=True, filters=json.dumps(pods.pod_filters(namespace, name)))
-            for summary in pods.app_containers(listed):
-                inspect = ctx.client.containers.inspect(summary["Id"])
+            for inspect in pods.app_containers([ctx.client.containers.inspect(c["Id"]) for c in listed]):
                 cname, svc, more = pods.service_of(inspect, _image_of(ctx, inspect))
                 services[cname] = svc
                 warnings += more

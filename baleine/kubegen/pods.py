@@ -8,7 +8,7 @@ Contracts (pure; the CLI lists and inspects containers through the Engine API):
   ``po/``) names a pod of the namespace given by ``-n`` (``default`` without it); any other
   TARGET is a container.
 - :func:`pod_of` tells from a container's labels which pod it belongs to (``None``: none).
-- :func:`app_containers` picks, among the containers listed for a pod, its app containers
+- :func:`app_containers` picks, among the inspects of a pod's containers, its app containers
   (``io.kubernetes.docker.type=container``, not init containers, not the sandbox), one per
   container name — the latest restart — in the order the node agent first created them
   (the pod spec's order).
@@ -17,11 +17,14 @@ Contracts (pure; the CLI lists and inspects containers through the Engine API):
   the Service link variables (``X_SERVICE_HOST``, ``X_SERVICE_PORT*``, ``X_PORT*``, for each
   ``X`` that has a ``X_SERVICE_HOST``), and the pod's volume directories (made under the
   data root's ``kube/pods/<uid>/volumes``: they become an emptyDir and a warning says the
-  source is not carried); its service name is the container's name in the pod.
+  source is not carried); its service name is the container's name in the pod. Its ports
+  are the pod spec's ``ports`` (the ``annotation.io.kubernetes.container.ports`` label, as
+  dockershim kept it) when the label is there, else what the container exposes.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -35,6 +38,8 @@ CONTAINER_NAME = "io.kubernetes.container.name"
 RESTART_COUNT = "io.kubernetes.container.restartCount"
 TYPE = "io.kubernetes.docker.type"
 INIT = "io.baleine.kube.init"
+# The pod spec's ``ports`` of a container, as JSON (set by baleine/kube/kubelet/config.py).
+PORTS = "annotation.io.kubernetes.container.ports"
 POD_PREFIXES = ("pod/", "pods/", "po/")
 # <data-root>/kube/pods/<uid>/volumes/<plugin>/<name>: a pod volume prepared by the node agent.
 _POD_VOLUME = re.compile(r"/kube/pods/[^/]+/volumes/([^/]+)/([^/]+)")
@@ -68,19 +73,29 @@ def _restarts(labels: dict[str, str]) -> int:
         return 0
 
 
-def app_containers(listed: list[Obj]) -> list[Obj]:
-    """The latest container of each app container of a pod, in first-creation order;
-    ``listed`` are ``GET /containers/json`` entries (``Labels``, ``Created``)."""
+def _instant(created: Any) -> tuple[str, str]:
+    """A sortable key of an inspect's ``Created`` (RFC 3339 in UTC, up to nanoseconds,
+    trailing zeros of the fraction trimmed as Go prints them)."""
+    text = str(created or "")
+    whole, _, rest = text.partition(".")
+    digits = re.match(r"\d*", rest).group()  # type: ignore[union-attr]
+    return whole.rstrip("Z"), digits.ljust(9, "0")
+
+
+def app_containers(inspects: list[Obj]) -> list[Obj]:
+    """The latest container of each app container of a pod, in first-creation order (the
+    node agent creates them one after the other in the pod spec's order); ``inspects``
+    are the containers' ``GET /containers/{id}/json``."""
     latest: dict[str, Obj] = {}
-    first: dict[str, int] = {}
-    for c in listed:
-        labels = c.get("Labels") or {}
+    first: dict[str, tuple[str, str]] = {}
+    for c in inspects:
+        labels = (c.get("Config") or {}).get("Labels") or {}
         if labels.get(TYPE) != "container" or labels.get(INIT) == "true" or not labels.get(CONTAINER_NAME):
             continue
         name = labels[CONTAINER_NAME]
-        created = int(c.get("Created") or 0)
+        created = _instant(c.get("Created"))
         first[name] = min(first.get(name, created), created)
-        if name not in latest or _restarts(labels) >= _restarts(latest[name].get("Labels") or {}):
+        if name not in latest or _restarts(labels) >= _restarts((latest[name].get("Config") or {}).get("Labels") or {}):
             latest[name] = c
     return [latest[n] for n in sorted(latest, key=lambda n: (first[n], n))]
 
@@ -95,6 +110,18 @@ def _without_service_links(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not derived(k)}
 
 
+def _declared_ports(text: str | None) -> list[str] | None:
+    """``PORT/proto`` of each entry of the ports label; None without a readable label."""
+    try:
+        ports = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(ports, list):
+        return None
+    return [f"{int(p['containerPort'])}/{str(p.get('protocol') or 'TCP').lower()}"
+            for p in ports if isinstance(p, dict) and p.get("containerPort")]
+
+
 def service_of(inspect: Obj, image: Obj | None = None) -> tuple[str, Obj, list[str]]:
     """(container name in the pod, compose-shaped service, warnings) for a pod container."""
     labels = (inspect.get("Config") or {}).get("Labels") or {}
@@ -102,9 +129,14 @@ def service_of(inspect: Obj, image: Obj | None = None) -> tuple[str, Obj, list[s
     name = labels.get(CONTAINER_NAME) or inspect.get("Name", "").lstrip("/")
     warnings: list[str] = []
     kept = {k: v for k, v in (svc.pop("labels", None) or {}).items()
-            if not k.startswith("io.kubernetes.") and k != INIT}
+            if not k.removeprefix("annotation.").startswith("io.kubernetes.") and k != INIT}
     if kept:
         svc["labels"] = kept
+    declared = _declared_ports(labels.get(PORTS))
+    if declared is not None:  # the pod spec's ports, rather than those the image exposes
+        svc.pop("expose", None)
+        if declared:
+            svc["expose"] = declared
     env = _without_service_links(svc.pop("environment", None) or {})
     if env:
         svc["environment"] = env

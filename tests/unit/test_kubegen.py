@@ -166,7 +166,8 @@ def _listed(name: str, restarts: int, created: int, kind: str = "container", ini
               pods.RESTART_COUNT: str(restarts), pods.TYPE: kind}
     if init:
         labels[pods.INIT] = "true"
-    return {"Id": f"{name}-{restarts}", "Labels": labels, "Created": created}
+    return {"Id": f"{name}-{restarts}", "Config": {"Labels": labels},
+            "Created": f"2026-12-04T14:05:01.{created}Z" if created else "2026-12-04T14:05:01Z"}
 
 
 def test_pod_targets_read_like_kubectl() -> None:
@@ -178,16 +179,17 @@ def test_pod_targets_read_like_kubectl() -> None:
 
 
 def test_pod_of_reads_the_labels() -> None:
-    assert pods.pod_of(_listed("app", 0, 1)["Labels"]) == ("shop", "web")
+    assert pods.pod_of(_listed("app", 0, 1)["Config"]["Labels"]) == ("shop", "web")
     assert pods.pod_of({"io.kubernetes.pod.name": "web"}) is None  # not made by the node agent
     assert pods.pod_of(None) is None
 
 
 def test_app_containers_groups_latest_restart_in_creation_order() -> None:
-    listed = [_listed("sidecar", 0, 20), _listed("app", 1, 30), _listed("app", 0, 10), _listed("POD", 0, 5, "podsandbox"),
-              _listed("setup", 0, 7, init=True), _listed("app", 2, 40)]
+    # 14:05:01.1 < .15 (Go trims a fraction's trailing zeros) < .2; a whole second is earliest
+    listed = [_listed("sidecar", 0, 15), _listed("app", 1, 2), _listed("app", 0, 1), _listed("POD", 0, 0, "podsandbox"),
+              _listed("setup", 0, 0, init=True), _listed("app", 2, 3), _listed("first", 0, 0)]
     got = pods.app_containers(listed)
-    assert [c["Id"] for c in got] == ["app-2", "sidecar-0"]
+    assert [c["Id"] for c in got] == ["first-0", "app-2", "sidecar-0"]
 
 
 def _pod_inspect(name: str, port: str | None) -> dict[str, Any]:
@@ -196,7 +198,7 @@ def _pod_inspect(name: str, port: str | None) -> dict[str, Any]:
            "KUBERNETES_PORT_443_TCP=tcp://10.96.0.1:443", "KUBERNETES_PORT_443_TCP_PROTO=tcp", "APP_PORT=8080"]
     return {"Id": name * 4, "Name": f"/k8s_{name}_web_shop_uid_0",
             "Config": {"Image": "busybox:1.35", "Env": env, "Cmd": ["sh", "-c", name],
-                       "Labels": {**_listed(name, 0, 1)["Labels"], "tier": "front"},
+                       "Labels": {**_listed(name, 0, 1)["Config"]["Labels"], "tier": "front"},
                        "ExposedPorts": {port: {}} if port else {}},
             "HostConfig": {"NetworkMode": "container:abc"},
             "Mounts": [{"Type": "bind", "Source": "/var/lib/baleine/kube/pods/u1/volumes/kubernetes.io~empty-dir/scratch",
@@ -232,3 +234,14 @@ def test_pod_objects_one_deployment_all_containers_one_service() -> None:
     assert [p["port"] for p in objects[0]["spec"]["ports"]] == [8080, 9100]
     assert objects[0]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     assert check.check_all(objects, "1.32") == []
+
+
+def test_pod_container_ports_are_the_pod_specs() -> None:
+    inspect = _pod_inspect("app", "80/tcp")  # the image exposes 80; the pod declares 8080 and 53/UDP
+    inspect["Config"]["Labels"][pods.PORTS] = '[{"name":"http","containerPort":8080,"protocol":"TCP"},' \
+                                             '{"containerPort":53,"protocol":"UDP"}]'
+    _, svc, _ = pods.service_of(inspect, None)
+    assert svc["expose"] == ["8080/tcp", "53/udp"]
+    assert pods.PORTS not in svc["labels"]
+    inspect["Config"]["Labels"][pods.PORTS] = "not json"
+    assert pods.service_of(inspect, None)[1]["expose"] == ["80/tcp"]
