@@ -132,7 +132,10 @@ def _pods_objects(ctx: Context, targets: list[tuple[str, str]], o: Any) -> tuple
         services: dict[str, Any] = {}
         with ctx.api():
             listed = ctx.client.containers.list(all=True, filters=json.dumps(pods.pod_filters(namespace, name)))
-            for inspect in pods.app_containers([ctx.client.containers.inspect(c["Id"]) for c in listed]):
+            inspects = [ctx.client.containers.inspect(c["Id"]) for c in listed]
+            warnings += [f"pod {namespace}/{name}: init container {c!r} is not carried"
+                         for c in pods.init_containers(inspects)]
+            for inspect in pods.app_containers(inspects):
                 cname, svc, more = pods.service_of(inspect, _image_of(ctx, inspect))
                 services[cname] = svc
                 warnings += more

@@ -19,7 +19,9 @@ Contracts (pure; the CLI lists and inspects containers through the Engine API):
   data root's ``kube/pods/<uid>/volumes``: they become an emptyDir and a warning says the
   source is not carried); its service name is the container's name in the pod. Its ports
   are the pod spec's ``ports`` (the ``annotation.io.kubernetes.container.ports`` label, as
-  dockershim kept it) when the label is there, else what the container exposes.
+  dockershim kept it) when the label is there, else what the container exposes;
+  ``CpuShares`` becomes a CPU request. Init containers are left out (:func:`init_containers`
+  names them for a warning).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def pod_of(labels: dict[str, str] | None) -> tuple[str, str] | None:
 
 
 def pod_filters(namespace: str, name: str) -> dict[str, list[str]]:
-    """The Engine API ``filters`` listing the app containers of pod ``namespace/name``."""
+    """The Engine API ``filters`` listing the containers (app and init) of pod ``namespace/name``."""
     return {"label": [f"{POD_NAME}={name}", f"{POD_NAMESPACE}={namespace}", f"{TYPE}=container"]}
 
 
@@ -98,6 +100,14 @@ def app_containers(inspects: list[Obj]) -> list[Obj]:
         if name not in latest or _restarts(labels) >= _restarts((latest[name].get("Config") or {}).get("Labels") or {}):
             latest[name] = c
     return [latest[n] for n in sorted(latest, key=lambda n: (first[n], n))]
+
+
+def init_containers(inspects: list[Obj]) -> list[str]:
+    """Names of the pod's init containers (not carried: the Engine API does not tell
+    their order or what they must complete)."""
+    names = {((c.get("Config") or {}).get("Labels") or {}).get(CONTAINER_NAME) for c in inspects
+             if ((c.get("Config") or {}).get("Labels") or {}).get(INIT) == "true"}
+    return sorted(n for n in names if n)
 
 
 def _without_service_links(env: dict[str, str]) -> dict[str, str]:
@@ -137,6 +147,9 @@ def service_of(inspect: Obj, image: Obj | None = None) -> tuple[str, Obj, list[s
         svc.pop("expose", None)
         if declared:
             svc["expose"] = declared
+    shares = (inspect.get("HostConfig") or {}).get("CpuShares")
+    if shares and shares > 2:  # requests.cpu, as the node agent set it (1024 shares a CPU)
+        svc.setdefault("deploy", {}).setdefault("resources", {})["reservations"] = {"cpus": round(shares / 1024, 3)}
     env = _without_service_links(svc.pop("environment", None) or {})
     if env:
         svc["environment"] = env

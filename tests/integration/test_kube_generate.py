@@ -127,6 +127,7 @@ kind: Pod
 metadata: {name: duo, namespace: gen-src}
 spec:
   terminationGracePeriodSeconds: 1
+  initContainers: [{name: setup, image: "busybox:1.35", command: ["true"]}]
   containers:
   - name: web
     image: busybox:1.35
@@ -154,6 +155,7 @@ def test_pod_generates_one_deployment_and_runs_again(kube: Kube) -> None:
     assert kube.daemon.cli("kube", "generate", "pod/duo").returncode == 1  # not in the default namespace
     r = kube.daemon.cli("kube", "generate", "pod/duo", "-n", "gen-src")
     assert r.returncode == 0, r.stderr
+    assert "warning: pod gen-src/duo: init container 'setup' is not carried" in r.stderr
     docs = [d for d in yaml.safe_load_all(r.out) if d]
     assert [(d["kind"], d["metadata"]["name"], d["metadata"]["namespace"]) for d in docs] == [
         ("Service", "duo", "gen-src"), ("Deployment", "duo", "gen-src")]

@@ -245,3 +245,13 @@ def test_pod_container_ports_are_the_pod_specs() -> None:
     assert pods.PORTS not in svc["labels"]
     inspect["Config"]["Labels"][pods.PORTS] = "not json"
     assert pods.service_of(inspect, None)[1]["expose"] == ["80/tcp"]
+
+
+def test_pod_init_containers_named_and_cpu_request_carried() -> None:
+    listed = [_listed("app", 0, 1), _listed("setup", 0, 0, init=True), _listed("setup", 1, 2, init=True)]
+    assert pods.init_containers(listed) == ["setup"]
+    inspect = _pod_inspect("app", None)
+    inspect["HostConfig"]["CpuShares"] = 256  # requests.cpu 250m
+    _, svc, _ = pods.service_of(inspect, None)
+    objects, _ = translate.pod_objects(containers.project_of({"app": svc}, "web"), "web")
+    assert objects[0]["spec"]["template"]["spec"]["containers"][0]["resources"] == {"requests": {"cpu": "250m"}}
