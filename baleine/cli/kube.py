@@ -111,6 +111,8 @@ def _containers_project(ctx: Context, targets: list[str]) -> Any:
                     sys.stderr.write(f"warning: {w}\n")
                 sys.stderr.write(f"warning: container {t} is container {name!r} of pod {pod[0]}/{pod[1]}: "
                                  f"'baleine kube generate pod/{pod[1]} -n {pod[0]}' generates the whole pod\n")
+                if name in services:  # two pods' containers of one name: the pod tells them apart
+                    name = f"{pod[1]}-{name}"
             else:
                 name, svc = containers.service_of(inspect, image)
             services[name] = svc
