@@ -1,5 +1,6 @@
 """``baleine kube config``: print the admin kubeconfig of the daemon's Kubernetes API server;
-``baleine kube generate``: Kubernetes manifests of a compose project or of running containers.
+``baleine kube generate``: Kubernetes manifests of a compose project, of running containers
+or of pods of the built-in Kubernetes API (``pod/NAME -n NS``, as kubectl names them).
 
 The daemon writes it at ``<data-root>/kube/kubeconfig`` (mode 0600, see
 baleine/kube/kubeconfig.py). The data root is asked from the daemon's ``/info``
@@ -19,7 +20,7 @@ import yaml
 
 from ..compose import loader
 from ..compose.errors import ComposeError
-from ..kubegen import check, containers, translate
+from ..kubegen import check, containers, pods, translate
 from .context import CLIError, Context, Parser
 
 
@@ -46,24 +47,33 @@ def config(ctx: Context, argv: list[str]) -> int:
 def generate(ctx: Context, argv: list[str]) -> int:
     """Print validated manifests; warnings (dropped fields, conversions) on stderr.
     Nothing is printed when a check fails (exit 1)."""
-    p = Parser("kube generate", "[OPTIONS] [CONTAINER...]",
-               "Generate Kubernetes manifests from containers or a compose project")
-    p.add_argument("targets", nargs="*", help="Containers (names or ids); none: the compose project")
+    p = Parser("kube generate", "[OPTIONS] [CONTAINER...|pod/POD...]",
+               "Generate Kubernetes manifests from containers, pods or a compose project")
+    p.add_argument("targets", nargs="*",
+                   help="Containers (names or ids) or pods (pod/NAME, in -n's namespace); none: the compose project")
     p.add_argument("-f", "--file", action="append", default=[], help="Compose file(s)")
     p.add_argument("--project-name", "-p", default=None, help="Compose project name")
     p.add_argument("--project-directory", default=None, help="Compose project directory")
     p.add_argument("-o", "--output", default="", help="Write to this file instead of stdout")
     p.add_argument("--kube-version", default="1.32", help="Kubernetes version to validate against")
-    p.add_argument("-n", "--namespace", default="", help="Namespace of the objects")
+    p.add_argument("-n", "--namespace", default="",
+                   help="Namespace of the objects, and of the pod/NAME targets (default: default)")
     p.add_argument("--push", action="store_true", help="Push the images first and reference them by digest")
     p.add_argument("--format", default="yaml", choices=["yaml", "json"], help="Output format")
     o = p.parse_args(argv)
     if o.targets and (o.file or o.project_name):
         raise CLIError("give containers or a compose project (-f/--project-name), not both")
-    project = _containers_project(ctx, o.targets) if o.targets else _compose_project(o)
-    images = _image_refs(ctx, project, o.push)
-    objects, warnings = translate.project_objects(project, o.namespace, images[0])
-    for w in images[1] + warnings:
+    pod_targets = [t for t in (pods.parse_target(t, o.namespace) for t in o.targets) if t]
+    if pod_targets and len(pod_targets) != len(o.targets):
+        raise CLIError("give pods (pod/NAME) or containers, not both")
+    if pod_targets:
+        objects, warnings = _pods_objects(ctx, pod_targets, o)
+    else:
+        project = _containers_project(ctx, o.targets) if o.targets else _compose_project(o)
+        images = _image_refs(ctx, project, o.push)
+        objects, warnings = translate.project_objects(project, o.namespace, images[0])
+        warnings = images[1] + warnings
+    for w in warnings:
         sys.stderr.write(f"warning: {w}\n")
     problems = check.check_all(objects, o.kube_version)
     if problems:
@@ -93,13 +103,53 @@ def _containers_project(ctx: Context, targets: list[str]) -> Any:
     with ctx.api():
         for t in targets:
             inspect = ctx.client.containers.inspect(t)
-            try:
-                image = ctx.client.images.inspect(inspect.get("Image") or "")
-            except Exception:  # the image was removed: keep everything the container says
-                image = None
-            name, svc = containers.service_of(inspect, image)
+            image = _image_of(ctx, inspect)
+            pod = pods.pod_of((inspect.get("Config") or {}).get("Labels"))
+            if pod:
+                name, svc, warnings = pods.service_of(inspect, image)
+                for w in warnings:
+                    sys.stderr.write(f"warning: {w}\n")
+                sys.stderr.write(f"warning: container {t} is container {name!r} of pod {pod[0]}/{pod[1]}: "
+                                 f"'baleine kube generate pod/{pod[1]} -n {pod[0]}' generates the whole pod\n")
+                if name in services:  # two pods' containers of one name: the pod tells them apart
+                    name = f"{pod[1]}-{name}"
+            else:
+                name, svc = containers.service_of(inspect, image)
             services[name] = svc
     return containers.project_of(services)
+
+
+def _image_of(ctx: Context, inspect: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return ctx.client.images.inspect(inspect.get("Image") or "")
+    except Exception:  # the image was removed: keep everything the container says
+        return None
+
+
+def _pods_objects(ctx: Context, targets: list[tuple[str, str]], o: Any) -> tuple[list[Any], list[str]]:
+    """Objects of each pod (namespace, name): its app containers as one Deployment."""
+    objects: list[Any] = []
+    warnings: list[str] = []
+    for namespace, name in targets:
+        services: dict[str, Any] = {}
+        with ctx.api():
+            listed = ctx.client.containers.list(all=True, filters=json.dumps(pods.pod_filters(namespace, name)))
+            inspects = [ctx.client.containers.inspect(c["Id"]) for c in listed]
+            warnings += [f"pod {namespace}/{name}: init container {c!r} is not carried"
+                         for c in pods.init_containers(inspects)]
+            for inspect in pods.app_containers(inspects):
+                cname, svc, more = pods.service_of(inspect, _image_of(ctx, inspect))
+                services[cname] = svc
+                warnings += more
+        if not services:
+            raise CLIError(f"no containers of pod {name} in namespace {namespace} "
+                           "(is it scheduled on this daemon's node? -n sets the namespace)")
+        project = containers.project_of(services, name)
+        images, image_warnings = _image_refs(ctx, project, o.push)
+        got, more = translate.pod_objects(project, name, o.namespace, images)
+        objects += got
+        warnings += image_warnings + more
+    return objects, warnings
 
 
 def _image_refs(ctx: Context, project: Any, push: bool) -> tuple[dict[str, str], list[str]]:

@@ -55,6 +55,49 @@ def project_objects(project: Any, namespace: str = "", images: dict[str, str] | 
     return out.ordered(), out.warnings
 
 
+def pod_objects(project: Any, name: str, namespace: str = "", images: dict[str, str] | None = None
+                ) -> tuple[list[Obj], list[str]]:
+    """One Deployment ``name`` (replicas 1) whose pod template runs every service of
+    ``project`` as one container (they share the pod's network, as a pod's containers do),
+    and one Service for the union of their ports. Volume names are prefixed by their
+    container's name so that two containers' volumes never collide."""
+    out = _Out(namespace, images or {})
+    kname = dns_label(name)
+    if kname != name:
+        out.warn(name, f"name converted to DNS-1123 label {kname!r}")
+    selector = {"app.kubernetes.io/name": kname}
+    spec: Obj = {"containers": []}
+    ports: dict[tuple[int, str], Obj] = {}
+    for cname, svc in project.services.items():
+        _unhandled(out, cname, svc)
+        container, volumes = _container(out, project, cname, svc)
+        prefix = dns_label(cname)
+        for v in volumes:
+            v["name"] = f"{prefix}-{v['name']}"[:63]
+        for m in container.get("volumeMounts") or []:
+            m["name"] = f"{prefix}-{m['name']}"[:63]
+        spec["containers"].append(container)
+        spec.setdefault("volumes", []).extend(volumes)
+        for p in _service_ports(svc):
+            ports.setdefault((p["target"], p["protocol"]), p)
+    if not spec.get("volumes"):
+        spec.pop("volumes", None)
+    out.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(kname, dict(selector)),
+             "spec": {"replicas": 1, "selector": {"matchLabels": dict(selector)},
+                      "template": {"metadata": {"labels": dict(selector)}, "spec": spec}}})
+    if ports:
+        out.add(_k8s_service(out, name, kname, {}, list(ports.values()), selector))
+    return out.ordered(), out.warnings
+
+
+def _unhandled(out: _Out, name: str, svc: Obj) -> None:
+    """One warning per compose field the translation drops."""
+    for field in sorted(set(svc) - HANDLED):
+        out.warn(name, f'field "{field}" has no Kubernetes equivalent; dropped')
+    for field in sorted(set(svc.get("deploy") or {}) - DEPLOY_HANDLED):
+        out.warn(name, f'field "deploy.{field}" has no Kubernetes equivalent; dropped')
+
+
 class _Out:
     """Objects and warnings being gathered."""
 
@@ -95,10 +138,7 @@ def _service(out: _Out, project: Any, name: str, svc: Obj, ports: dict[str, list
     kname = dns_label(name)
     if kname != name:
         out.warn(name, f"name converted to DNS-1123 label {kname!r}")
-    for field in sorted(set(svc) - HANDLED):
-        out.warn(name, f'field "{field}" has no Kubernetes equivalent; dropped')
-    for field in sorted(set(svc.get("deploy") or {}) - DEPLOY_HANDLED):
-        out.warn(name, f'field "deploy.{field}" has no Kubernetes equivalent; dropped')
+    _unhandled(out, name, svc)
     selector = {"app.kubernetes.io/name": kname}
     if project.name:
         selector["app.kubernetes.io/instance"] = dns_label(project.name)

@@ -1,6 +1,6 @@
 """Issue 10's acceptance for ``baleine kube generate``: the manifests of a compose project
 (2 replicas, a healthcheck, a published port, a named volume, an env_file, a
-``service_healthy`` dependency) and of a running container validate, apply with kubectl
+``service_healthy`` dependency), of a running container and of a two-container pod validate, apply with kubectl
 to Baleine's own Kubernetes API, and serve the same app; an untranslatable field is
 listed on stderr."""
 
@@ -119,3 +119,64 @@ def test_push_pins_the_image_by_digest(kube: Kube, tmp_path: Path, baleine_regis
         "spec"]["template"]["spec"]["containers"][0]["image"]
     digests = json.loads(kube.daemon.ok("image", "inspect", "--format", "{{json .RepoDigests}}", ref))
     assert image.startswith(f"127.0.0.1:{baleine_registry.port}/gen/busybox@sha256:") and image in digests
+
+
+POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: duo, namespace: gen-src}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers: [{name: setup, image: "busybox:1.35", command: ["true"]}]
+  containers:
+  - name: web
+    image: busybox:1.35
+    command: ["sh", "-c", "mkdir -p /w && echo $MSG > /w/index.html && exec httpd -f -p 8080 -h /w"]
+    env: [{name: MSG, value: duo-here}]
+    ports: [{containerPort: 8080}]
+  - name: side
+    image: busybox:1.35
+    command: ["sh", "-c", "mkdir -p /s && echo side-here > /s/index.html && exec httpd -f -p 9090 -h /s"]
+    ports: [{containerPort: 9090}]
+"""
+
+
+def test_pod_generates_one_deployment_and_runs_again(kube: Kube) -> None:
+    kube.ok("create", "namespace", "gen-src")
+    kube.ok("apply", "-f", "-", input=POD)
+    kube.ok("wait", "-n", "gen-src", "--for=condition=Ready", "pod/duo", "--timeout=90s")
+    sandbox = kube.daemon.ok("ps", "-q", "--filter", "label=io.kubernetes.pod.name=duo",
+                             "--filter", "label=io.kubernetes.container.name=web").split()
+    assert len(sandbox) == 1
+    alone = kube.daemon.cli("kube", "generate", sandbox[0])  # one container of the pod: said so
+    assert alone.returncode == 0, alone.stderr
+    assert "is container 'web' of pod gen-src/duo" in alone.stderr and "pod/duo -n gen-src" in alone.stderr
+
+    assert kube.daemon.cli("kube", "generate", "pod/duo").returncode == 1  # not in the default namespace
+    r = kube.daemon.cli("kube", "generate", "pod/duo", "-n", "gen-src")
+    assert r.returncode == 0, r.stderr
+    assert "warning: pod gen-src/duo: init container 'setup' is not carried" in r.stderr
+    docs = [d for d in yaml.safe_load_all(r.out) if d]
+    assert [(d["kind"], d["metadata"]["name"], d["metadata"]["namespace"]) for d in docs] == [
+        ("Service", "duo", "gen-src"), ("Deployment", "duo", "gen-src")]
+    service, deployment = docs
+    spec = deployment["spec"]["template"]["spec"]
+    assert deployment["spec"]["replicas"] == 1
+    assert [c["name"] for c in spec["containers"]] == ["web", "side"]
+    web = spec["containers"][0]
+    assert web["env"] == [{"name": "MSG", "value": "duo-here"}]  # no Service link variables
+    assert [p["port"] for p in service["spec"]["ports"]] == [8080, 9090]
+
+    # Renamed, into another namespace: it runs again and its one Service reaches both containers.
+    kube.ok("create", "namespace", "gen-dst")
+    for d in docs:
+        d["metadata"]["name"], d["metadata"]["namespace"] = "duo2", "gen-dst"
+        d["metadata"]["labels"] = {"app.kubernetes.io/name": "duo2"}
+        d["spec"]["selector"] = ({"matchLabels": {"app.kubernetes.io/name": "duo2"}} if d["kind"] == "Deployment"
+                                 else {"app.kubernetes.io/name": "duo2"})
+    deployment["spec"]["template"]["metadata"]["labels"] = {"app.kubernetes.io/name": "duo2"}
+    kube.ok("apply", "-f", "-", input="---\n".join(yaml.safe_dump(d) for d in docs))
+    kube.ok("rollout", "status", "-n", "gen-dst", "deployment/duo2", "--timeout=90s")
+    ip = get_json(kube, "-n", "gen-dst", "service", "duo2")["spec"]["clusterIP"]
+    wait_for(lambda: fetch(f"http://{ip}:8080/") == "duo-here", timeout=60, interval=0.5, what="web behind duo2")
+    wait_for(lambda: fetch(f"http://{ip}:9090/") == "side-here", timeout=30, interval=0.5, what="side behind duo2")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from baleine.compose import loader
-from baleine.kubegen import check, containers, translate
+from baleine.kubegen import check, containers, pods, translate
 from baleine.kubegen.names import dns_label
 
 COMPOSE = """
@@ -157,3 +157,101 @@ def test_container_inspect_becomes_a_service() -> None:
     c = [o for o in objects if o["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
     assert c["args"] == ["httpd", "-f"] and c["env"] == [{"name": "A", "value": "1"}]
     assert 'service web: field "devices" has no Kubernetes equivalent; dropped' in warnings
+
+
+# --- pods (``baleine kube generate pod/NAME``) ------------------------------------------
+
+def _listed(name: str, restarts: int, created: int, kind: str = "container", init: bool = False) -> dict[str, Any]:
+    labels = {pods.POD_NAME: "web", pods.POD_NAMESPACE: "shop", pods.CONTAINER_NAME: name,
+              pods.RESTART_COUNT: str(restarts), pods.TYPE: kind}
+    if init:
+        labels[pods.INIT] = "true"
+    return {"Id": f"{name}-{restarts}", "Config": {"Labels": labels},
+            "Created": f"2026-12-04T14:05:01.{created}Z" if created else "2026-12-04T14:05:01Z"}
+
+
+def test_pod_targets_read_like_kubectl() -> None:
+    assert pods.parse_target("pod/web", "") == ("default", "web")
+    assert pods.parse_target("pods/web", "shop") == ("shop", "web")
+    assert pods.parse_target("po/web", "shop") == ("shop", "web")
+    assert pods.parse_target("web", "shop") is None
+    assert pods.parse_target("pod/", "shop") is None
+
+
+def test_pod_of_reads_the_labels() -> None:
+    assert pods.pod_of(_listed("app", 0, 1)["Config"]["Labels"]) == ("shop", "web")
+    assert pods.pod_of({"io.kubernetes.pod.name": "web"}) is None  # not made by the node agent
+    assert pods.pod_of(None) is None
+
+
+def test_app_containers_groups_latest_restart_in_creation_order() -> None:
+    # 14:05:01.1 < .15 (Go trims a fraction's trailing zeros) < .2; a whole second is earliest
+    listed = [_listed("sidecar", 0, 15), _listed("app", 1, 2), _listed("app", 0, 1), _listed("POD", 0, 0, "podsandbox"),
+              _listed("setup", 0, 0, init=True), _listed("app", 2, 3), _listed("first", 0, 0)]
+    got = pods.app_containers(listed)
+    assert [c["Id"] for c in got] == ["first-0", "app-2", "sidecar-0"]
+
+
+def _pod_inspect(name: str, port: str | None) -> dict[str, Any]:
+    env = ["PATH=/bin", "MODE=x", "KUBERNETES_SERVICE_HOST=10.96.0.1", "KUBERNETES_SERVICE_PORT=443",
+           "KUBERNETES_SERVICE_PORT_HTTPS=443", "KUBERNETES_PORT=tcp://10.96.0.1:443",
+           "KUBERNETES_PORT_443_TCP=tcp://10.96.0.1:443", "KUBERNETES_PORT_443_TCP_PROTO=tcp", "APP_PORT=8080"]
+    return {"Id": name * 4, "Name": f"/k8s_{name}_web_shop_uid_0",
+            "Config": {"Image": "busybox:1.35", "Env": env, "Cmd": ["sh", "-c", name],
+                       "Labels": {**_listed(name, 0, 1)["Config"]["Labels"], "tier": "front"},
+                       "ExposedPorts": {port: {}} if port else {}},
+            "HostConfig": {"NetworkMode": "container:abc"},
+            "Mounts": [{"Type": "bind", "Source": "/var/lib/baleine/kube/pods/u1/volumes/kubernetes.io~empty-dir/scratch",
+                        "Destination": "/scratch", "RW": True},
+                       {"Type": "bind", "Source": "/var/lib/baleine/kube/pods/u1/volumes/kubernetes.io~configmap/conf",
+                        "Destination": "/etc/conf", "RW": False}]}
+
+
+def test_pod_container_service_drops_what_the_node_agent_added() -> None:
+    name, svc, warnings = pods.service_of(_pod_inspect("app", "8080/tcp"), {"Config": {"Env": ["PATH=/bin"]}})
+    assert name == "app"
+    assert svc["environment"] == {"MODE": "x", "APP_PORT": "8080"}
+    assert svc["labels"] == {"tier": "front"}
+    assert svc["volumes"] == [{"type": "tmpfs", "target": "/scratch", "read_only": False},
+                              {"type": "tmpfs", "target": "/etc/conf", "read_only": True}]
+    assert warnings == ["service app: pod volume 'conf' (configmap) at /etc/conf becomes an emptyDir: "
+                        "its source is not carried"]
+
+
+def test_pod_objects_one_deployment_all_containers_one_service() -> None:
+    services = {}
+    for name, port in (("app", "8080/tcp"), ("metrics", "9100/tcp")):
+        cname, svc, _ = pods.service_of(_pod_inspect(name, port), None)
+        services[cname] = svc
+    objects, _ = translate.pod_objects(containers.project_of(services, "web"), "web", "shop")
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [("Service", "web"), ("Deployment", "web")]
+    deployment = objects[1]
+    assert deployment["spec"]["replicas"] == 1 and deployment["metadata"]["namespace"] == "shop"
+    spec = deployment["spec"]["template"]["spec"]
+    assert [c["name"] for c in spec["containers"]] == ["app", "metrics"]
+    assert len({v["name"] for v in spec["volumes"]}) == 4  # each container's volumes named apart
+    assert {m["name"] for c in spec["containers"] for m in c["volumeMounts"]} == {v["name"] for v in spec["volumes"]}
+    assert [p["port"] for p in objects[0]["spec"]["ports"]] == [8080, 9100]
+    assert objects[0]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert check.check_all(objects, "1.32") == []
+
+
+def test_pod_container_ports_are_the_pod_specs() -> None:
+    inspect = _pod_inspect("app", "80/tcp")  # the image exposes 80; the pod declares 8080 and 53/UDP
+    inspect["Config"]["Labels"][pods.PORTS] = '[{"name":"http","containerPort":8080,"protocol":"TCP"},' \
+                                             '{"containerPort":53,"protocol":"UDP"}]'
+    _, svc, _ = pods.service_of(inspect, None)
+    assert svc["expose"] == ["8080/tcp", "53/udp"]
+    assert pods.PORTS not in svc["labels"]
+    inspect["Config"]["Labels"][pods.PORTS] = "not json"
+    assert pods.service_of(inspect, None)[1]["expose"] == ["80/tcp"]
+
+
+def test_pod_init_containers_named_and_cpu_request_carried() -> None:
+    listed = [_listed("app", 0, 1), _listed("setup", 0, 0, init=True), _listed("setup", 1, 2, init=True)]
+    assert pods.init_containers(listed) == ["setup"]
+    inspect = _pod_inspect("app", None)
+    inspect["HostConfig"]["CpuShares"] = 256  # requests.cpu 250m
+    _, svc, _ = pods.service_of(inspect, None)
+    objects, _ = translate.pod_objects(containers.project_of({"app": svc}, "web"), "web")
+    assert objects[0]["spec"]["template"]["spec"]["containers"][0]["resources"] == {"requests": {"cpu": "250m"}}

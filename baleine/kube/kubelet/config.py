@@ -10,6 +10,7 @@ The environment and the command line are ``env.py``'s (Kubernetes' rules,
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from ..manager import Context
 
 Obj = dict[str, Any]
+#: The container's ``ports`` as JSON, the label dockershim kept kubelet's annotation in
+#: (``baleine kube generate pod/NAME`` reads it back through the Engine API).
+PORTS_LABEL = "annotation.io.kubernetes.container.ports"
 
 
 def _resources(container: Obj) -> Obj:
@@ -71,6 +75,8 @@ def create_body(ctx: Context, pod: Obj, container: Obj, image_config: Obj, sandb
                  "Tty": bool(container.get("tty")), "OpenStdin": bool(container.get("stdin")),
                  "StdinOnce": bool(container.get("stdinOnce")), "AttachStdin": False,
                  "HostConfig": host_config}
+    if container.get("ports"):
+        body["Labels"][PORTS_LABEL] = json.dumps(container["ports"], separators=(",", ":"))
     if not sandbox.host_network(pod):
         body["Hostname"] = sandbox.hostname(pod)
     aliases = [f"{name}:{alias['ip']}" for alias in (pod.get("spec") or {}).get("hostAliases") or []
