@@ -173,3 +173,15 @@ def test_missing_tls_secret_is_an_event_and_default_certificate(setup: Setup) ->
     assert "Kubernetes Ingress Controller Fake Certificate" in r.stderr
     k.ok("delete", "ingress", "nosecret")
 
+
+
+def test_daemon_restart_adopts_the_nginx_container(setup: Setup) -> None:
+    """After a restart the same container serves again (re-adopted, not duplicated)."""
+    k, d = setup.kube, setup.kube.daemon
+    before = d.ok("ps", "-aq", "--filter", "name=baleine-ingress-nginx").split()
+    assert len(before) == 1
+    d.stop()
+    d.start()
+    k.wait_ready()
+    answer(setup, "http://a.example.test:{port}/", "a.example.test", (200, "a"))
+    assert d.ok("ps", "-aq", "--filter", "name=baleine-ingress-nginx").split() == before
