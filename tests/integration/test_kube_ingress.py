@@ -89,6 +89,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         for name in ("a", "b"):
             k.ok("apply", "-f", "-", input=json.dumps(deployment(name)))
             k.ok("apply", "-f", "-", input=json.dumps(service(name)))
+        # No Ingress yet: no nginx container, no port held.
+        assert d.ok("ps", "-aq", "--filter", "name=baleine-ingress-nginx").split() == []
+        assert curl(f"http://a.example.test:{http}/", "a.example.test", http)[0] == 0
         k.ok("apply", "-f", "-", input=json.dumps(ingress()))
         yield Setup(k, http, https, crt)
 
@@ -167,9 +170,14 @@ def test_missing_tls_secret_is_an_event_and_default_certificate(setup: Setup) ->
         events = get_json(k, "events", "--field-selector", "involvedObject.name=nosecret")["items"]
         return any(e["type"] == "Warning" and "default/nope" in e["message"] for e in events)
     wait_for(warned, 30, what="a Warning event for the missing secret")
-    r = subprocess.run(["curl", "-sSk", "--max-time", "5", "--resolve", f"c.example.test:{setup.https}:127.0.0.1",
-                        "-v", f"https://c.example.test:{setup.https}/"], capture_output=True, text=True)
-    assert r.stdout.strip() == "a", r.stderr
+
+    def served() -> subprocess.CompletedProcess[str] | None:
+        # The event is sent before nginx reloads: wait for the host to be served.
+        r = subprocess.run(["curl", "-sSk", "--max-time", "5", "--resolve",
+                            f"c.example.test:{setup.https}:127.0.0.1", "-v", f"https://c.example.test:{setup.https}/"],
+                           capture_output=True, text=True)
+        return r if r.stdout.strip() == "a" else None
+    r = wait_for(served, 30, what="c.example.test served over HTTPS")
     assert "Kubernetes Ingress Controller Fake Certificate" in r.stderr
     k.ok("delete", "ingress", "nosecret")
 
