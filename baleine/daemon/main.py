@@ -86,6 +86,12 @@ def parser() -> argparse.ArgumentParser:
                    help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
     p.add_argument("--hpa-sync-period", type=float, default=15.0, metavar="SECONDS",
                    help="seconds between the HorizontalPodAutoscaler's syncs (Kubernetes' 15 s)")
+    p.add_argument("--ingress-image", default="nginx:1.22", metavar="IMAGE",
+                   help="nginx image the Ingress controller runs (not pulled when present)")
+    p.add_argument("--ingress-http-port", type=int, default=80, metavar="PORT",
+                   help="host port the Ingress controller serves HTTP on (default 80)")
+    p.add_argument("--ingress-https-port", type=int, default=443, metavar="PORT",
+                   help="host port the Ingress controller serves HTTPS on (default 443)")
     p.add_argument("--kube-addr", default=None, metavar="HOST:PORT",
                    help=f"Serve the Kubernetes API here (default {KUBE_ADDR}; empty: off)")
     p.add_argument("--ui-addr", default="", metavar="HOST:PORT", help="Serve the web dashboard here (default: off)")
@@ -218,7 +224,9 @@ async def _start_kube(args: argparse.Namespace, config: Any, backends: Any):  # 
 
         extra = {"dns": list(config.extra.get("dns") or []), "iptables": config.extra.get("iptables") is not False}
         options = Options(data_root=config.data_root, exec_root=config.exec_root,
-                          hpa_sync_period=args.hpa_sync_period, extra=extra)
+                          hpa_sync_period=args.hpa_sync_period, ingress_image=args.ingress_image,
+                          ingress_http_port=args.ingress_http_port, ingress_https_port=args.ingress_https_port,
+                          extra=extra)
         return await server.start(config.data_root, addr, backends, options)
     except (OSError, ValueError, ImportError) as exc:
         if args.kube_addr is not None:

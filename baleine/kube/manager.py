@@ -39,6 +39,7 @@ COMPONENTS = (
     "baleine.kube.streams",
     "baleine.kube.metrics",
     "baleine.kube.controllers.hpa",
+    "baleine.kube.ingress.controller",
 )
 
 #: A subresource handler: (request, target, context) -> response.
@@ -67,6 +68,10 @@ class Options:
     cluster_domain: str = "cluster.local"
     #: Seconds between the HorizontalPodAutoscaler's syncs (``--hpa-sync-period``).
     hpa_sync_period: float = 15.0
+    #: The Ingress controller's nginx image and host ports (``--ingress-*``).
+    ingress_image: str = "nginx:1.22"
+    ingress_http_port: int = 80
+    ingress_https_port: int = 443
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -6,6 +6,8 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from .ingress import printing as ingress_printing
+
 Obj = dict[str, Any]
 Column = tuple[str, str, int, Callable[[Obj, datetime.datetime], Any]]  # name, type, priority, cell
 
@@ -312,6 +314,12 @@ COLUMNS: dict[str, list[Column]] = {
                                                    f"{_get(o, 'involvedObject.name', '')}"),
               ("Message", "string", 0, _const("message", ""))],
 }
+
+COLUMNS["Ingress"] = [_NAME, ("Class", "string", 0, ingress_printing.ingress_class),
+                      ("Hosts", "string", 0, ingress_printing.hosts), ("Address", "string", 0, ingress_printing.address),
+                      ("Ports", "string", 0, ingress_printing.ports), _AGE]
+COLUMNS["IngressClass"] = [_NAME, ("Controller", "string", 0, _const("spec.controller", "")),
+                           ("Parameters", "string", 0, ingress_printing.class_parameters), _AGE]
 
 _DESCRIPTIONS = {"Name": "Name must be unique within a namespace.",
                  "Age": "CreationTimestamp is a timestamp representing the server time when this object was created."}

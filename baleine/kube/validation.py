@@ -373,6 +373,20 @@ def _hpa(obj: Obj) -> list[Cause]:
 RULES["HorizontalPodAutoscaler"] = _hpa
 
 
+def _ingress(obj: Obj) -> list[Cause]:
+    from .ingress.validation import validate as ingress_validate  # builds on this module's causes
+    return ingress_validate(obj)
+
+
+def _ingressclass(obj: Obj) -> list[Cause]:
+    from .ingress.validation import validate_class
+    return validate_class(obj)
+
+
+RULES["Ingress"] = _ingress
+RULES["IngressClass"] = _ingressclass
+
+
 def validate(kind: str, obj: Obj) -> list[Cause]:
     """Every rule ``obj`` (defaulted) breaks, in field order; empty when valid."""
     meta = obj.get("metadata") or {}
