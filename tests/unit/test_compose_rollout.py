@@ -92,3 +92,14 @@ def test_order_bounds_running_replicas() -> None:
 ])
 def test_failure_ratio(failed: int, total: int, ratio: float, expected: bool) -> None:
     assert failed_too_much(failed, total, UpdatePolicy(max_failure_ratio=ratio)) is expected
+
+
+def test_normalize_rejects_bad_policy_with_its_path() -> None:
+    from baleine.compose.normalize import normalize_service
+
+    raw = {"image": "busybox", "deploy": {"replicas": 3, "update_config": {"parallelism": 2, "order": "last"}}}
+    with pytest.raises(ComposeError) as info:
+        normalize_service("web", raw, {}, "/tmp")
+    assert info.value.path == "services.web.deploy.update_config.order"
+    good = {"image": "busybox", "deploy": {"rollback_config": {"max_failure_ratio": 0.2, "monitor": "1s"}}}
+    assert normalize_service("web", good, {}, "/tmp")["deploy"]["rollback_config"]["monitor"] == "1s"
