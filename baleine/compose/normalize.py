@@ -668,6 +668,10 @@ def normalize_service(name: str, raw: dict[str, Any], env: Mapping[str, str], ba
             deploy["resources"] = resources
         if "labels" in deploy:
             deploy["labels"] = _string_map(deploy["labels"])
+        from .rollout import parse_policy  # rolling-update policies are checked at load, before anything runs
+
+        for key in ("update_config", "rollback_config"):
+            parse_policy(deploy.get(key), f"{where}.deploy.{key}")
         svc["deploy"] = ordered(deploy, DEPLOY_ORDER)
         replicas = deploy.get("replicas")
         if replicas is not None and svc.get("scale") is not None and svc["scale"] != replicas:
