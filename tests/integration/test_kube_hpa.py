@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from baleine.ui import hpahistory
+
 from ..conftest import BUSYBOX_TAR
 from ..kubehelp import NEEDS_KUBECTL, Kube, get_json, kube_daemon, wait_for
 
@@ -126,6 +128,12 @@ def test_hpa_scales_a_deployment_under_load_and_back(kube: Kube, tmp_path) -> No
     assert re.search(r"burn-\S+\s+(1\d\d|2\d\d)m\s+\d+Mi", top), top
     per_container = kube.ok("top", "pods", "--containers", "-l", "app=burn")
     assert re.search(r"burn-\S+\s+burn\s+\d+m\s+\d+Mi", per_container), per_container
+    # the dashboard's HPA card plots what the controller writes (ui/hpahistory reads the same status)
+    point = wait_for(lambda: (lambda p: p if p["desired"] == 4 else None)(
+        hpahistory.sample(get_json(kube, "hpa", "burn"), 0.0)), 10, what="the HPA's status at 4")
+    assert point["min"] == 1 and point["max"] == 4 and point["current"] >= 1, point
+    assert point["metrics"][0]["key"] == "resource/cpu" and point["metrics"][0]["target"] == 50, point
+    assert point["metrics"][0]["current"] is not None and point["metrics"][0]["current"] > 0, point
     table = kube.ok("get", "hpa", "burn")
     assert re.search(r"burn\s+Deployment/burn\s+cpu: \d+%/50%\s+1\s+4\s+[1-4]\s+", table), table
     events = kube.ok("get", "events", "--field-selector", "involvedObject.name=burn,reason=SuccessfulRescale")

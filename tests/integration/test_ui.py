@@ -331,6 +331,30 @@ def test_compose_projects_in_a_browser(ui_daemon: tuple[Daemon, str], browser_pa
             c.remove(force=True)
 
 
+def test_a_balanced_service_shows_its_group_port(ui_daemon: tuple[Daemon, str], browser_page, name: str) -> None:
+    """Replicas of a balanced service publish nothing themselves: the page shows the group's
+    published port and how many replicas are ready."""
+    from playwright.sync_api import expect
+
+    d, addr = ui_daemon
+    page, client = browser_page, d.api()
+    project, port = f"b{name[-6:]}", _free_port()
+    labels = {"com.docker.compose.project": project, "com.docker.compose.service": "web",
+              "io.baleine.balance": f"{project}_web", "io.baleine.balance.ports": f"{port}:80"}
+    made = [client.containers.run("busybox", ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"],
+                                  name=f"{project}-web-{n}", detach=True, labels=labels) for n in (1, 2)]
+    try:
+        page.goto(f"http://{addr}/?token={login_token(d)}")
+        page.goto(f"http://{addr}/#/compose")
+        section = page.locator(f'section[data-project="{project}"]')
+        expect(section.locator("tbody tr")).to_have_count(2, timeout=5_000)
+        expect(section.locator(".balanced").first).to_contain_text("balanced: 2/2 ready", timeout=5_000)
+        expect(section.locator(f'a[href$=":{port}/"]').first).to_contain_text(f"{port}→80")
+    finally:
+        for c in made:
+            c.remove(force=True)
+
+
 COMPOSE_FILE = """services:
   web:
     image: busybox:1.35

@@ -135,6 +135,19 @@ function composeLogs(project: string, signal: AbortSignal): HTMLElement {
   return out;
 }
 
+/** A balanced group's state beside its service's name: ready members of all, and its virtual addresses. */
+function balancedNote(g: any): HTMLElement | string {
+  if (!g) return "";
+  const vips = (g.VirtualIPs || []).map((v: any) => v.Address).join(", ");
+  return h("span.balanced", { title: `virtual address ${vips}` }, ` (balanced: ${g.Ready}/${(g.Members || []).length} ready)`);
+}
+
+/** A balanced group's published ports, as links like a container's own. */
+function groupPortLinks(g: any): HTMLElement | string {
+  if (!g) return "";
+  return portLinks((g.Ports || []).filter((p: any) => p.HostPort).map((p: any) => ({ PublicPort: p.HostPort, PrivatePort: p.Port, Type: p.Protocol })));
+}
+
 export const compose: Page = (main, _p, signal) => {
   const list = h("div");
   const name = h("input", { placeholder: "project name", "aria-label": "Project name", required: true, pattern: "[a-z0-9][a-z0-9_-]*" }) as HTMLInputElement;
@@ -156,6 +169,8 @@ export const compose: Page = (main, _p, signal) => {
   signal.addEventListener("abort", () => openLogs.forEach((c) => c.abort()));
   live(signal, ["container"], async () => {
     const cs: any[] = await api("GET", "/containers/json?all=1&filters=" + encodeURIComponent(JSON.stringify({ label: ["com.docker.compose.project"] })));
+    // replicated services publish their port once, on the balanced group, not on each replica
+    const groups = new Map<string, any>(((await api<any[]>("GET", "/baleine/balancers").catch(() => [])) || []).map((g: any) => [g.Name, g]));
     const projects = new Map<string, Map<string, any[]>>();
     for (const c of cs) {
       const p = c.Labels["com.docker.compose.project"], s = c.Labels["com.docker.compose.service"] || "?";
@@ -198,8 +213,9 @@ export const compose: Page = (main, _p, signal) => {
           bulk("start", "Start all"), bulk("stop", "Stop all"), bulk("remove", "Remove all", `Remove every container of ${p}?`), logsButton),
         h("table.list", {}, h("thead", {}, h("tr", {}, ["Service", "Container", "State", "Ports", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, [...svcs].sort().flatMap(([s, cl]) => cl.map((c) => h("tr", { "data-name": c.Names[0].slice(1) },
-            h("td", {}, s), h("td", {}, h("a", { href: `#/containers/${c.Id}` }, c.Names[0].slice(1))),
-            h("td", {}, h("span.state." + c.State, {}, c.State), " ", health(c.Status)), h("td", {}, portLinks(c.Ports)),
+            h("td", {}, s, balancedNote(groups.get(`${p}_${s}`))), h("td", {}, h("a", { href: `#/containers/${c.Id}` }, c.Names[0].slice(1))),
+            h("td", {}, h("span.state." + c.State, {}, c.State), " ", health(c.Status)),
+            h("td", {}, portLinks(c.Ports), groupPortLinks(groups.get(`${p}_${s}`))),
             h("td", {}, actionButtons(containerActions(c.Id, c.State)))))))),
         logsBox);
     }));
