@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from ..client import APIError, ConnectionFailed
+from . import output
 from .context import CLIError, Context, Parser
 
 USAGE = """Usage:  baleine compose [OPTIONS] COMMAND
@@ -259,11 +260,7 @@ def config(ctx: Context, g: Globals, argv: list[str]) -> int:
         text = yamlfile.dump(project.to_dict())
     else:
         raise CLIError(f"unsupported format {o.format!r}", 1)
-    if o.output:
-        with open(o.output, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    output.emit(text, o.output)
     return 0
 
 

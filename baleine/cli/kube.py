@@ -21,6 +21,7 @@ import yaml
 from ..compose import loader
 from ..compose.errors import ComposeError
 from ..kubegen import check, containers, pods, translate
+from . import output
 from .context import CLIError, Context, Parser
 
 
@@ -79,11 +80,7 @@ def generate(ctx: Context, argv: list[str]) -> int:
     if problems:
         raise CLIError("generated objects are invalid:\n" + "\n".join(problems))
     text = _render(objects, o.format)
-    if o.output:
-        with open(o.output, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    output.emit(text, o.output)
     return 0
 
 

@@ -10,8 +10,8 @@ spec) change that moves a plotted value adds a sample. Contract:
   "desired": status.desiredReplicas, "min", "max", "metrics": [{"key", "label", "unit",
   "target", "current"}]}`` with one metric per ``spec.metrics[]`` entry (none: the
   controller's default, CPU at 80 % utilization), in the autoscaling/v2 shapes
-  (Resource, ContainerResource, Pods, Object, External; v1's CPU percentages are read
-  too, should an object come in that shape). ``unit`` is ``%`` for a
+  (Resource, ContainerResource, Pods, Object, External: the registry stores every HPA
+  as v2, whichever version it was written in). ``unit`` is ``%`` for a
   utilization, ``cores`` for a CPU quantity, ``bytes`` for a memory one, ``""`` otherwise;
   quantities become plain numbers; a value not (yet) reported is ``None``. A current
   metric is matched to its spec entry by type and name, not by position.
@@ -95,16 +95,6 @@ def _unit(key: str, utilization: bool) -> str:
     return ""
 
 
-def _v1_metric(spec: Obj) -> Obj | None:
-    """An object still in autoscaling/v1's shape (stored before the registry converts it):
-    its ``targetCPUUtilizationPercentage`` as v2's metric."""
-    percent = spec.get("targetCPUUtilizationPercentage")
-    if percent is None:
-        return None
-    return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
-                                                                       "averageUtilization": percent}}}
-
-
 def metrics(hpa: Obj) -> list[Obj]:
     """One ``{"key", "label", "unit", "target", "current"}`` per spec metric (see the contract)."""
     spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
@@ -112,10 +102,8 @@ def metrics(hpa: Obj) -> list[Obj]:
     for m in status.get("currentMetrics") or []:
         key, _, part = _identity(m)
         current[key] = part.get("current") or {}
-    if "currentCPUUtilizationPercentage" in status:  # v1's shape, as _v1_metric
-        current.setdefault("resource/cpu", {"averageUtilization": status["currentCPUUtilizationPercentage"]})
     out = []
-    for m in spec.get("metrics") or [_v1_metric(spec) or DEFAULT_METRIC]:
+    for m in spec.get("metrics") or [DEFAULT_METRIC]:
         key, label, part = _identity(m)
         target = part.get("target") or {}
         kind = target.get("type", "")

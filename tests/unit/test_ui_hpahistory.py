@@ -59,9 +59,6 @@ def test_no_metrics_is_the_controllers_default_and_other_shapes_have_keys() -> N
     assert hpahistory.sample(bare, 1)["metrics"] == [
         {"key": "resource/cpu", "label": "cpu", "unit": "%", "target": 80.0, "current": None}]
     assert hpahistory.sample(bare, 1)["min"] == 1  # kube's default minReplicas
-    v1 = {"metadata": {"name": "a"}, "spec": {"maxReplicas": 3, "targetCPUUtilizationPercentage": 60},
-          "status": {"currentCPUUtilizationPercentage": 20}}
-    assert [(m["key"], m["target"], m["current"]) for m in hpahistory.metrics(v1)] == [("resource/cpu", 60.0, 20.0)]
     obj = {"type": "Object", "object": {"describedObject": {"kind": "Ingress", "name": "main"},
                                         "metric": {"name": "hits"}, "target": {"type": "Value", "value": "2k"}}}
     cr = {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app", "target": {

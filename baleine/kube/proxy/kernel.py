@@ -34,6 +34,7 @@ import subprocess
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from ... import netfilter
 from ..hostlink import add_sink, alias, daemon_tag
 from . import rules
 from .model import ServicePort
@@ -51,50 +52,25 @@ def dummy_alias(tag: str) -> str:
     return alias(tag, "kube-services")
 
 
-def _binary(name: str) -> str:
-    return shutil.which(name) or f"/usr/sbin/{name}"
-
-
-def _iptables(args: list[str], check: bool = True, input_: str | None = None,
-              binary: str = "iptables") -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([_binary(binary), "-w", *args], input=input_, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{binary} {' '.join(args)}: {proc.stderr.strip()}")
-    return proc
-
-
 def existing_chains(tag: str, table: str = "nat") -> frozenset[str]:
     """The chains of the tag in ``table`` (from ``iptables-save``)."""
-    out = subprocess.run([_binary("iptables-save"), "-t", table], capture_output=True, text=True).stdout
-    p = ":" + rules.prefix(tag)
-    return frozenset(line.split()[0][1:] for line in out.splitlines() if line.startswith(p))
+    return netfilter.chains_with_prefix(rules.prefix(tag), table)
 
 
 def apply(tag: str, ports: list[ServicePort], host_ip: str) -> None:
     """Rewrite the daemon's chains from ``ports`` (one atomic ``iptables-restore``)."""
     text = rules.render(tag, ports, host_ip, existing_chains(tag))
-    _iptables(["--noflush"], input_=text, binary="iptables-restore")
+    netfilter.run(["--noflush"], input_=text, tool="iptables-restore")
 
 
 def install_jumps(tag: str) -> None:
     """The jumps into the daemon's chains (made by :func:`apply` first), once each."""
-    for table, builtin, spec in rules.jumps(tag):
-        if _iptables(["-t", table, "-C", builtin, *spec], check=False).returncode != 0:
-            _iptables(["-t", table, "-I", builtin, "1", *spec])
+    netfilter.install_jumps(rules.jumps(tag))
 
 
 def remove_rules(tag: str) -> None:
     """The jumps and every chain of the tag (nothing if already gone)."""
-    for table, builtin, spec in rules.jumps(tag):
-        for _ in range(16):  # a crash between -C and -I could have doubled one
-            if _iptables(["-t", table, "-D", builtin, *spec], check=False).returncode != 0:
-                break
-    for table in ("nat", "filter"):
-        names = existing_chains(tag, table)
-        for name in names:
-            _iptables(["-t", table, "-F", name], check=False)
-        for name in names:
-            _iptables(["-t", table, "-X", name], check=False)
+    netfilter.remove(rules.jumps(tag), rules.prefix(tag))
 
 
 def route_range(tag: str, cidr: ipaddress.IPv4Network) -> bool:
