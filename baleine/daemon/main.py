@@ -85,7 +85,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--registry-htpasswd", default="", metavar="FILE",
                    help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
     p.add_argument("--hpa-sync-period", type=float, default=15.0, metavar="SECONDS",
-                   help="seconds between the HorizontalPodAutoscaler's syncs (Kubernetes' 15 s)")
+                   help="seconds between the HorizontalPodAutoscaler's and the compose autoscaler's syncs "
+                        "(Kubernetes' 15 s)")
     p.add_argument("--ingress-image", default="nginx:1.22", metavar="IMAGE",
                    help="nginx image the Ingress controller runs (not pulled when present)")
     p.add_argument("--ingress-http-port", type=int, default=80, metavar="PORT",
@@ -153,6 +154,7 @@ async def serve(args: argparse.Namespace) -> None:
     registry = await _start_registry(args, config.data_root)
     await engine.open()
     backends = wiring.make_backends(engine)
+    autoscaler = wiring.start_autoscaler(engine, backends, args.hpa_sync_period)  # compose's x-baleine-autoscale
     app = make_app(backends)
     hosts = args.host or [DEFAULT_HOST]
     ui = _mount_ui(args, lambda: make_app(backends), config.data_root,
@@ -189,6 +191,7 @@ async def serve(args: argparse.Namespace) -> None:
         await stop.wait()
     notify("STOPPING=1")
     logging.getLogger("baleine").info("shutting down (containers keep running)")
+    await autoscaler.stop()
     await engine.lifecycle.shutdown()
     if registry is not None:
         await registry.stop()
