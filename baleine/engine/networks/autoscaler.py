@@ -44,10 +44,11 @@ from ...rules.errors import EngineError
 from ...rules.usage import cpu_counter, cpu_rate
 from ..containers.records import Container
 from .autoscalerules import LABEL_AUTOSCALE, AutoscaleSpec, SpecError, parse_spec
+from .balancer import Group, group_of
 
 if TYPE_CHECKING:
     from ..interface.containers import ContainersBackend
-    from .balancer import Balancer, Group
+    from .balancer import Balancer
 
 log = logging.getLogger("baleine.autoscaler")
 
@@ -160,7 +161,7 @@ class Autoscaler:
     async def sync_once(self) -> None:
         """One sync of every autoscaled group; the state of gone groups is dropped."""
         seen = set()
-        for group in list(self.balancer.groups.values()):
+        for group in self._groups():
             spec = self._spec(group)
             if spec is None:
                 continue
@@ -174,6 +175,16 @@ class Autoscaler:
                 log.warning("autoscaler: group %s: %s", group.name, exc)
         for name in set(self.states) - seen:
             del self.states[name]
+
+    def _groups(self) -> list[Group]:
+        """The groups as the container records say now (the balancer's view may lag a
+        rewrite behind: a clone made in the last round must count)."""
+        groups: dict[str, Group] = {}
+        for c in list(self.balancer.containers.by_id.values()):
+            name = group_of(c)
+            if name:
+                groups.setdefault(name, Group(name)).containers.append(c)
+        return list(groups.values())
 
     def _spec(self, group: Group) -> AutoscaleSpec | None:
         if not group.containers:
