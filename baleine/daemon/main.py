@@ -84,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
                    help="Storage of the built-in registry (default <data-root>/registry)")
     p.add_argument("--registry-htpasswd", default="", metavar="FILE",
                    help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
-    p.add_argument("--hpa-sync-period", type=float, default=15.0, metavar="SECONDS",
+    p.add_argument("--hpa-sync-period", type=_period, default=15.0, metavar="SECONDS",
                    help="seconds between the HorizontalPodAutoscaler's and the compose autoscaler's syncs "
                         "(Kubernetes' 15 s)")
     p.add_argument("--ingress-image", default="nginx:1.22", metavar="IMAGE",
@@ -112,6 +112,23 @@ def _flag(value: str) -> bool:
     if value.lower() in ("0", "false", "no"):
         return False
     raise argparse.ArgumentTypeError(f"invalid boolean value: {value!r}")
+
+
+def _period(value: str) -> float:
+    """A positive period: seconds (``1.5``) or a Go duration (``15s``, as Kubernetes' flags)."""
+    from ..rules.errors import InvalidParameter
+    from ..rules.units import parse_duration
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parse_duration(value)
+        except InvalidParameter as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return seconds
 
 
 def _log_opts(opts: list[str]) -> tuple[int, int]:

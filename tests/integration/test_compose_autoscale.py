@@ -1,4 +1,4 @@
-"""x-baleine-autoscale against a real daemon (``--hpa-sync-period 1``): a busybox
+"""x-baleine-autoscale against a real daemon (``--hpa-sync-period 1s``): a busybox
 httpd service reserving 0.1 CPU scales up under a bounded busy loop run inside its
 first replica, the new replicas serve through the group's published port, and it
 scales back to one after the load stops and the (shortened) stabilisation window.
@@ -45,7 +45,7 @@ def compose_file(port: int) -> str:
 
 @pytest.fixture(scope="module")
 def d() -> Iterator[Daemon]:
-    dm = new_daemon(extra_args=["--hpa-sync-period", "1"])
+    dm = new_daemon(extra_args=["--hpa-sync-period", "1s"])
     try:
         dm.ok("load", "-i", str(BUSYBOX_TAR))
         yield dm
@@ -98,14 +98,18 @@ def test_scales_up_under_load_and_back(d: Daemon, tmp_path: Path) -> None:
         g = group(d)
         assert len(g["Members"]) == 1 and g["Autoscale"]["LastScale"] == "", g
         assert g["Autoscale"]["CurrentCPU"] is not None and g["Autoscale"]["CurrentCPU"] < 50, g
+        since = str(int(time.time()))
         d.ok("exec", "-d", "as1-web-1", "timeout", str(LOAD_SECONDS), "sh", "-c", "while :; do :; done")
         loaded = time.monotonic()
-        g = wait_group(d, lambda g: running(g) > 1, "scaled up under load", 8)
-        assert g["Autoscale"]["LastScale"] and g["Autoscale"]["CurrentCPU"] > 50, g
+        g = wait_group(d, lambda g: running(g) > 1 and g["Autoscale"]["LastScale"], "scaled up under load", 8)
+        assert g["Autoscale"]["CurrentCPU"] > 50 and g["Autoscale"]["Desired"] > 1, g
         g = wait_group(d, lambda g: g["Ready"] == 3, "3 ready replicas (max)", 15)
         assert {m["Name"] for m in g["Members"]} == {"as1-web-1", "as1-web-2", "as1-web-3"}
         assert time.monotonic() - loaded < LOAD_SECONDS, "the load ended before the group reached max"
         assert len(compose(d, tmp_path, "ps", "-q").stdout.split()) == 3
+        events = d.ok("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
+                      "event=autoscale", "--format", "{{.Actor.Attributes.group}} {{.Actor.Attributes.from}}")
+        assert events.split("\n")[0].strip() == "as1_web 1", events
         seen = {hit(port) for _ in range(30)}  # every replica answers its hostname behind the one port
         assert len(seen) > 1, seen
         g = wait_group(d, lambda g: len(g["Members"]) == 1, "back to one replica after the load and the window",

@@ -119,3 +119,14 @@ def test_clone_body() -> None:
     assert body["NetworkingConfig"] == {"EndpointsConfig": {"p_default": {"Aliases": ["web"]}}}
     assert c.config["Labels"]["com.docker.compose.container-number"] == "1"  # the model is left alone
     assert member_name(c, "p_web", 4) == "p-web-4" and number_of(c) == 1
+
+
+def test_sync_period_flag() -> None:
+    import argparse
+
+    from baleine.daemon.main import _period
+
+    assert (_period("1s"), _period("1.5"), _period("250ms")) == (1.0, 1.5, 0.25)
+    for bad in ("0", "-1s", "soon"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _period(bad)
