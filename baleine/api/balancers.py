@@ -6,7 +6,9 @@ Each item: ``Name``, ``VirtualIPs`` (``Network``, ``NetworkID``, ``Address``),
 published), ``Restart`` (the restart label, normalised), ``Members`` (``Id``,
 ``Name``, ``State``, ``Health``, ``Address``, ``Ready``), ``Ready`` (how many
 members are ready) and ``Error`` (why the group is not served, e.g. a host port
-taken; empty otherwise).
+taken; empty otherwise); an autoscaled group also ``Autoscale`` (``Min``, ``Max``,
+``TargetCPU``, ``CurrentCPU`` (None before a measure), ``Desired``, ``LastScale``,
+``Error``; see ``engine/networks/autoscaler``).
 """
 
 from __future__ import annotations

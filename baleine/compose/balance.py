@@ -19,6 +19,7 @@ from typing import Any
 
 from ..engine.networks.balancerules import (LABEL, LABEL_PORTS, LABEL_RESTART, PortSpec, RestartSpec,
                                             format_port, format_restart)
+from . import autoscale
 from .model import Project
 from .normalize import scale_of
 
@@ -30,6 +31,8 @@ def is_balanced(svc: dict[str, Any], replicas: int) -> bool:
     if mode == "dnsrr":
         return False
     if mode == "vip":
+        return True
+    if svc.get(autoscale.EXTENSION):  # the engine's autoscaler scales balanced groups
         return True
     return max(replicas, scale_of(svc)) > 1 and bool(svc.get("ports"))
 
@@ -76,6 +79,7 @@ def labels(project: Project, service: str) -> dict[str, str]:
     restart = _restart(svc)
     if restart:
         out[LABEL_RESTART] = restart
+    out.update(autoscale.labels(svc))
     return out
 
 
@@ -83,4 +87,5 @@ def stale(container_labels: dict[str, str], project: Project, service: str, repl
     """Whether a replica was made for the other mode (or other group labels) and must be recreated."""
     want = labels(project, service) if is_balanced(project.services[service], replicas) else {}
     have = {k: v for k, v in container_labels.items() if k in (LABEL, LABEL_PORTS, LABEL_RESTART)}
+    have.update({k: v for k, v in container_labels.items() if k == autoscale.LABEL_AUTOSCALE})
     return have != want

@@ -697,6 +697,10 @@ def normalize_service(name: str, raw: dict[str, Any], env: Mapping[str, str], ba
                           for s in svc["secrets"]]
     if "configs" in svc:
         svc["configs"] = [{"source": c} if isinstance(c, str) else dict(c) for c in svc["configs"]]
+    if "x-baleine-autoscale" in svc:  # checked at load, before anything runs (compose/autoscale.py)
+        from .autoscale import EXTENSION, normalize as normalize_autoscale
+
+        svc[EXTENSION] = normalize_autoscale(svc, where)
     return order_service(svc)
 
 
@@ -705,6 +709,10 @@ def scale_of(svc: dict[str, Any]) -> int:
     if svc.get("scale") is not None:
         return int(svc["scale"])
     replicas = (svc.get("deploy") or {}).get("replicas")
+    if svc.get("x-baleine-autoscale"):  # within the autoscaler's [min, max]
+        from .autoscale import initial_scale
+
+        return initial_scale(svc, 1 if replicas is None else int(replicas))
     return 1 if replicas is None else int(replicas)
 
 

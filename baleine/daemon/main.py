@@ -84,8 +84,9 @@ def parser() -> argparse.ArgumentParser:
                    help="Storage of the built-in registry (default <data-root>/registry)")
     p.add_argument("--registry-htpasswd", default="", metavar="FILE",
                    help="Require Basic auth for the built-in registry (htpasswd file, bcrypt)")
-    p.add_argument("--hpa-sync-period", type=float, default=15.0, metavar="SECONDS",
-                   help="seconds between the HorizontalPodAutoscaler's syncs (Kubernetes' 15 s)")
+    p.add_argument("--hpa-sync-period", type=_period, default=15.0, metavar="SECONDS",
+                   help="seconds between the HorizontalPodAutoscaler's and the compose autoscaler's syncs "
+                        "(Kubernetes' 15 s)")
     p.add_argument("--ingress-image", default="nginx:1.22", metavar="IMAGE",
                    help="nginx image the Ingress controller runs (not pulled when present)")
     p.add_argument("--ingress-http-port", type=int, default=80, metavar="PORT",
@@ -111,6 +112,23 @@ def _flag(value: str) -> bool:
     if value.lower() in ("0", "false", "no"):
         return False
     raise argparse.ArgumentTypeError(f"invalid boolean value: {value!r}")
+
+
+def _period(value: str) -> float:
+    """A positive period: seconds (``1.5``) or a Go duration (``15s``, as Kubernetes' flags)."""
+    from ..rules.errors import InvalidParameter
+    from ..rules.units import parse_duration
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parse_duration(value)
+        except InvalidParameter as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return seconds
 
 
 def _log_opts(opts: list[str]) -> tuple[int, int]:
@@ -153,6 +171,7 @@ async def serve(args: argparse.Namespace) -> None:
     registry = await _start_registry(args, config.data_root)
     await engine.open()
     backends = wiring.make_backends(engine)
+    autoscaler = wiring.start_autoscaler(engine, backends, args.hpa_sync_period)  # compose's x-baleine-autoscale
     app = make_app(backends)
     hosts = args.host or [DEFAULT_HOST]
     ui = _mount_ui(args, lambda: make_app(backends), config.data_root,
@@ -189,6 +208,7 @@ async def serve(args: argparse.Namespace) -> None:
         await stop.wait()
     notify("STOPPING=1")
     logging.getLogger("baleine").info("shutting down (containers keep running)")
+    await autoscaler.stop()
     await engine.lifecycle.shutdown()
     if registry is not None:
         await registry.stop()

@@ -17,6 +17,7 @@ from ..engine.containers.service import ContainersService
 from ..engine.engine import Engine, EngineConfig
 from ..engine.images.service import ImageService
 from ..engine.interface import Backends
+from ..engine.networks.autoscaler import Autoscaler
 from ..engine.networks.service import NetworksService
 from ..engine.system import SystemService
 from ..engine.volumes.service import VolumesService
@@ -59,3 +60,12 @@ def make_backends(engine: Engine) -> Backends:
         build=BuildService(engine.builder, engine.tmp_dir),
         distribution=engine.distribution,
     )
+
+
+def start_autoscaler(engine: Engine, backends: Backends, period: float) -> Autoscaler:
+    """The autoscaler of the engine's balanced groups (compose's ``x-baleine-autoscale``),
+    syncing every ``period`` seconds (``--hpa-sync-period``), started."""
+    assert backends.containers is not None
+    autoscaler = Autoscaler(engine.balancer, backends.containers, period)
+    autoscaler.start()
+    return autoscaler

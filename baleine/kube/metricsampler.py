@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..rules.filters import Filters
+from ..rules.usage import cpu_counter, cpu_rate, working_set
 from .kubelet import names
 
 if TYPE_CHECKING:
@@ -39,13 +40,6 @@ class Usage:
     memory: int
     timestamp: float
     window: float
-
-
-def _working_set(frame: dict[str, Any]) -> int:
-    memory = frame.get("memory_stats") or {}
-    stats = memory.get("stats") or {}
-    inactive = stats.get("inactive_file", stats.get("total_inactive_file", 0)) or 0
-    return max(0, int(memory.get("usage") or 0) - int(inactive))
 
 
 def read_node_counters() -> tuple[float, int]:
@@ -118,14 +112,14 @@ class Sampler:
                 continue
             seen.add(c.id)
             now = time.time()
-            counter = int(((frame.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0)
-            memory = _working_set(frame)
+            counter = cpu_counter(frame)
+            memory = working_set(frame)
             previous = self._last.get(c.id)
             self._last[c.id] = (now, counter, memory, pod, container)
-            if previous is not None and now > previous[0] and counter >= previous[1]:
-                window = now - previous[0]
-                usage.setdefault(pod, {})[container] = Usage((counter - previous[1]) / 1e9 / window, memory,
-                                                             now, window)
+            rate = cpu_rate(previous[:2], (now, counter)) if previous is not None else None
+            if rate is not None:
+                assert previous is not None
+                usage.setdefault(pod, {})[container] = Usage(rate, memory, now, now - previous[0])
         for gone in set(self._last) - seen:
             del self._last[gone]
         self._usage = usage

@@ -102,10 +102,11 @@ def test_running_container_round_trips(kube: Kube) -> None:
 
 def test_invalid_output_prints_nothing(kube: Kube, tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(
-        "services:\n  x:\n    image: busybox\n    x-baleine-autoscale: {max: 3, behavior: {scaleUp: {bogus: 1}}}\n")
+        # a port compose takes but no Service may have (a bad x-baleine-autoscale is refused at load)
+        "services:\n  x:\n    image: busybox\n    expose: [\"70000\"]\n")
     r = kube.daemon.cli("kube", "generate", "-f", str(tmp_path / "compose.yaml"))
     assert r.returncode == 1 and r.out == ""
-    assert "HorizontalPodAutoscaler/x" in r.stderr and "bogus" in r.stderr
+    assert "Service/x" in r.stderr and "70000" in r.stderr
 
 
 def test_push_pins_the_image_by_digest(kube: Kube, tmp_path: Path, baleine_registry) -> None:  # noqa: ANN001, F811

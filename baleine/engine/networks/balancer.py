@@ -100,6 +100,7 @@ class Balancer:
         self.draining: set[str] = set()
         self.groups: dict[str, Group] = {}
         self.restart_hook: Any = None     # async (Container) -> None, set by the wiring
+        self.annotate: Any = None         # (group) -> dict | None: the autoscaler's status, set by it
         self.restarts: dict[str, list[float]] = {}
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[dict[str, Any]] | None = None
@@ -432,6 +433,9 @@ class Balancer:
                                             "HostPort": p.host_port} for p in g.ports],
                         "Members": members, "Ready": sum(1 for m in members if m["Ready"]),
                         "Error": g.error})
+            autoscale = self.annotate(g.name) if self.annotate is not None else None
+            if autoscale is not None:
+                out[-1]["Autoscale"] = autoscale
         return out
 
 
