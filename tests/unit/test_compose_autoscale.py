@@ -11,7 +11,8 @@ import pytest
 from baleine.compose import balance, loader
 from baleine.compose.errors import ComposeError
 from baleine.engine.containers.records import Container
-from baleine.engine.networks.autoscaler import clone_body, member_name, number_of
+from baleine.engine.networks.autoscaler import GroupState, clone_body, member_name, number_of, rolling
+from baleine.engine.networks.balancer import Group
 from baleine.engine.networks.autoscalerules import (LABEL_AUTOSCALE, AutoscaleSpec, SpecError, check_extension,
                                                     format_spec, parse_spec)
 from baleine.rules import autoscaling as algo
@@ -130,3 +131,18 @@ def test_sync_period_flag() -> None:
     for bad in ("0", "-1s", "soon"):
         with pytest.raises(argparse.ArgumentTypeError):
             _period(bad)
+
+
+def _member(cid: str, config_hash: str) -> Container:
+    return Container(doc={"Id": cid, "Name": f"/p-web-{cid}", "State": {},
+                          "Config": {"Labels": {"com.docker.compose.config-hash": config_hash}}})
+
+
+def test_a_group_with_two_configurations_is_held() -> None:
+    g = Group("p_web", containers=[_member("a", "h1"), _member("b", "h1")])
+    state = GroupState()
+    assert not rolling(g, state)
+    g.containers.append(_member("c", "h2"))  # a rollout's new member
+    assert rolling(g, state)
+    state.removing.add("c")  # being removed: no longer counted
+    assert not rolling(g, state)

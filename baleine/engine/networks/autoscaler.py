@@ -14,6 +14,8 @@ objects; both run :mod:`baleine.rules.autoscaling`):
 - the recommendation (tolerance 0.1) is stabilised and rate-limited by the label's
   ``behavior`` (Kubernetes' defaults otherwise) and kept within ``[min, max]``; a
   group outside its bounds is brought back within them first;
+- a group whose members carry different compose configuration hashes is being
+  rolled out (or its rollout was paused): it is held at its size until they agree;
 - **up**: the newest member is cloned (its configuration as inspected: config, host
   config, its networks' aliases) under the next free compose number, named
   ``<project>-<service>-<n>``, and started; the balancer sends it traffic once
@@ -55,6 +57,7 @@ log = logging.getLogger("baleine.autoscaler")
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 LABEL_NUMBER = "com.docker.compose.container-number"
+LABEL_CONFIG_HASH = "com.docker.compose.config-hash"
 #: compose labels a clone must not inherit (it replaces nothing)
 NOT_CLONED = ("com.docker.compose.replace",)
 
@@ -108,6 +111,14 @@ def clone_body(c: Container, number: int) -> dict[str, Any]:
     if endpoints:
         body["NetworkingConfig"] = {"EndpointsConfig": endpoints}
     return body
+
+
+def rolling(group: Group, state: GroupState) -> bool:
+    """Whether the group's containers (running or not, not being removed) carry more
+    than one compose configuration hash: a rollout is under way or was paused."""
+    hashes = {(c.config.get("Labels") or {}).get(LABEL_CONFIG_HASH, "")
+              for c in group.containers if c.id not in state.removing}
+    return len(hashes) > 1
 
 
 def member_name(c: Container, group: str, number: int) -> str:
@@ -203,6 +214,13 @@ class Autoscaler:
         current = len(members)
         if current == 0:  # stopped by its owner: scaling is off, as for a target at 0 replicas
             state.desired, state.current_cpu, state.error = 0, None, ""
+            return
+        if rolling(group, state):
+            # A rollout (compose's, member by member) owns the group's size until its
+            # members run one configuration again: counting its surge replica as
+            # excess would remove the new member, counting a stopped old one as
+            # missing would clone the old configuration.
+            state.desired, state.error = current, "held: a rollout is under way"
             return
         samples = await self._samples(members, spec, state)
         if current > spec.maximum:
