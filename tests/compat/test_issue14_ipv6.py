@@ -137,3 +137,36 @@ def test_docker_py_automatic_ula_and_errors(daemon: Daemon, name: str) -> None:
         if net is not None:
             net.remove()
         client.close()
+
+
+def test_ipv6_addresses_survive_a_daemon_crash_and_reap_removes_the_rules(fresh_daemon: Daemon) -> None:
+    """SIGKILL of the daemon: a running container keeps its IPv6 address (the next one
+    gets another), the bridge keeps its gateway; ``reap`` removes the ip6tables chains."""
+    import signal
+
+    from baleine.engine.networks.reap import reap
+
+    from ..conftest import BUSYBOX_TAR
+
+    d = fresh_daemon
+    d.ok("load", "-i", str(BUSYBOX_TAR))
+    subnet = free_subnet6()
+    prefix = subnet.split("::")[0]
+    nid = d.ok("network", "create", "--ipv6", "--subnet", subnet, "n6")
+    d.ok("run", "-d", "--name", "keep", "--network", "n6", "busybox", "sleep", "300")
+    kept = d.inspect("keep")["NetworkSettings"]["Networks"]["n6"]["GlobalIPv6Address"]
+    d.stop(signal.SIGKILL)
+    d.start()
+    assert d.inspect("keep")["NetworkSettings"]["Networks"]["n6"]["GlobalIPv6Address"] == kept
+    assert bridge_addresses6(f"bl-{nid[:12]}") == [f"{prefix}::1/64"]
+    d.ok("run", "-d", "--name", "next", "--network", "n6", "busybox", "sleep", "300")
+    other = d.inspect("next")["NetworkSettings"]["Networks"]["n6"]["GlobalIPv6Address"]
+    assert other and other != kept
+    assert d.cli("exec", "next", "ping", "-6", "-c1", "-W3", "keep").returncode == 0
+    assert "-i bl-" in ip6tables_rules(d)
+    d.cli("rm", "-f", "keep", "next")
+    d.stop()
+    reap(str(d.data_root), str(d.exec_root))
+    assert ip6tables_rules(d) == ""
+    tag = daemon_tag(str(d.data_root))
+    assert f"BALEINE-{tag}" not in subprocess.run(["ip6tables-save"], capture_output=True, text=True).stdout
