@@ -152,6 +152,16 @@ def test_ipv6_addresses_survive_a_daemon_crash_and_reap_removes_the_rules(fresh_
     d.ok("load", "-i", str(BUSYBOX_TAR))
     subnet = free_subnet6()
     prefix = subnet.split("::")[0]
+    # The baleine CLI pairs --gateway with the subnet holding it, whatever the order.
+    from ..networking import free_subnet
+
+    v4, other6 = free_subnet(), free_subnet6()
+    d.ok("network", "create", "--ipv6", "--subnet", v4, "--subnet", other6, "--gateway", other6.replace("/64", "9"),
+         "dual")
+    configs = json.loads(d.ok("network", "inspect", "dual"))[0]["IPAM"]["Config"]
+    assert {c["Subnet"]: c["Gateway"] for c in configs} == {v4: v4.replace("0/24", "1"),
+                                                            other6: other6.replace("/64", "9")}
+    d.ok("network", "rm", "dual")
     nid = d.ok("network", "create", "--ipv6", "--subnet", subnet, "n6")
     d.ok("run", "-d", "--name", "keep", "--network", "n6", "busybox", "sleep", "300")
     kept = d.inspect("keep")["NetworkSettings"]["Networks"]["n6"]["GlobalIPv6Address"]
