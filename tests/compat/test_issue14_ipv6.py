@@ -27,8 +27,14 @@ needs_docker = pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI
 
 
 def free_subnet6() -> str:
-    """A ULA /64 of a /48 no other test picks (random global ID)."""
-    return f"fd{random.randint(0, 255):02x}:{random.randint(0, 0xffff):x}:{random.randint(0, 0xffff):x}::/64"
+    """A ULA /64 of a random /48 that no route of this host covers."""
+    from baleine.engine.networks.ipam import host_routes6
+
+    taken = host_routes6()
+    while True:
+        candidate = f"fd{random.randint(1, 255):02x}:{random.randint(1, 0xffff):x}:{random.randint(1, 0xffff):x}::/64"
+        if not any(ipaddress.IPv6Network(candidate).overlaps(t) for t in taken):
+            return candidate
 
 
 def ip6tables_rules(d: Daemon) -> str:
@@ -107,7 +113,7 @@ def test_docker_py_automatic_ula_and_errors(daemon: Daemon, name: str) -> None:
     import docker
 
     client = daemon.api()
-    net = box = None
+    net = box = internal = None
     try:
         net = client.networks.create(f"{name}-n", driver="bridge", enable_ipv6=True)
         v6 = [c for c in net.attrs["IPAM"]["Config"] if ":" in c["Subnet"]]
@@ -131,11 +137,17 @@ def test_docker_py_automatic_ula_and_errors(daemon: Daemon, name: str) -> None:
                 pool_configs=[docker.types.IPAMPool(subnet=free_subnet6())]))
         assert err.value.status_code == 400 and "IPv6 is not enabled" in str(err.value)
         assert client.networks.get("bridge").attrs["EnableIPv6"] is False
+        # An internal network with IPv6: an address, no IPv6 route out.
+        internal = client.networks.create(f"{name}-i", internal=True, enable_ipv6=True)
+        routes = client.containers.run("busybox", ["ip", "-6", "route"], network=internal.name, remove=True)
+        assert b"/64 dev eth0" in routes and b"default" not in routes
     finally:
         if box is not None:
             box.remove(force=True)
         if net is not None:
             net.remove()
+        if internal is not None:
+            internal.remove()
         client.close()
 
 

@@ -117,6 +117,23 @@ def ensure_bridge(name: str, address: IPv4Interface, mtu: int, alias: str,
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/forwarding", "1")
 
 
+def enable_ipv6_forwarding() -> bool:
+    """Turn host-wide IPv6 forwarding on (``net.ipv6.conf.{default,all}.forwarding``),
+    as dockerd does for an IPv6 network's way out; True if it was off.
+
+    Note for operators: with forwarding on, interfaces whose ``accept_ra`` is 1 stop
+    taking router advertisements (set it to 2 where the host relies on them)."""
+    changed = False
+    for scope in ("default", "all"):
+        path = f"/proc/sys/net/ipv6/conf/{scope}/forwarding"
+        with open(path, "r+") as f:
+            if f.read().strip() != "1":
+                f.seek(0)
+                f.write("1")
+                changed = True
+    return changed
+
+
 def delete_link(name: str) -> bool:
     """Delete an interface (a bridge, or a veth pair by either end); False if absent."""
     with IPRoute() as ipr:

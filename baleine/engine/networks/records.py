@@ -23,6 +23,7 @@ import contextlib
 import copy
 import fcntl
 import json
+import logging
 import os
 import secrets
 import time
@@ -47,6 +48,7 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS networks (
     doc TEXT NOT NULL               -- Docker-shaped network document (see networks/records.py)
 )"""
 PREDEFINED = ("bridge", "host", "none")
+log = logging.getLogger("baleine.networks")
 HOST_LOCK = "/run/lock/baleine-networks.lock"
 OPT_BRIDGE_NAME = "com.docker.network.bridge.name"
 OPT_MASQ = "com.docker.network.bridge.enable_ip_masquerade"
@@ -66,7 +68,7 @@ class NetSettings:
     bip: str = ""                     # --bip: the default bridge's address/prefix
     pools: list[str] = field(default_factory=lambda: [ipam.DEFAULT_POOLS])
     dns: list[str] = field(default_factory=list)   # --dns: containers' default servers
-    ip_forward: bool = True           # --ip-forward: host-wide IPv4 forwarding
+    ip_forward: bool = True           # --ip-forward: host-wide IPv4 (and, with IPv6 networks, IPv6) forwarding
     iptables: bool = True             # --iptables: manage rules at all
     ip_masq: bool = True              # --ip-masq
     icc: bool = True                  # --icc
@@ -331,6 +333,13 @@ class NetworkRecords:
         bridge.ensure_bridge(net.bridge_name, IPv4Interface(f"{sub.gateway}/{sub.subnet.prefixlen}"), mtu,
                              self.alias(net.id),
                              IPv6Interface(f"{sub6.gateway}/{sub6.subnet.prefixlen}") if sub6 is not None else None)
+        if sub6 is not None and not net.internal and self.settings.ip_forward:
+            # The IPv6 network's way out, as dockerd's --ip-forward does for IPv6 networks.
+            try:
+                if bridge.enable_ipv6_forwarding():
+                    log.warning("enabled IPv6 forwarding for network %s", net.name)
+            except OSError as exc:
+                log.warning("could not enable IPv6 forwarding: %s", exc)
 
     # -- network API ---------------------------------------------------------------------
 
