@@ -55,7 +55,7 @@ def bridge_addresses6(name: str) -> list[str]:
 
 @needs_docker
 def test_docker_cli_dual_stack_network(daemon: Daemon, name: str) -> None:
-    net, a, b, web = f"{name}-n", f"{name}-a", f"{name}-b", f"{name}-web"
+    net, a, b, web, peer = f"{name}-n", f"{name}-a", f"{name}-b", f"{name}-web", f"{name}-peer"
     subnet = free_subnet6()
     prefix = subnet.split("::")[0]
     port = free_port()
@@ -91,6 +91,13 @@ def test_docker_cli_dual_stack_network(daemon: Daemon, name: str) -> None:
         assert daemon.docker("exec", b, "ping", "-6", "-c1", "-W3", a).returncode == 0
         routes = daemon.docker("exec", a, "ip", "-6", "route", check=True).stdout
         assert f"default via {prefix}::1" in routes
+        # network connect --ip6 of a running container on the default bridge (IPv4 only).
+        daemon.docker("run", "-d", "--name", peer, "busybox", "sleep", "300", check=True)
+        assert not json.loads(daemon.docker("inspect", peer, check=True).stdout)[0]["NetworkSettings"]["Networks"][
+            "bridge"]["GlobalIPv6Address"]
+        daemon.docker("network", "connect", "--ip6", f"{prefix}::200", net, peer, check=True)
+        assert daemon.docker("exec", a, "ping", "-6", "-c1", "-W3", f"{prefix}::200").returncode == 0
+        assert f"{prefix}::200/64" in daemon.docker("exec", peer, "ip", "-6", "addr", check=True).stdout
 
         r = daemon.docker("run", "--rm", "--network", net, "--ip6", "fd99:1:2:3::5", "busybox", "true")
         assert r.returncode == 125 and "no configured subnet or ip-range contain the IP address fd99:1:2:3::5" \
@@ -103,7 +110,7 @@ def test_docker_cli_dual_stack_network(daemon: Daemon, name: str) -> None:
         web_id = daemon.docker("inspect", "-f", "{{.Id}}", web, check=True).stdout.strip()
         assert http_from_host(port, "::1") == web_id[:12]
     finally:
-        daemon.docker("rm", "-f", a, b, web)
+        daemon.docker("rm", "-f", a, b, web, peer)
         daemon.docker("network", "rm", net)
     assert not bridge.link_exists(br)
     assert br not in ip6tables_rules(daemon)
