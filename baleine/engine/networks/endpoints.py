@@ -370,7 +370,7 @@ class Endpoints:
         return link
 
     @staticmethod
-    def _allocate6(net: Network, ep: dict[str, Any]) -> Any:
+    def _allocate6(net: Network, ep: dict[str, Any]) -> ipam.IPAddress | None:
         """The endpoint's IPv6 address on ``net`` (its ``IPv6Address`` or the next
         free one), or None for a network without IPv6."""
         if net.allocator6 is None:
