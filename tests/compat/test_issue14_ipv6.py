@@ -146,6 +146,8 @@ def test_docker_py_automatic_ula_and_errors(daemon: Daemon, name: str) -> None:
         assert client.networks.get("bridge").attrs["EnableIPv6"] is False
         # An internal network with IPv6: an address, no IPv6 route out.
         internal = client.networks.create(f"{name}-i", internal=True, enable_ipv6=True)
+        subnet_i = [ipaddress.ip_network(c["Subnet"]) for c in internal.attrs["IPAM"]["Config"]][-1]
+        assert subnet_i.version == 6 and not subnet_i.overlaps(subnet)     # the next free /64
         routes = client.containers.run("busybox", ["ip", "-6", "route"], network=internal.name, remove=True)
         assert b"/64 dev eth0" in routes and b"default" not in routes
     finally:
