@@ -32,6 +32,23 @@ def _kv(values: list[str], flag: str) -> dict[str, str]:
     return out
 
 
+def _matching_subnet(subnets: list[str], value: str, index: int) -> int:
+    """The index of the subnet a ``--gateway``/``--ip-range`` value belongs to, as the
+    docker CLI pairs them (by containment, so ``--subnet`` of both families may come
+    in any order); the value's own position when nothing parses (the daemon says why)."""
+    import ipaddress
+
+    try:
+        addr = ipaddress.ip_network(value, strict=False)
+        for i, subnet in enumerate(subnets):
+            net = ipaddress.ip_network(subnet, strict=False)
+            if net.version == addr.version and addr.subnet_of(net):  # type: ignore[arg-type]
+                return i
+    except ValueError:
+        pass
+    return min(index, len(subnets) - 1)
+
+
 def create(ctx: Context, argv: list[str]) -> int:
     p = Parser("network create", "[OPTIONS] NETWORK", "Create a network")
     a = p.add_argument
@@ -52,14 +69,10 @@ def create(ctx: Context, argv: list[str]) -> int:
     o = p.parse_args(argv)
     if len(o.gateway) > len(o.subnet) or len(o.ip_range) > len(o.subnet):
         raise CLIError("every ip-range or gateway must have a corresponding subnet", 125)
-    configs: list[dict[str, Any]] = []
-    for i, subnet in enumerate(o.subnet):
-        cfg: dict[str, Any] = {"Subnet": subnet}
-        if i < len(o.gateway):
-            cfg["Gateway"] = o.gateway[i]
-        if i < len(o.ip_range):
-            cfg["IPRange"] = o.ip_range[i]
-        configs.append(cfg)
+    configs: list[dict[str, Any]] = [{"Subnet": subnet} for subnet in o.subnet]
+    for key, values in (("Gateway", o.gateway), ("IPRange", o.ip_range)):
+        for i, value in enumerate(values):
+            configs[_matching_subnet(o.subnet, value, i)][key] = value
     if o.aux_address:
         if not configs:
             raise CLIError("no matching subnet for aux-address", 125)

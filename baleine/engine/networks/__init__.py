@@ -3,8 +3,9 @@
 The package is the ``lifecycle.network`` hook of the engine (see ``manager``)
 and the pieces it is made of, each an idea of its own:
 
-``ipam``      subnets and addresses: validation, pools, an allocator that never
-              hands out an address twice (pure, but for reading host routes);
+``ipam``      subnets and addresses of both families: validation, pools (a ULA
+              /48 per daemon for IPv6), an allocator that never hands out an
+              address twice (pure, but for reading host routes);
 ``netns``     network namespaces as bind-mounted files, and running code in one;
 ``bridge``    the Linux bridge driver over netlink (pyroute2): bridges, veth
               pairs, addresses and routes inside a container's namespace;

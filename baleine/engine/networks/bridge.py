@@ -6,6 +6,13 @@ Every link the daemon makes on the host carries an interface alias
 daemon left behind can be found and removed (see ``reap``). Interfaces inside a
 container's namespace need no tag: they vanish with the namespace.
 
+IPv6 (networks with ``EnableIPv6``): the bridge and the container's interface
+get their global address with IFA_F_NODAD and ``accept_dad`` off (duplicate
+address detection would hold an address "tentative", unusable, for a second
+or more; the IPAM never hands one out twice), and ``disable_ipv6`` is cleared
+on them; the container's IPv6 default route goes through the bridge's address.
+Interfaces of networks without IPv6 are left as the kernel makes them.
+
 All functions block (netlink round trips, sysctl writes): call them from a
 worker thread. Functions that enter a namespace do it in a thread of their own.
 """
@@ -16,7 +23,7 @@ import errno
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Any
 
 from pyroute2 import IPRoute
@@ -25,6 +32,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from . import netns
 
 ALIAS_PREFIX = "baleine:"
+IFA_F_NODAD = 0x02
 
 
 @dataclass
@@ -39,6 +47,8 @@ class Link:
     mtu: int = 1500
     gateway: IPv4Address | None = None   # default route via this, if given
     alias: str = ""             # IFLA_IFALIAS of the host side
+    address6: IPv6Interface | None = None   # on networks with IPv6
+    gateway6: IPv6Address | None = None     # IPv6 default route via this, if given
 
 
 def _index(ipr: IPRoute, name: str) -> int | None:
@@ -51,8 +61,32 @@ def _sysctl(path: str, value: str) -> None:
         f.write(value)
 
 
-def ensure_bridge(name: str, address: IPv4Interface, mtu: int, alias: str) -> None:
-    """Make the bridge ``name`` exist, up, with exactly ``address`` as its IPv4 address.
+def _enable_ipv6(ifname: str) -> None:
+    """IPv6 on, without duplicate address detection, for ``ifname`` (in the calling
+    thread's namespace)."""
+    _sysctl(f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6", "0")
+    _sysctl(f"/proc/sys/net/ipv6/conf/{ifname}/accept_dad", "0")
+
+
+def _set_addresses6(ipr: IPRoute, idx: int, ifname: str, address6: IPv6Interface | None) -> None:
+    """Make ``address6`` the only global IPv6 address of the interface (link-local
+    ones stay); remove the global ones when it is None."""
+    have = {(IPv6Address(a.get_attr("IFA_ADDRESS")), a["prefixlen"])
+            for a in ipr.get_addr(index=idx, family=socket.AF_INET6)}
+    have = {(a, p) for a, p in have if not a.is_link_local}
+    wanted = (address6.ip, address6.network.prefixlen) if address6 is not None else None
+    for addr, plen in have - {wanted}:
+        ipr.addr("del", index=idx, address=str(addr), prefixlen=plen, family=socket.AF_INET6)
+    if wanted is not None and wanted not in have:
+        _enable_ipv6(ifname)
+        ipr.addr("add", index=idx, address=str(wanted[0]), prefixlen=wanted[1], family=socket.AF_INET6,
+                 flags=IFA_F_NODAD)
+
+
+def ensure_bridge(name: str, address: IPv4Interface, mtu: int, alias: str,
+                  address6: IPv6Interface | None = None) -> None:
+    """Make the bridge ``name`` exist, up, with exactly ``address`` as its IPv4 address
+    and ``address6`` as its only global IPv6 address (none when None).
 
     It also gets ``route_localnet`` (so 127.0.0.1-published ports can be DNATed
     to containers, as dockerd does without its userland proxy) and IPv4
@@ -77,9 +111,27 @@ def ensure_bridge(name: str, address: IPv4Interface, mtu: int, alias: str) -> No
                 ipr.addr("del", index=idx, address=addr, prefixlen=plen)
         if wanted not in have:
             ipr.addr("add", index=idx, address=wanted[0], prefixlen=wanted[1])
+        _set_addresses6(ipr, idx, name, address6)
         ipr.link("set", index=idx, state="up")
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/forwarding", "1")
+
+
+def enable_ipv6_forwarding() -> bool:
+    """Turn host-wide IPv6 forwarding on (``net.ipv6.conf.{default,all}.forwarding``),
+    as dockerd does for an IPv6 network's way out; True if it was off.
+
+    Note for operators: with forwarding on, interfaces whose ``accept_ra`` is 1 stop
+    taking router advertisements (set it to 2 where the host relies on them)."""
+    changed = False
+    for scope in ("default", "all"):
+        path = f"/proc/sys/net/ipv6/conf/{scope}/forwarding"
+        with open(path, "r+") as f:
+            if f.read().strip() != "1":
+                f.seek(0)
+                f.write("1")
+                changed = True
+    return changed
 
 
 def delete_link(name: str) -> bool:
@@ -132,9 +184,15 @@ def _attach(host: IPRoute, inside: IPRoute, ns_path: str, link: Link) -> None:
     assert eth is not None
     inside.link("set", index=eth, address=link.mac)
     inside.addr("add", index=eth, address=str(link.address.ip), prefixlen=link.address.network.prefixlen)
+    if link.address6 is not None:
+        _enable_ipv6(link.ifname)
+        inside.addr("add", index=eth, address=str(link.address6.ip), prefixlen=link.address6.network.prefixlen,
+                    family=socket.AF_INET6, flags=IFA_F_NODAD)
     inside.link("set", index=eth, state="up")
     if link.gateway is not None:
         inside.route("add", dst="0.0.0.0/0", gateway=str(link.gateway), oif=eth)
+    if link.gateway6 is not None:
+        inside.route("add", dst="::/0", gateway=str(link.gateway6), oif=eth, family=socket.AF_INET6)
 
 
 def plumb(ns_path: str, links: list[Link], then: Callable[[], Any] | None = None) -> Any:
@@ -186,18 +244,23 @@ def attach(ns_path: str, link: Link, then: Callable[[], Any] | None = None) -> A
     return netns.in_new_thread(work)
 
 
-def set_default_route(ns_path: str, ifname: str, gateway: IPv4Address | None) -> None:
-    """Replace the namespace's default route (after a disconnect changed the way out)."""
+def set_default_route(ns_path: str, ifname: str, gateway: IPv4Address | None,
+                      gateway6: IPv6Address | None = None) -> None:
+    """Replace the namespace's default routes, IPv4 and IPv6 (after a disconnect
+    changed the way out; no IPv6 one when ``gateway6`` is None)."""
 
     def work() -> None:
         netns.enter(ns_path)
         with IPRoute() as inside:
-            try:
-                inside.route("del", dst="0.0.0.0/0")
-            except NetlinkError:
-                pass
+            for dst, family in (("0.0.0.0/0", socket.AF_INET), ("::/0", socket.AF_INET6)):
+                try:
+                    inside.route("del", dst=dst, family=family)
+                except NetlinkError:
+                    pass
             idx = _index(inside, ifname)
             if gateway is not None and idx is not None:
                 inside.route("add", dst="0.0.0.0/0", gateway=str(gateway), oif=idx)
+            if gateway6 is not None and idx is not None:
+                inside.route("add", dst="::/0", gateway=str(gateway6), oif=idx, family=socket.AF_INET6)
 
     netns.in_new_thread(work)

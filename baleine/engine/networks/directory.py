@@ -1,7 +1,7 @@
 """The DNS directory: who answers which name on which network.
 
 The embedded DNS server (``dns.Server``) asks it, for the container a query
-came from: the addresses of a name (:meth:`DnsDirectory.lookup`: the names,
+came from: the addresses of a name (IPv4, and IPv6 on networks with it) (:meth:`DnsDirectory.lookup`: the names,
 aliases and short IDs of running containers sharing one of the asker's
 user-defined networks), the name of an address (:meth:`DnsDirectory.reverse`),
 and where to forward everything else (:meth:`DnsDirectory.upstreams`). All of
@@ -62,8 +62,8 @@ class DnsDirectory:
                     continue
                 names = {other.name.lstrip("/").lower(), other.id[:12]}
                 names |= {a.lower() for a in ep.get("Aliases") or []}
-                if (name in names or names & linked) and ep["IPAddress"] not in found:
-                    found.append(ep["IPAddress"])
+                if name in names or names & linked:
+                    found += [a for a in (ep["IPAddress"], ep.get("GlobalIPv6Address")) if a and a not in found]
         return found or None
 
     def reverse(self, cid: str, address: str) -> str | None:
@@ -73,7 +73,7 @@ class DnsDirectory:
         for net, _ in self._user_endpoints(asker):
             for other in self.containers.by_id.values():
                 ep = endpoint_of(other, net)
-                if other.running and ep and ep.get("IPAddress") == address:
+                if other.running and ep and address in (ep.get("IPAddress"), ep.get("GlobalIPv6Address")):
                     return f"{other.name.lstrip('/')}.{net.name}"
         return None
 

@@ -6,7 +6,8 @@ resolv.conf, as with Docker. The daemon binds a UDP and a TCP socket on
 namespace it was made in, so the daemon serves them from its own event loop
 and knows which container asks by the socket the query came in on). The
 server answers the names, aliases and short IDs of the containers on the
-asker's networks (A, and PTR for their addresses), nothing of other networks,
+asker's networks (A, AAAA on networks with IPv6, and PTR for their addresses),
+nothing of other networks,
 and forwards every other name to the container's upstream servers (its
 ``--dns``, the daemon's ``--dns``, or the host's resolvers) from the host's
 namespace; containers that are only on ``--internal`` networks get no
@@ -92,15 +93,18 @@ def _encode_name(name: str) -> bytes:
 
 def answer(q: Query, rcode: int = NOERROR, addresses: list[str] | None = None,
            ptr: str | None = None, rdata: list[tuple[int, bytes]] | None = None, ttl: int = TTL) -> bytes:
-    """A reply to ``q``: A records for ``addresses`` or one PTR record, or just ``rcode``;
-    ``rdata`` adds records of any type, as (type, encoded data), named as the question."""
+    """A reply to ``q``: A (or, for IPv6 ones, AAAA) records for ``addresses`` or one PTR
+    record, or just ``rcode``; ``rdata`` adds records of any type, as (type, encoded
+    data), named as the question."""
     records = b""
     count = 0
     for rtype, data in rdata or []:
         records += struct.pack("!HHHIH", 0xC00C, rtype, CLASS_IN, ttl, len(data)) + data
         count += 1
     for addr in addresses or []:
-        records += struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, ttl, 4) + ipaddress.IPv4Address(addr).packed
+        packed = ipaddress.ip_address(addr).packed
+        rtype = TYPE_A if len(packed) == 4 else TYPE_AAAA
+        records += struct.pack("!HHHIH", 0xC00C, rtype, CLASS_IN, ttl, len(packed)) + packed
         count += 1
     if ptr:
         target = _encode_name(ptr)
@@ -112,8 +116,17 @@ def answer(q: Query, rcode: int = NOERROR, addresses: list[str] | None = None,
 
 
 def reverse_name(name: str) -> str | None:
-    """``4.3.2.1.in-addr.arpa`` → ``1.2.3.4``; None for anything else."""
+    """``4.3.2.1.in-addr.arpa`` → ``1.2.3.4``, the 32 nibbles of an ``ip6.arpa`` name →
+    the IPv6 address (compressed); None for anything else."""
     suffix = ".in-addr.arpa"
+    if name.endswith(".ip6.arpa"):
+        nibbles = name[:-len(".ip6.arpa")].split(".")
+        if len(nibbles) != 32 or any(len(n) != 1 for n in nibbles):
+            return None
+        try:
+            return str(ipaddress.IPv6Address(int("".join(reversed(nibbles)), 16)))
+        except ValueError:
+            return None
     if not name.endswith(suffix):
         return None
     parts = name[:-len(suffix)].split(".")
@@ -129,7 +142,8 @@ class Directory(Protocol):
     """What the server asks the network manager (for the asking container ``cid``)."""
 
     def lookup(self, cid: str, name: str) -> list[str] | None:
-        """Addresses of ``name`` on the asker's networks, or None if it is no local name."""
+        """Addresses (IPv4 and IPv6) of ``name`` on the asker's networks, or None if it
+        is no local name."""
 
     def reverse(self, cid: str, address: str) -> str | None:
         """The name of a container address on the asker's networks, or None."""
@@ -267,9 +281,10 @@ class Server:
         addresses = self.directory.lookup(cid, q.name)
         if addresses is None:
             return await self._forward(cid, q, data, tcp)
-        # A local name: its A records; for any other type an empty answer, so
-        # that resolvers asking AAAA first do not wait for a forwarder.
-        return answer(q, addresses=addresses if q.qtype == TYPE_A else [])
+        # A local name: its A or AAAA records (none of a family is an empty
+        # answer, not a forward: resolvers asking AAAA first must not wait).
+        wanted = {TYPE_A: 4, TYPE_AAAA: 6}.get(q.qtype)
+        return answer(q, addresses=[a for a in addresses if ipaddress.ip_address(a).version == wanted])
 
     async def _forward(self, cid: str, q: Query, data: bytes, tcp: bool) -> bytes:
         upstreams = self.directory.upstreams(cid)

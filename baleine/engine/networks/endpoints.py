@@ -12,7 +12,10 @@ networking and writes its endpoint entries; ``prepare`` (at start) makes its
 namespace, veths, addresses, DNS sockets and port mappings and returns the
 namespace path ("host" or None for those modes); ``release`` (at exit or failed
 start) undoes all of it and is idempotent; ``connect``/``disconnect`` do the same
-for one network of a running container. Kernel work (netlink, namespaces,
+for one network of a running container. On a network with IPv6 an endpoint
+also gets an IPv6 address (``GlobalIPv6Address``, from ``IPAMConfig.IPv6Address``
+or the network's IPv6 allocator) and, on the container's way out, an IPv6
+default route (``IPv6Gateway``). Kernel work (netlink, namespaces,
 iptables) runs in threads, never on the event loop.
 """
 
@@ -25,7 +28,7 @@ import logging
 import os
 import secrets
 import shutil
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Any
 
 from ...rules.errors import Conflict, EngineError, Forbidden, InvalidParameter, NotFound
@@ -58,7 +61,8 @@ def embedded_dns_options(options: list[str] | None) -> list[str]:
 
 
 def clear_endpoint(ep: dict[str, Any]) -> None:
-    ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, DNSNames=None)
+    ep.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0, DNSNames=None, IPv6Gateway="",
+              GlobalIPv6Address="", GlobalIPv6PrefixLen=0)
     if not (ep.get("IPAMConfig") or {}).get("IPv4Address"):
         ep["MacAddress"] = ""
 
@@ -126,6 +130,9 @@ class Endpoints:
             if net.allocator is not None and ep.get("IPAddress"):
                 with contextlib.suppress(EngineError):
                     net.allocator.reserve(IPv4Address(ep["IPAddress"]))
+            if net.allocator6 is not None and ep.get("GlobalIPv6Address"):
+                with contextlib.suppress(EngineError):
+                    net.allocator6.reserve(IPv6Address(ep["GlobalIPv6Address"]))
         if priv.get("dns"):
             udp, tcp = await asyncio.to_thread(netns.run_in, priv["ns"], dns.bind_sockets)
             await self.dns.arm(c.id, udp, tcp)
@@ -228,8 +235,22 @@ class Endpoints:
             if not inside:
                 raise InvalidParameter(f"invalid config for network {net.name}: invalid endpoint settings:\n"
                                        f"no configured subnet or ip-range contain the IP address {addr}")
-        if (cfg.get("IPAMConfig") or {}).get("IPv6Address"):
-            raise InvalidParameter("IPv6 addresses are not supported by this daemon")
+        addr6 = (cfg.get("IPAMConfig") or {}).get("IPv6Address") or ""
+        if addr6:
+            self._check_ipv6_address(net, addr6)
+
+    @staticmethod
+    def _check_ipv6_address(net: Network, addr6: str) -> None:
+        """InvalidParameter (dockerd's words) unless ``addr6`` may be asked for on ``net``:
+        a network with IPv6 and a user-chosen IPv6 subnet containing it."""
+        prefix = f"invalid config for network {net.name}: invalid endpoint settings:\n"
+        sub6 = net.subnet6
+        if sub6 is None or net.doc.get("Baleine", {}).get("auto_subnet6", True) or not net.user_defined:
+            raise InvalidParameter(prefix + "user specified IP address is supported only when connecting to "
+                                   "networks with user configured subnets")
+        ip6 = ipam.parse_address(addr6, "IPv6 address", 6)
+        if ip6 not in sub6.subnet:
+            raise InvalidParameter(prefix + f"no configured subnet or ip-range contain the IP address {addr6}")
 
     # -- start / exit ---------------------------------------------------------------------
 
@@ -325,15 +346,49 @@ class Endpoints:
         else:
             addr = net.allocator.allocate()
         sub = net.subnet
+        try:
+            addr6 = self._allocate6(net, ep)
+        except BaseException:
+            net.allocator.release(addr)
+            raise
+        sub6 = net.subnet6
+        if addr6 is not None and sub6 is not None:
+            ep.update(GlobalIPv6Address=str(addr6), GlobalIPv6PrefixLen=sub6.subnet.prefixlen,
+                      IPv6Gateway=str(sub6.gateway))
         mac = ep.get("MacAddress") or (c.config.get("MacAddress") if ifname == "eth0" else "") or ipam.mac_for(addr)
         names = [c.name.lstrip("/")] + list(ep.get("Aliases") or []) + [c.id[:12]]
         ep.update(NetworkID=net.id, EndpointID=secrets.token_hex(32), Gateway=str(sub.gateway),
                   IPAddress=str(addr), IPPrefixLen=sub.subnet.prefixlen, MacAddress=mac,
                   DNSNames=list(dict.fromkeys(names)) if net.user_defined else None)
         mtu = int(net.option(OPT_MTU, str(self.settings.mtu)) or self.settings.mtu)
-        return bridge.Link(ifname, "veth" + secrets.token_hex(4)[:7], net.bridge_name,
+        link = bridge.Link(ifname, "veth" + secrets.token_hex(4)[:7], net.bridge_name,
                            IPv4Interface(f"{addr}/{sub.subnet.prefixlen}"), mac, mtu,
                            sub.gateway if set_gateway else None, f"{bridge.ALIAS_PREFIX}{self.tag}:ctr:{c.id[:12]}")
+        if addr6 is not None and sub6 is not None:
+            link.address6 = IPv6Interface(f"{addr6}/{sub6.subnet.prefixlen}")
+            link.gateway6 = sub6.gateway if set_gateway else None  # type: ignore[assignment]
+        return link
+
+    @staticmethod
+    def _allocate6(net: Network, ep: dict[str, Any]) -> ipam.IPAddress | None:
+        """The endpoint's IPv6 address on ``net`` (its ``IPv6Address`` or the next
+        free one), or None for a network without IPv6."""
+        if net.allocator6 is None:
+            return None
+        static6 = (ep.get("IPAMConfig") or {}).get("IPv6Address")
+        if static6:
+            addr6 = ipam.parse_address(static6, "IPv6 address", 6)
+            net.allocator6.reserve(addr6)
+            return addr6
+        return net.allocator6.allocate()
+
+    @staticmethod
+    def _release_addresses(net: Network, ep: dict[str, Any]) -> None:
+        """Give the endpoint's addresses (both families) back to ``net``'s allocators."""
+        if net.allocator is not None and ep.get("IPAddress"):
+            net.allocator.release(ep["IPAddress"])
+        if net.allocator6 is not None and ep.get("GlobalIPv6Address"):
+            net.allocator6.release(ep["GlobalIPv6Address"])
 
     def _flush_conntrack(self, address: str) -> None:
         """Forget, in the background, the kernel's NAT state of connections to a
@@ -391,11 +446,9 @@ class Endpoints:
                 self._in_background(asyncio.to_thread(lambda: [bridge.delete_link(name) for name in hosts]))
         settings = c.doc.get("NetworkSettings") or {}
         for name, ep in (settings.get("Networks") or {}).items():
-            if ep.get("IPAddress"):
+            if ep.get("IPAddress") or ep.get("GlobalIPv6Address"):
                 with contextlib.suppress(NotFound):
-                    net = self.get(ep.get("NetworkID") or name)
-                    if net.allocator is not None:
-                        net.allocator.release(ep["IPAddress"])
+                    self._release_addresses(self.get(ep.get("NetworkID") or name), ep)
             if ep.get("EndpointID"):
                 with contextlib.suppress(NotFound):
                     net = self.get(ep.get("NetworkID") or name)
@@ -446,8 +499,7 @@ class Endpoints:
                 sockets = await asyncio.to_thread(bridge.attach, priv["ns"], link,
                                                   dns.bind_sockets if need_dns else None)
             except BaseException:
-                assert net.allocator is not None
-                net.allocator.release(ep["IPAddress"])
+                self._release_addresses(net, ep)
                 raise
             if need_dns:
                 priv["dns"] = True
@@ -478,8 +530,7 @@ class Endpoints:
                 (priv.get("ifnames") or {}).pop(net.name, None)
                 if host_if:
                     await asyncio.to_thread(bridge.delete_link, host_if)
-                if net.allocator is not None and ep.get("IPAddress"):
-                    net.allocator.release(ep["IPAddress"])
+                self._release_addresses(net, ep)
                 was_gateway = priv.get("publish_ip") == ep.get("IPAddress")
                 del entries[net.name]
                 if was_gateway:
@@ -524,8 +575,9 @@ class Endpoints:
                 net = self.get(name)
                 ifname = (priv.get("ifnames") or {}).get(name)
                 if not net.internal and ep.get("IPAddress") and ifname:
+                    gateway6 = IPv6Address(ep["IPv6Gateway"]) if ep.get("IPv6Gateway") else None
                     await asyncio.to_thread(bridge.set_default_route, priv["ns"], ifname,
-                                            IPv4Address(ep["Gateway"]))
+                                            IPv4Address(ep["Gateway"]), gateway6)
                     priv["publish_ip"] = ep["IPAddress"]
                     await self.rules.apply()
                     return

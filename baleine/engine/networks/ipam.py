@@ -1,18 +1,22 @@
 """IP address management: a network's subnet, gateway and range, address pools,
 and an allocator that never hands out an address twice.
 
-Everything here is pure (IPv4 arithmetic on :mod:`ipaddress` values) except
-:func:`host_routes`, which reads the host's routing table so that automatically
-chosen subnets never collide with something the host already reaches.
-Errors use moby's wording.
+Everything here is pure (arithmetic on :mod:`ipaddress` values, IPv4 and
+IPv6 alike) except :func:`host_routes` and :func:`host_routes6`, which read the
+host's routing tables so that automatically chosen subnets never collide with
+something the host already reaches. Errors use moby's wording.
+
+IPv6 subnets come from the request or, for ``EnableIPv6`` without one, from a
+unique local /48 of the daemon's own (:func:`ula_pool`, derived from its tag,
+as dockerd 27 derives one from its host ID), cut into /64s.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
-from typing import Any
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any, Union
 
 from ...rules.errors import Forbidden, InvalidParameter, Unavailable
 
@@ -20,6 +24,13 @@ from ...rules.errors import Forbidden, InvalidParameter, Unavailable
 #: ``--default-address-pool base=…,size=…``. Docker uses 172.17.0.0/16 and up;
 #: 10.210.0.0/16 split into /24s stays clear of it (and of podman's 10.88/10.89).
 DEFAULT_POOLS = "base=10.210.0.0/16,size=24"
+
+#: An address or a subnet of either family.
+IPAddress = Union[IPv4Address, IPv6Address]
+IPNetwork = Union[IPv4Network, IPv6Network]
+
+#: the size of automatic IPv6 subnets (dockerd's default pools hand out /64s)
+IPV6_AUTO_PREFIX = 64
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,15 @@ def parse_pool(spec: str) -> Pool:
     return Pool(base, size)
 
 
-def parse_subnet(text: str) -> IPv4Network:
-    """A CIDR in canonical form; InvalidParameter otherwise (moby's messages)."""
+def parse_subnet(text: str, allow_v6: bool = True) -> IPNetwork:
+    """A CIDR in canonical form (either family unless ``allow_v6`` is false);
+    InvalidParameter otherwise (moby's messages)."""
     try:
         iface = ipaddress.ip_interface(text.strip())
     except ValueError:
         raise InvalidParameter(f"invalid CIDR address: {text}") from None
-    if iface.version != 4:
-        raise InvalidParameter(f"IPv6 is not supported by this daemon: {text}")
+    if iface.version != 4 and not allow_v6:
+        raise InvalidParameter(f"invalid CIDR address: {text}: an IPv4 subnet is expected")
     if "/" not in text:
         raise InvalidParameter(f"invalid CIDR address: {text}")
     net = iface.network
@@ -66,14 +78,16 @@ def parse_subnet(text: str) -> IPv4Network:
     return net  # type: ignore[return-value]
 
 
-def parse_address(text: str, what: str = "IP address") -> IPv4Address:
+def parse_address(text: str, what: str = "IP address", version: int | None = 4) -> IPAddress:
+    """An address of the family ``version`` (4, 6, or None for either);
+    InvalidParameter when malformed or of the other family."""
     try:
         addr = ipaddress.ip_address(text.strip())
     except ValueError:
         raise InvalidParameter(f"invalid {what}: {text}") from None
-    if addr.version != 4:
-        raise InvalidParameter(f"IPv6 is not supported by this daemon: {text}")
-    return addr  # type: ignore[return-value]
+    if version is not None and addr.version != version:
+        raise InvalidParameter(f"invalid {what}: {text}: an IPv{version} address is expected")
+    return addr
 
 
 @dataclass
@@ -81,10 +95,14 @@ class Subnet:
     """One IPAM config of a network: the subnet, its gateway (the bridge's address),
     the range dynamic addresses come from, and reserved auxiliary addresses."""
 
-    subnet: IPv4Network
-    gateway: IPv4Address
-    ip_range: IPv4Network | None = None
-    aux: dict[str, IPv4Address] = field(default_factory=dict)
+    subnet: IPNetwork
+    gateway: IPAddress
+    ip_range: IPNetwork | None = None
+    aux: dict[str, IPAddress] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return self.subnet.version
 
     def to_doc(self) -> dict[str, Any]:
         """Docker's ``IPAM.Config`` item."""
@@ -97,12 +115,21 @@ class Subnet:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Subnet:
-        return cls(IPv4Network(doc["Subnet"]), IPv4Address(doc["Gateway"]),
-                   IPv4Network(doc["IPRange"]) if doc.get("IPRange") else None,
-                   {k: IPv4Address(v) for k, v in (doc.get("AuxiliaryAddresses") or {}).items()})
+        return cls(ipaddress.ip_network(doc["Subnet"]), ipaddress.ip_address(doc["Gateway"]),
+                   ipaddress.ip_network(doc["IPRange"]) if doc.get("IPRange") else None,
+                   {k: ipaddress.ip_address(v) for k, v in (doc.get("AuxiliaryAddresses") or {}).items()})
 
 
-def subnet_from_request(cfg: dict[str, Any], auto: IPv4Network | None = None) -> Subnet:
+def is_v6_config(cfg: dict[str, Any]) -> bool:
+    """Whether an ``IPAM.Config`` item is about IPv6 (its subnet, or else its gateway
+    or range, is an IPv6 one)."""
+    for key in ("Subnet", "Gateway", "IPRange"):
+        if cfg.get(key):
+            return ":" in str(cfg[key])
+    return False
+
+
+def subnet_from_request(cfg: dict[str, Any], auto: IPNetwork | None = None) -> Subnet:
     """Validate one ``IPAM.Config`` item of a network create request.
 
     ``auto`` is the subnet to use when the item names none (chosen by the
@@ -115,23 +142,23 @@ def subnet_from_request(cfg: dict[str, Any], auto: IPv4Network | None = None) ->
         subnet = auto
     else:
         raise InvalidParameter("invalid network config: a subnet is required")
-    if subnet.prefixlen > 30:
+    if subnet.prefixlen > subnet.max_prefixlen - 2:
         raise InvalidParameter(f"invalid subnet {subnet}: it is too small to hold any container")
     errors = []
     ip_range = None
     if cfg.get("IPRange"):
         ip_range = parse_subnet(cfg["IPRange"])
-        if not ip_range.subnet_of(subnet):
+        if ip_range.version != subnet.version or not ip_range.subnet_of(subnet):  # type: ignore[arg-type]
             errors.append(f"invalid ip-range {ip_range}: parent subnet {subnet} doesn't contain ip-range")
     if cfg.get("Gateway"):
-        gateway = parse_address(cfg["Gateway"], "gateway")
+        gateway = parse_address(cfg["Gateway"], "gateway", None)
         if gateway not in subnet:
             errors.append(f"invalid gateway {gateway}: parent subnet {subnet} doesn't contain this address")
     else:
         gateway = subnet.network_address + 1
-    aux: dict[str, IPv4Address] = {}
+    aux: dict[str, IPAddress] = {}
     for name, text in (cfg.get("AuxiliaryAddresses") or cfg.get("AuxAddress") or {}).items():
-        addr = parse_address(text, "auxiliary address")
+        addr = parse_address(text, "auxiliary address", None)
         if addr not in subnet:
             errors.append(f"invalid auxiliary address {name}: parent subnet {subnet} doesn't contain this address")
         aux[name] = addr
@@ -140,23 +167,43 @@ def subnet_from_request(cfg: dict[str, Any], auto: IPv4Network | None = None) ->
     return Subnet(subnet, gateway, ip_range, aux)
 
 
-def check_overlap(new: IPv4Network, existing: list[IPv4Network]) -> None:
-    """Forbidden (moby's 403) when ``new`` overlaps a subnet this daemon already uses."""
+def check_overlap(new: IPNetwork, existing: list[IPNetwork]) -> None:
+    """Forbidden (moby's 403) when ``new`` overlaps a subnet (of its family) this daemon already uses."""
     for other in existing:
-        if new.overlaps(other):
+        if other.version == new.version and new.overlaps(other):  # type: ignore[arg-type]
             raise Forbidden("invalid pool request: Pool overlaps with other one on this address space")
 
 
-def pick_subnet(pools: list[Pool], taken: list[IPv4Network]) -> IPv4Network:
+def pick_subnet(pools: list[Pool], taken: list[IPNetwork]) -> IPv4Network:
     """The first subnet of the pools overlapping nothing in ``taken``.
 
     Raises Unavailable with docker's message when every candidate is taken.
     """
+    taken4 = [t for t in taken if t.version == 4]
     for pool in pools:
         for candidate in pool.base.subnets(new_prefix=pool.size):
-            if not any(candidate.overlaps(t) for t in taken):
+            if not any(candidate.overlaps(t) for t in taken4):  # type: ignore[arg-type]
                 return candidate
     raise Unavailable("could not find an available, non-overlapping IPv4 address pool among the defaults to "
+                      "assign to the network")
+
+
+def ula_pool(tag: str) -> IPv6Network:
+    """The daemon's unique local /48 (RFC 4193: ``fd`` and a 40-bit global ID), the
+    global ID taken from its tag (eight hex digits) so that it is stable per data
+    root and differs between daemons sharing a host."""
+    global_id = int(tag, 16) << 8 | (int(tag[:2], 16) ^ 0x5A)
+    return IPv6Network(((0xFD << 120) | (global_id << 80), 48))
+
+
+def pick_subnet6(base: IPv6Network, taken: list[IPNetwork], size: int = IPV6_AUTO_PREFIX) -> IPv6Network:
+    """The first /``size`` of ``base`` overlapping nothing in ``taken`` (Unavailable
+    with dockerd's message when there is none)."""
+    taken6 = [t for t in taken if t.version == 6]
+    for candidate in base.subnets(new_prefix=size):
+        if not any(candidate.overlaps(t) for t in taken6):  # type: ignore[arg-type]
+            return candidate
+    raise Unavailable("could not find an available, non-overlapping IPv6 address pool among the defaults to "
                       "assign to the network")
 
 
@@ -184,6 +231,29 @@ def host_routes(path: str = "/proc/net/route", exclude: set[str] | None = None) 
     return out
 
 
+def host_routes6(path: str = "/proc/net/ipv6_route", exclude: set[str] | None = None) -> list[IPv6Network]:
+    """The IPv6 destinations the host routes to, but default, link-local, multicast
+    and host routes and routes through ``exclude`` (see :func:`host_routes`)."""
+    out: list[IPv6Network] = []
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        cols = line.split()
+        if len(cols) < 10 or (exclude and cols[9] in exclude):
+            continue
+        plen = int(cols[1], 16)
+        if plen == 0 or plen == 128:
+            continue
+        net = IPv6Network((int(cols[0], 16), plen), strict=False)
+        if net.is_link_local or net.is_multicast:
+            continue
+        out.append(net)
+    return out
+
+
 class Allocator:
     """The addresses in use on one network.
 
@@ -205,19 +275,19 @@ class Allocator:
         self.used: set[int] = set()
         self.cursor = self.first - 1
 
-    def reserve(self, addr: IPv4Address) -> None:
+    def reserve(self, addr: IPAddress) -> None:
         """Take a specific address (``--ip``, or re-adoption after a restart).
 
         InvalidParameter if outside the subnet, Conflict-like Forbidden if in use.
         """
         value = int(addr)
-        if addr not in self.subnet.subnet:
+        if addr.version != self.subnet.version or addr not in self.subnet.subnet:
             raise InvalidParameter(f"no configured subnet or ip-range contain the IP address {addr}")
         if value in self.used or value in self.reserved:
             raise Forbidden("Address already in use")
         self.used.add(value)
 
-    def allocate(self) -> IPv4Address:
+    def allocate(self) -> IPAddress:
         """The next free address after the last one handed out; Unavailable when full."""
         span = self.last - self.first + 1
         for step in range(1, span + 1):
@@ -225,16 +295,16 @@ class Allocator:
             if value not in self.used and value not in self.reserved:
                 self.used.add(value)
                 self.cursor = value
-                return IPv4Address(value)
-        raise Unavailable("no available IPv4 addresses on this network's address pools")
+                return ipaddress.ip_address(value) if self.subnet.version == 4 else IPv6Address(value)
+        raise Unavailable(f"no available IPv{self.subnet.version} addresses on this network's address pools")
 
-    def release(self, addr: IPv4Address | str) -> None:
-        self.used.discard(int(IPv4Address(addr)))
+    def release(self, addr: IPAddress | str) -> None:
+        self.used.discard(int(ipaddress.ip_address(addr)))
 
-    def in_use(self, addr: IPv4Address | str) -> bool:
-        return int(IPv4Address(addr)) in self.used
+    def in_use(self, addr: IPAddress | str) -> bool:
+        return int(ipaddress.ip_address(addr)) in self.used
 
 
-def mac_for(addr: IPv4Address) -> str:
+def mac_for(addr: IPAddress) -> str:
     """Docker's classic MAC for an address: 02:42 followed by the four bytes."""
     return "02:42:" + ":".join(f"{b:02x}" for b in addr.packed)

@@ -21,6 +21,12 @@ never touch each other's rules:
 :meth:`Firewall.apply` replaces the chains' contents with one ``iptables-restore
 --noflush`` (all or nothing); the jumps from the built-in chains carry the
 comment ``baleine:<tag>`` and are installed once (:meth:`Firewall.install`).
+
+IPv6 gets the same chains through ``ip6tables`` (:func:`render6`): the same
+filter rules for every bridge (isolation between networks, ``--internal``),
+and masquerading of the IPv6 subnets going out. It has no DNAT rules:
+published ports reach containers over IPv6 through ``portproxy``. A host
+without a usable ``ip6tables`` simply gets no IPv6 rules.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class NetRules:
     internal: bool = False
     masquerade: bool = True
     icc: bool = True
+    subnet6: str = ""    # the IPv6 subnet, for networks with IPv6
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,35 @@ def jumps(tag: str) -> list[tuple[str, str, list[str]]]:
     ]
 
 
+def _filter_rules(c: dict[str, str], n: NetRules) -> tuple[list[str], list[str]]:
+    """The IN and OUT rules of one bridge (the same for both families)."""
+    br = n.bridge
+    into = [f"-A {c['IN']} -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            f"-A {c['IN']} -i {br} -o {br} -j {'ACCEPT' if n.icc else 'DROP'}"]
+    if not n.internal:
+        into.append(f"-A {c['IN']} -o {br} -m conntrack --ctstate DNAT -j ACCEPT")
+    into.append(f"-A {c['IN']} -o {br} -j DROP")
+    out = [f"-A {c['OUT']} -i {br} ! -o {br} -j {'DROP' if n.internal else 'ACCEPT'}"]
+    return into, out
+
+
+def render6(tag: str, nets: list[NetRules]) -> str:
+    """The ``ip6tables-restore --noflush`` input: the filter rules of every bridge
+    (so that no IPv6 packet crosses from one network to another, whichever has
+    IPv6) and masquerading of the IPv6 subnets on their way out."""
+    c = chains(tag)
+    into, out, post = [], [], []
+    for n in nets:
+        i, o = _filter_rules(c, n)
+        into += i
+        out += o
+        if n.subnet6 and not n.internal and n.masquerade:
+            post.append(f"-A {c['POST']} -s {n.subnet6} ! -o {n.bridge} -j MASQUERADE")
+    lines = ["*filter", f":{c['IN']} - [0:0]", f":{c['OUT']} - [0:0]", *into, *out, "COMMIT",
+             "*nat", f":{c['DNAT']} - [0:0]", f":{c['POST']} - [0:0]", *post, "COMMIT"]
+    return "\n".join(lines) + "\n"
+
+
 def render(tag: str, nets: list[NetRules], ports: list[PortRule]) -> str:
     """The ``iptables-restore --noflush`` input that sets the four chains to exactly
     what ``nets`` and ``ports`` call for (declaring a chain flushes it)."""
@@ -85,12 +121,9 @@ def render(tag: str, nets: list[NetRules], ports: list[PortRule]) -> str:
     into, out, dnat, post = [], [], [], []
     for n in nets:
         br = n.bridge
-        into.append(f"-A {c['IN']} -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
-        into.append(f"-A {c['IN']} -i {br} -o {br} -j {'ACCEPT' if n.icc else 'DROP'}")
-        if not n.internal:
-            into.append(f"-A {c['IN']} -o {br} -m conntrack --ctstate DNAT -j ACCEPT")
-        into.append(f"-A {c['IN']} -o {br} -j DROP")
-        out.append(f"-A {c['OUT']} -i {br} ! -o {br} -j {'DROP' if n.internal else 'ACCEPT'}")
+        i, o = _filter_rules(c, n)
+        into += i
+        out += o
         if not n.internal and n.masquerade:
             post.append(f"-A {c['POST']} -s {n.subnet} ! -o {br} -j MASQUERADE")
         # The host talking to a published port through 127.0.0.1: the container
@@ -116,6 +149,11 @@ class Firewall:
         self.iptables = binary or shutil.which("iptables") or "/usr/sbin/iptables"
         self.restore = shutil.which(self.iptables + "-restore") or shutil.which("iptables-restore") \
             or "/usr/sbin/iptables-restore"
+        # IPv6: only with the default binary (a given one is a test's stand-in for iptables).
+        self.ip6tables = None if binary else shutil.which("ip6tables")
+        self.restore6 = shutil.which("ip6tables-restore") if self.ip6tables else None
+        self._v6_ok: bool | None = None   # whether ip6tables works here (probed once)
+        self._last6 = ""                  # the IPv6 rules last applied
 
     def _run(self, args: list[str], input_: str | None = None, check: bool = True,
              binary: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -124,28 +162,53 @@ class Firewall:
             raise EngineError(f"iptables failed: {' '.join(args)}: {proc.stderr.strip()}")
         return proc
 
+    def _binaries(self) -> list[str]:
+        """iptables, and ip6tables when it is there and works."""
+        out = [self.iptables]
+        if self.ip6tables and self._v6_usable():
+            out.append(self.ip6tables)
+        return out
+
+    def _v6_usable(self) -> bool:
+        if self._v6_ok is None:
+            assert self.ip6tables is not None
+            probe = self._run(["-w", "-t", "nat", "-S", "POSTROUTING"], check=False, binary=self.ip6tables)
+            self._v6_ok = probe.returncode == 0
+        return self._v6_ok
+
     def install(self) -> None:
-        """Create the chains (empty) and the jumps into them, once each."""
+        """Create the chains (empty) and the jumps into them, once each (both families)."""
         self.apply([], [])
-        for table, builtin, spec in jumps(self.tag):
-            if self._run(["-w", "-t", table, "-C", builtin, *spec], check=False).returncode == 0:
-                continue
-            if spec[-1].endswith("-OUT"):
-                self._run(["-w", "-t", table, "-A", builtin, *spec])
-            else:
-                self._run(["-w", "-t", table, "-I", builtin, "1", *spec])
+        for binary in self._binaries():
+            for table, builtin, spec in jumps(self.tag):
+                if self._run(["-w", "-t", table, "-C", builtin, *spec], check=False, binary=binary).returncode == 0:
+                    continue
+                if spec[-1].endswith("-OUT"):
+                    self._run(["-w", "-t", table, "-A", builtin, *spec], binary=binary)
+                else:
+                    self._run(["-w", "-t", table, "-I", builtin, "1", *spec], binary=binary)
 
     def apply(self, nets: list[NetRules], ports: list[PortRule]) -> None:
-        """Replace the chains' contents (atomically) with what the state calls for."""
+        """Replace the chains' contents (atomically per family) with what the state calls for."""
         self._run(["-w", "--noflush"], input_=render(self.tag, nets, ports), binary=self.restore)
+        if self.restore6 and self.ip6tables and self._v6_usable():
+            text = render6(self.tag, nets)
+            # Ports change far more often than networks, and IPv6 rules have none:
+            # rewrite them only when they change.
+            if text != self._last6:
+                self._run(["-w", "--noflush"], input_=text, binary=self.restore6)
+                self._last6 = text
 
     def remove(self) -> None:
-        """Delete the jumps and the chains (nothing if they are already gone)."""
-        for table, builtin, spec in jumps(self.tag):
-            for _ in range(16):  # a crash between -C and -I could have doubled one
-                if self._run(["-w", "-t", table, "-D", builtin, *spec], check=False).returncode != 0:
-                    break
-        for role, name in chains(self.tag).items():
-            table = "filter" if role in ("IN", "OUT") else "nat"
-            if self._run(["-w", "-t", table, "-F", name], check=False).returncode == 0:
-                self._run(["-w", "-t", table, "-X", name], check=False)
+        """Delete the jumps and the chains of both families (nothing if already gone)."""
+        self._last6 = ""
+        for binary in self._binaries():
+            for table, builtin, spec in jumps(self.tag):
+                for _ in range(16):  # a crash between -C and -I could have doubled one
+                    if self._run(["-w", "-t", table, "-D", builtin, *spec], check=False,
+                                 binary=binary).returncode != 0:
+                        break
+            for role, name in chains(self.tag).items():
+                table = "filter" if role in ("IN", "OUT") else "nat"
+                if self._run(["-w", "-t", table, "-F", name], check=False, binary=binary).returncode == 0:
+                    self._run(["-w", "-t", table, "-X", name], check=False, binary=binary)

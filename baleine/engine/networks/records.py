@@ -23,12 +23,13 @@ import contextlib
 import copy
 import fcntl
 import json
+import logging
 import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv6Interface
 from typing import Any
 
 from ...rules import filters as filters_mod
@@ -47,6 +48,7 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS networks (
     doc TEXT NOT NULL               -- Docker-shaped network document (see networks/records.py)
 )"""
 PREDEFINED = ("bridge", "host", "none")
+log = logging.getLogger("baleine.networks")
 HOST_LOCK = "/run/lock/baleine-networks.lock"
 OPT_BRIDGE_NAME = "com.docker.network.bridge.name"
 OPT_MASQ = "com.docker.network.bridge.enable_ip_masquerade"
@@ -66,7 +68,7 @@ class NetSettings:
     bip: str = ""                     # --bip: the default bridge's address/prefix
     pools: list[str] = field(default_factory=lambda: [ipam.DEFAULT_POOLS])
     dns: list[str] = field(default_factory=list)   # --dns: containers' default servers
-    ip_forward: bool = True           # --ip-forward: host-wide IPv4 forwarding
+    ip_forward: bool = True           # --ip-forward: host-wide IPv4 (and, with IPv6 networks, IPv6) forwarding
     iptables: bool = True             # --iptables: manage rules at all
     ip_masq: bool = True              # --ip-masq
     icc: bool = True                  # --icc
@@ -89,8 +91,11 @@ class Network:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.allocator: ipam.Allocator | None = None
+        self.allocator6: ipam.Allocator | None = None
         if self.subnet is not None:
             self.allocator = ipam.Allocator(self.subnet)
+        if self.subnet6 is not None:
+            self.allocator6 = ipam.Allocator(self.subnet6)
 
     @property
     def id(self) -> str:
@@ -123,18 +128,31 @@ class Network:
 
     @property
     def subnet(self) -> ipam.Subnet | None:
-        configs = (self.doc.get("IPAM") or {}).get("Config") or []
-        return ipam.Subnet.from_doc(configs[0]) if configs else None
+        """The IPv4 subnet (every bridge network has one)."""
+        return self._config(4)
+
+    @property
+    def subnet6(self) -> ipam.Subnet | None:
+        """The IPv6 subnet, for a network with ``EnableIPv6`` (None otherwise)."""
+        return self._config(6) if self.doc.get("EnableIPv6") else None
+
+    def _config(self, version: int) -> ipam.Subnet | None:
+        for cfg in (self.doc.get("IPAM") or {}).get("Config") or []:
+            sub = ipam.Subnet.from_doc(cfg)
+            if sub.version == version:
+                return sub
+        return None
 
     def option(self, key: str, default: str = "") -> str:
         return str((self.doc.get("Options") or {}).get(key, default))
 
     def rules(self, settings: NetSettings) -> NetRules:
-        sub = self.subnet
+        sub, sub6 = self.subnet, self.subnet6
         assert sub is not None
         return NetRules(self.bridge_name, str(sub.subnet), str(sub.gateway), self.internal,
                         self.option(OPT_MASQ, "true") != "false" and settings.ip_masq,
-                        self.option(OPT_ICC, "true") != "false")
+                        self.option(OPT_ICC, "true") != "false",
+                        str(sub6.subnet) if sub6 is not None else "")
 
     def public(self) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in self.doc.items() if k != "Baleine"}
@@ -212,7 +230,9 @@ class NetworkRecords:
         return f"{bridge.ALIAS_PREFIX}{self.tag}:net:{net_id[:12]}"
 
     def _our_subnets(self, but: str = "") -> list[Any]:
-        return [n.subnet.subnet for n in self.by_id.values() if n.subnet is not None and n.id != but]
+        """The subnets (both families) of this daemon's networks but ``but``."""
+        return [s.subnet for n in self.by_id.values() if n.id != but
+                for s in (n.subnet, n.subnet6) if s is not None]
 
     def _bridges(self) -> set[str]:
         return {n.bridge_name for n in self.by_id.values() if n.is_bridge}
@@ -227,7 +247,9 @@ class NetworkRecords:
                 members[c.id] = {"Name": c.name.lstrip("/"), "EndpointID": ep["EndpointID"],
                                  "MacAddress": ep.get("MacAddress", ""),
                                  "IPv4Address": f"{ep['IPAddress']}/{ep['IPPrefixLen']}" if ep.get("IPAddress")
-                                 else "", "IPv6Address": ""}
+                                 else "",
+                                 "IPv6Address": f"{ep['GlobalIPv6Address']}/{ep['GlobalIPv6PrefixLen']}"
+                                 if ep.get("GlobalIPv6Address") else ""}
         out["Containers"] = members
         return out
 
@@ -306,9 +328,18 @@ class NetworkRecords:
     def _ensure_bridge(self, net: Network) -> None:
         sub = net.subnet
         assert sub is not None
+        sub6 = net.subnet6
         mtu = int(net.option(OPT_MTU, str(self.settings.mtu)) or self.settings.mtu)
         bridge.ensure_bridge(net.bridge_name, IPv4Interface(f"{sub.gateway}/{sub.subnet.prefixlen}"), mtu,
-                             self.alias(net.id))
+                             self.alias(net.id),
+                             IPv6Interface(f"{sub6.gateway}/{sub6.subnet.prefixlen}") if sub6 is not None else None)
+        if sub6 is not None and not net.internal and self.settings.ip_forward:
+            # The IPv6 network's way out, as dockerd's --ip-forward does for IPv6 networks.
+            try:
+                if bridge.enable_ipv6_forwarding():
+                    log.warning("enabled IPv6 forwarding for network %s", net.name)
+            except OSError as exc:
+                log.warning("could not enable IPv6 forwarding: %s", exc)
 
     # -- network API ---------------------------------------------------------------------
 
@@ -343,17 +374,8 @@ class NetworkRecords:
         ipam_req = body.get("IPAM") or {}
         if (ipam_req.get("Driver") or "default") != "default":
             raise NotFound(f'plugin "{ipam_req["Driver"]}" not found')
-        if body.get("EnableIPv6"):
-            raise InvalidParameter("IPv6 networks are not supported by this daemon")
-        configs = [c for c in ipam_req.get("Config") or [] if c]
-        for cfg in configs:
-            if ":" in (cfg.get("Subnet") or "") or ":" in (cfg.get("Gateway") or ""):
-                raise InvalidParameter("IPv6 networks are not supported by this daemon")
-        if len(configs) > 1:
-            raise InvalidParameter("only one IPv4 subnet per network is supported")
-        cfg = configs[0] if configs else {}
-        if cfg and not cfg.get("Subnet") and (cfg.get("Gateway") or cfg.get("IPRange")):
-            raise InvalidParameter("invalid network config: a gateway or ip-range needs a subnet")
+        enable6 = bool(body.get("EnableIPv6"))
+        cfg, cfg6 = self._split_configs([c for c in ipam_req.get("Config") or [] if c], enable6)
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
         for key in (OPT_MASQ, OPT_ICC):
             if key in options and options[key].lower() not in ("true", "false"):
@@ -376,10 +398,13 @@ class NetworkRecords:
             raise InvalidParameter(f"invalid bridge name: {br_name}")
         if br_name in self._bridges():
             raise Conflict(f"bridge {br_name} is already used by another network")
-        doc["Baleine"] = {"bridge": br_name, "auto_subnet": not cfg.get("Subnet")}
-        if cfg.get("Subnet"):
-            sub = ipam.subnet_from_request(cfg)
-            ipam.check_overlap(sub.subnet, self._our_subnets())
+        doc["EnableIPv6"] = enable6
+        doc["Baleine"] = {"bridge": br_name, "auto_subnet": not cfg.get("Subnet"),
+                          "auto_subnet6": enable6 and not (cfg6 or {}).get("Subnet")}
+        for item in (cfg, cfg6 or {}):
+            if item.get("Subnet"):
+                sub = ipam.subnet_from_request(item)
+                ipam.check_overlap(sub.subnet, self._our_subnets())
 
         def make() -> Network:
             with host_lock():
@@ -391,6 +416,8 @@ class NetworkRecords:
                     taken = ipam.host_routes(exclude=self._bridges()) + self._our_subnets()
                     subnet = ipam.subnet_from_request(cfg, ipam.pick_subnet(self.pools, taken))
                 doc["IPAM"]["Config"] = [subnet.to_doc()]
+                if cfg6 is not None:
+                    doc["IPAM"]["Config"].append(self._subnet6(cfg6).to_doc())
                 net = Network(doc)
                 self._ensure_bridge(net)
                 return net
@@ -405,6 +432,34 @@ class NetworkRecords:
         await self.rules_changed()
         self.events.publish("network", "create", net.id, {"name": net.name, "type": net.driver})
         return net
+
+    @staticmethod
+    def _split_configs(configs: list[dict[str, Any]], enable6: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """A create request's ``IPAM.Config`` as (its IPv4 item or {}, its IPv6 item,
+        {} for an automatic one, or None without IPv6). At most one of each family;
+        an IPv6 item needs ``EnableIPv6`` (API 1.47: IPv6 is enabled by that flag alone)."""
+        v4 = [c for c in configs if not ipam.is_v6_config(c)]
+        v6 = [c for c in configs if ipam.is_v6_config(c)]
+        if v6 and not enable6:
+            raise InvalidParameter(f"invalid network config: IPv6 subnet {v6[0].get('Subnet') or ''} given but IPv6 "
+                                   "is not enabled on the network (EnableIPv6, docker network create --ipv6)")
+        if len(v4) > 1:
+            raise InvalidParameter("only one IPv4 subnet per network is supported")
+        if len(v6) > 1:
+            raise InvalidParameter("only one IPv6 subnet per network is supported")
+        for item in v4 + v6:
+            if not item.get("Subnet") and (item.get("Gateway") or item.get("IPRange")):
+                raise InvalidParameter("invalid network config: a gateway or ip-range needs a subnet")
+        cfg = v4[0] if v4 else {}
+        return cfg, (v6[0] if v6 else {}) if enable6 else None
+
+    def _subnet6(self, cfg6: dict[str, Any]) -> ipam.Subnet:
+        """Blocking (reads host routes; under host_lock): the IPv6 subnet of a new
+        network, the requested one or the first free /64 of the daemon's ULA pool."""
+        if cfg6.get("Subnet"):
+            return ipam.subnet_from_request(cfg6)
+        taken = ipam.host_routes6(exclude=self._bridges()) + self._our_subnets()
+        return ipam.subnet_from_request(cfg6, ipam.pick_subnet6(ipam.ula_pool(self.tag), taken))
 
     async def remove(self, ref: str) -> None:
         """``DELETE /networks/{id}``: 403 for predefined networks or ones in use."""
