@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import fsops
+from .. import failedrun, fsops
 from ...engine.runtime import mounts as mounts_mod
 from ...engine.runtime import spec as ocispec
 from ...rules.errors import InvalidParameter, NotFound
+from ...rules.timestamps import now_rfc3339nano
 from ...rules.units import parse_bytes
 from ..errors import BuildError
 from ..context import Context, ContextError, tree_digest
@@ -109,6 +110,7 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
 
     area = await asyncio.to_thread(b.builder.layers.open, state.top, True)
     net_handle = None
+    started_at = now_rfc3339nano()
     try:
         async with run_mounts(b, mounts, state, area, pipe_file, cid) as (extra_mounts, stubs, secret_env):
             netns = network
@@ -133,19 +135,31 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
     if partial[0]:
         tail.append(partial[0])
         del tail[:-TAIL_LINES]
-    b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
     if code != 0:
-        await asyncio.to_thread(b.builder.layers.discard, area)
         failure = runtime_failure(tail)
         if failure is not None:
+            await _drop(b, area, step, cid)
             # The process never started (no such executable...): Docker reports the runtime's error.
             raise BuildError(f"failed to create task for container: OCI runtime create failed: {failure}: "
                              "unknown", tail=tail)
+        failed = failedrun.FailedRun(cid, cmd, arg_env + proxy_env + state.env, started_at, code)
+        if not failedrun.should_keep(b) or await failedrun.keep(b, state, area, failed) is None:
+            await _drop(b, area, step, cid)
+        else:
+            # Kept for debugging (moby removes a step's container only after success or with --force-rm).
+            await asyncio.to_thread(b.builder.layers.discard, area)
         raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code=code, tail=tail)
+    b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
     layer = await asyncio.to_thread(b.builder.layers.commit, area, stubs)
     b.add_layer(new, layer, desc)
     await asyncio.to_thread(b.record, key, new, desc, layer.size if layer else 0)
     return new, False
+
+
+async def _drop(b: BuildRun, area: fsops.WorkArea, step: Step, cid: str) -> None:
+    """Discard a failed RUN's work area: its container is gone."""
+    await asyncio.to_thread(b.builder.layers.discard, area)
+    b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
 
 
 def expand_mount(b: BuildRun, m: MountSpec, env: dict[str, str]) -> MountSpec:

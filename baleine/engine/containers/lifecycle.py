@@ -89,9 +89,10 @@ class Lifecycle:
     # -- create -----------------------------------------------------------------
 
     def create(self, body: dict[str, Any], name: str | None,
-               platform: str | None = None) -> tuple[Container, list[str]]:
+               platform: str | None = None, cid: str | None = None) -> tuple[Container, list[str]]:
         """Create a container from a ``POST /containers/create`` body; return it and warnings.
-        ``platform`` (``os/arch[/variant]``): NotFound when the image is for another."""
+        ``platform`` (``os/arch[/variant]``): NotFound when the image is for another.
+        ``cid``: the ID to give it (a build step's, see :meth:`create_exited`)."""
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: expected an object")
         check_types(body)
@@ -108,7 +109,7 @@ class Lifecycle:
         config["Image"] = image_ref
         full_name = self.containers.check_name(name) if name else self.containers.unique_random_name()
         self._register_links(host_config, full_name)
-        cid = self.containers.new_id()
+        cid = cid or self.containers.new_id()
         if not config.get("Hostname"):
             config["Hostname"] = cid[:12]
         if host_config.get("NetworkMode") == "host" and not body.get("Hostname"):
@@ -137,6 +138,25 @@ class Lifecycle:
                     raise
         self.events.publish("container", "create", c.id, self.attributes(c))
         return c, warnings
+
+    def create_exited(self, body: dict[str, Any], cid: str, upper: str, code: int,
+                      started_at: str) -> Container:
+        """What the classic builder keeps of a failed RUN: a container made as
+        :meth:`create` makes it (random name, ID ``cid``) whose writable layer is the
+        directory ``upper`` (moved in: changes over the image's layers with the init
+        layer below, as a build's RUN work area holds them), exited with ``code``.
+        Nothing is left of the container when this raises."""
+        c, _ = self.create(body, None, cid=cid)
+        try:
+            dest = self.snapshots.upper(c.private["rw"])
+            os.rmdir(dest)
+            os.rename(upper, dest)
+            c.state.update(Status="exited", ExitCode=code, StartedAt=started_at, FinishedAt=now_rfc3339nano())
+            self.containers.save(c)
+        except BaseException:
+            self._destroy(c)
+            raise
+        return c
 
     def attributes(self, c: Container, **extra: Any) -> dict[str, str]:
         """Event attributes as docker sends them (LogContainerEventWithAttributes): the
