@@ -184,3 +184,24 @@ def test_docker_py_failed_build_keeps_the_container(daemon: Daemon, api: docker.
         assert api.containers(all=True, filters={"id": gone}) == []
     finally:
         client.close()
+
+
+def test_a_failed_stage_keeps_its_container_and_cancels_the_others(daemon: Daemon, classic, tmp_path: Path) -> None:
+    # Stages a and b run at once: b fails, a is cancelled (its container removed, as
+    # dockerd removes the container of a cancelled step); only b's is kept.
+    ctx = _context(tmp_path / "ctx", "FROM busybox AS a\nRUN sleep 5 && touch /a\n"
+                                     "FROM busybox AS b\nRUN echo hi > /f && false\n"
+                                     "FROM busybox\nCOPY --from=a /a /a\nCOPY --from=b /f /f\n")
+    containers = _all_ids(daemon, "ps")
+    r = classic("build", str(ctx))
+    assert r.returncode == 1 and MESSAGE in r.stderr
+    kept = _all_ids(daemon, "ps") - containers
+    try:
+        assert len(kept) == 1
+        (cid,) = kept
+        assert cid[:12] in _step_containers(r.stdout)
+        assert _file_from(daemon, cid, "/f") == b"hi\n"
+    finally:
+        for cid in kept:
+            daemon.docker("rm", "-f", cid)
+    assert not os.listdir(daemon.data_root / "tmp" / "build")

@@ -1,6 +1,7 @@
 """RUN: the command in a build container (``executor.py``) on a work area over the
 state's layers, with its ``--mount``s (bind, cache, tmpfs, secret), committed as a
-layer when it succeeds.
+layer when it succeeds; when it fails, its container is kept (``failedrun.py``)
+unless the build says ``--force-rm``.
 """
 
 from __future__ import annotations
@@ -143,17 +144,25 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
             raise BuildError(f"failed to create task for container: OCI runtime create failed: {failure}: "
                              "unknown", tail=tail)
         failed = failedrun.FailedRun(cid, cmd, arg_env + proxy_env + state.env, started_at, code)
-        if not failedrun.should_keep(b) or await failedrun.keep(b, state, area, failed) is None:
-            await _drop(b, area, step, cid)
-        else:
-            # Kept for debugging (moby removes a step's container only after success or with --force-rm).
-            await asyncio.to_thread(b.builder.layers.discard, area)
+        # Shielded: a build cancelled meanwhile (another stage failed) must not leave half of it.
+        await asyncio.shield(asyncio.ensure_future(_keep_or_drop(b, state, area, step, failed)))
         raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code=code, tail=tail)
     b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
     layer = await asyncio.to_thread(b.builder.layers.commit, area, stubs)
     b.add_layer(new, layer, desc)
     await asyncio.to_thread(b.record, key, new, desc, layer.size if layer else 0)
     return new, False
+
+
+async def _keep_or_drop(b: BuildRun, state: State, area: fsops.WorkArea, step: Step,
+                        failed: failedrun.FailedRun) -> None:
+    """A failed RUN's container is kept for debugging (moby removes a step's container
+    only after the step succeeded, or with --force-rm), else dropped; the work area
+    is consumed either way."""
+    if failedrun.should_keep(b) and await failedrun.keep(b, state, area, failed) is not None:
+        await asyncio.to_thread(b.builder.layers.discard, area)
+    else:
+        await _drop(b, area, step, failed.cid)
 
 
 async def _drop(b: BuildRun, area: fsops.WorkArea, step: Step, cid: str) -> None:
