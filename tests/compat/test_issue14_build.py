@@ -205,3 +205,21 @@ def test_a_failed_stage_keeps_its_container_and_cancels_the_others(daemon: Daemo
         for cid in kept:
             daemon.docker("rm", "-f", cid)
     assert not os.listdir(daemon.data_root / "tmp" / "build")
+
+
+def test_baleine_build_keeps_it_too(daemon: Daemon, tmp_path: Path) -> None:
+    ctx = _context(tmp_path / "ctx", FAILING)
+    containers = _all_ids(daemon, "ps")
+    r = daemon.cli("build", "--progress=plain", str(ctx))
+    assert r.returncode == 1 and MESSAGE in r.stderr
+    kept = _all_ids(daemon, "ps") - containers
+    try:
+        assert len(kept) == 1
+        (cid,) = kept
+        assert daemon.ok("ps", "-a", "--filter", f"id={cid}", "--format", "{{.Status}}").startswith("Exited (1)")
+        assert daemon.cli("start", "-a", cid).returncode == 1
+    finally:
+        for cid in kept:
+            daemon.docker("rm", "-f", cid)
+    r = daemon.cli("build", "--progress=plain", "--force-rm", str(ctx))
+    assert r.returncode == 1 and _all_ids(daemon, "ps") == containers
