@@ -5,7 +5,8 @@ dockerd's legacy builder removes a step's container after the step succeeds
 without ``--force-rm`` leaves its container behind (moby's ``dispatch``: the
 container manager's ``RemoveAll`` runs on success or with ``ForceRemove``
 only), exited with the command's code, so that ``docker cp``/``commit``/``start``
-can look at what the command did.
+can look at what the command did. A RUN whose process could not start at all
+leaves a "created" container with the runtime's error.
 
 Baleine runs RUN steps as bare runc containers on a work area and records no
 intermediate images, so keeping one takes two things, done only when a RUN
@@ -44,13 +45,16 @@ log = logging.getLogger("baleine.build")
 @dataclass
 class FailedRun:
     """A RUN that exited non-zero: its container ID, command, the environment it
-    ran with (the state's plus build arguments), when it started and its exit code."""
+    ran with (the state's plus build arguments), when it started and its exit code;
+    ``error`` is the runtime's when the process could not start at all (moby keeps
+    that container too, "created" with the error)."""
 
     cid: str
     cmd: list[str]
     env: list[str]
     started_at: str
     code: int
+    error: str = ""
 
 
 def should_keep(b: BuildRun) -> bool:
@@ -72,7 +76,7 @@ async def keep(b: BuildRun, state: State, area: WorkArea, run: FailedRun) -> str
     try:
         await asyncio.to_thread(mounts.unmount_all, area.merged)
         # On the loop, as every container create is (name checks and records must not interleave).
-        c = hook(container_body(b, parent, run), run.cid, area.upper, run.code, run.started_at)
+        c = hook(container_body(b, parent, run), run.cid, area.upper, run.code, run.started_at, run.error)
     except Exception:  # noqa: BLE001
         log.warning("a failed RUN's container could not be kept", exc_info=True)
         if made:

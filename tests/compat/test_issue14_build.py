@@ -223,3 +223,20 @@ def test_baleine_build_keeps_it_too(daemon: Daemon, tmp_path: Path) -> None:
             daemon.docker("rm", "-f", cid)
     r = daemon.cli("build", "--progress=plain", "--force-rm", str(ctx))
     assert r.returncode == 1 and _all_ids(daemon, "ps") == containers
+
+
+def test_a_run_that_cannot_start_keeps_a_created_container(daemon: Daemon, classic, tmp_path: Path) -> None:
+    ctx = _context(tmp_path / "ctx", "FROM busybox\nRUN [\"/nonexistent\"]\n")
+    containers = _all_ids(daemon, "ps")
+    r = classic("build", str(ctx))
+    assert r.returncode == 1 and "/nonexistent: no such file or directory" in r.stderr
+    kept = _all_ids(daemon, "ps") - containers
+    try:
+        assert len(kept) == 1
+        (cid,) = kept
+        state = daemon.api().api.inspect_container(cid)["State"]
+        assert state["Status"] == "created" and state["ExitCode"] == 127
+        assert "/nonexistent: no such file or directory" in state["Error"]
+    finally:
+        for cid in kept:
+            daemon.docker("rm", "-f", cid)

@@ -550,10 +550,11 @@ def test_failing_run_reports_code_and_force_rm_leaves_nothing(daemon: Daemon, ct
     assert mounts_under(daemon.root) == before_mounts
     # a process that cannot start: the runtime's reason, not a bare exit code
     write(ctx, {"Dockerfile": "FROM busybox\nRUN [\"/nonexistent\"]\n"})
-    r = build(daemon, ctx, ok=False)
+    r = build(daemon, ctx, "--force-rm", ok=False)
     assert r.returncode == 1
     assert "OCI runtime create failed" in r.stderr and "/nonexistent: no such file or directory" in r.stderr
     assert not os.listdir(daemon.data_root / "tmp" / "build")
+    assert daemon.ok("ps", "-aq") == ""
 
 
 def test_failing_run_tty_shows_last_lines(daemon: Daemon, ctx: Path) -> None:

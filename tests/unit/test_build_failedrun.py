@@ -112,11 +112,11 @@ def test_registration_failure_keeps_an_image_it_did_not_make(tmp_path: Path) -> 
 def test_registered_container_gets_the_step_id_upper_and_code(tmp_path: Path) -> None:
     calls: list[tuple[Any, ...]] = []
 
-    def hook(body: dict[str, Any], cid: str, upper: str, code: int, started: str) -> Any:
-        calls.append((body["Image"], cid, upper, code, started))
+    def hook(body: dict[str, Any], cid: str, upper: str, code: int, started: str, error: str) -> Any:
+        calls.append((body["Image"], cid, upper, code, started, error))
         return SimpleNamespace(id=cid)
     state = _state()
     area = _area(tmp_path)
     b = _run(FakeImages(set()), hook)
     assert asyncio.run(failedrun.keep(b, state, area, _failed())) == "a" * 64
-    assert calls == [(state.id, "a" * 64, area.upper, 1, "2026-12-04T00:00:00Z")]
+    assert calls == [(state.id, "a" * 64, area.upper, 1, "2026-12-04T00:00:00Z", "")]

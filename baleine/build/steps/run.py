@@ -138,14 +138,14 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
         del tail[:-TAIL_LINES]
     if code != 0:
         failure = runtime_failure(tail)
-        if failure is not None:
-            await _drop(b, area, step, cid)
-            # The process never started (no such executable...): Docker reports the runtime's error.
-            raise BuildError(f"failed to create task for container: OCI runtime create failed: {failure}: "
-                             "unknown", tail=tail)
-        failed = failedrun.FailedRun(cid, cmd, arg_env + proxy_env + state.env, started_at, code)
+        # The process never started (no such executable...): Docker reports the runtime's error.
+        error = "" if failure is None else \
+            f"failed to create task for container: OCI runtime create failed: {failure}: unknown"
+        failed = failedrun.FailedRun(cid, cmd, arg_env + proxy_env + state.env, started_at, code, error)
         # Shielded: a build cancelled meanwhile (another stage failed) must not leave half of it.
         await asyncio.shield(asyncio.ensure_future(_keep_or_drop(b, state, area, step, failed)))
+        if error:
+            raise BuildError(error, tail=tail)
         raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code=code, tail=tail)
     b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
     layer = await asyncio.to_thread(b.builder.layers.commit, area, stubs)

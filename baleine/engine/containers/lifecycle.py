@@ -140,18 +140,23 @@ class Lifecycle:
         return c, warnings
 
     def create_exited(self, body: dict[str, Any], cid: str, upper: str, code: int,
-                      started_at: str) -> Container:
+                      started_at: str, error: str = "") -> Container:
         """What the classic builder keeps of a failed RUN: a container made as
         :meth:`create` makes it (random name, ID ``cid``) whose writable layer is the
         directory ``upper`` (moved in: changes over the image's layers with the init
-        layer below, as a build's RUN work area holds them), exited with ``code``.
+        layer below, as a build's RUN work area holds them), exited with ``code``;
+        or, with the runtime's ``error``, one whose process never started (left
+        "created" with that error and its code, as a failed start leaves one).
         Nothing is left of the container when this raises."""
         c, _ = self.create(body, None, cid=cid)
         try:
             dest = self.snapshots.upper(c.private["rw"])
             os.rmdir(dest)
             os.rename(upper, dest)
-            c.state.update(Status="exited", ExitCode=code, StartedAt=started_at, FinishedAt=now_rfc3339nano())
+            if error:
+                c.state.update(ExitCode=start_failure_code(error), Error=error)
+            else:
+                c.state.update(Status="exited", ExitCode=code, StartedAt=started_at, FinishedAt=now_rfc3339nano())
             self.containers.save(c)
         except BaseException:
             self._destroy(c)
@@ -416,12 +421,7 @@ class Lifecycle:
 
     async def _cleanup_failed_start(self, c: Container, paths: MonitorPaths, exc: BaseException) -> None:
         msg = str(exc)
-        code = 128
-        low = msg.lower()
-        if "executable file not found" in low or "no such file or directory" in low:
-            code = 127
-        elif "permission denied" in low:
-            code = 126
+        code = start_failure_code(msg)
         await self.runtime.delete(c.id)
         if self.network is not None:
             await self.network.release(c)
@@ -922,6 +922,17 @@ def oom_files(parent: str, cid: str) -> list[str]:
     if ocispec.cgroup2():
         return [f"/sys/fs/cgroup/{parent}/{cid}/memory.events"]
     return [f"/sys/fs/cgroup/memory/{parent}/{cid}/memory.oom_control"]
+
+
+def start_failure_code(msg: str) -> int:
+    """The exit code dockerd records when a process cannot start (127: not found,
+    126: not executable, else 128)."""
+    low = msg.lower()
+    if "executable file not found" in low or "no such file or directory" in low:
+        return 127
+    if "permission denied" in low:
+        return 126
+    return 128
 
 
 def _start_error(state: dict[str, Any] | None) -> EngineError:
