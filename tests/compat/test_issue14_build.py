@@ -16,7 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from ..conftest import DOCKER, Daemon
+from ..conftest import BUSYBOX_TAR, DOCKER, Daemon
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI not installed")
 
@@ -240,3 +240,25 @@ def test_a_run_that_cannot_start_keeps_a_created_container(daemon: Daemon, class
     finally:
         for cid in kept:
             daemon.docker("rm", "-f", cid)
+
+
+def test_kept_container_survives_a_daemon_restart_and_its_removal_frees_the_parent(
+        fresh_daemon: Daemon, tmp_path: Path) -> None:
+    d = fresh_daemon
+    d.ok("load", "-i", str(BUSYBOX_TAR))
+    env = d.env()
+    env["DOCKER_BUILDKIT"] = "0"
+    ctx = _context(tmp_path / "ctx", "FROM busybox\nRUN echo one > /one\nRUN echo hi > /f && rm /one && false\n")
+    images = _all_ids(d, "images")
+    r = subprocess.run([DOCKER, "build", str(ctx)], env=env, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 1 and "returned a non-zero code: 1" in r.stderr
+    cid = _step_containers(r.stdout)[-1]
+    d.stop()
+    d.start()
+    assert _docker(d, "ps", "-a", "--filter", f"id={cid}", "--format", "{{.Status}}").startswith("Exited (1)")
+    assert _file_from(d, cid, "/f") == b"hi\n"
+    assert sorted(_docker(d, "diff", cid).split("\n")) == ["A /f", "D /one"]
+    parent = d.api().api.inspect_container(cid)["Image"]
+    _docker(d, "rm", cid)
+    _docker(d, "rmi", parent)
+    assert _all_ids(d, "images") == images
