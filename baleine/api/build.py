@@ -2,8 +2,8 @@
 
 ``POST /build`` takes the context as the request body (a tar, maybe compressed,
 or a bare Dockerfile) and the options as query parameters (``t``, ``dockerfile``,
-``buildargs``, ``target``, ``nocache``, ``pull``, ``labels``, ``q``,
-``networkmode``, ``platform``, ``extrahosts``, resource limits...), and streams
+``buildargs``, ``target``, ``nocache``, ``pull``, ``labels``, ``q``, ``rm``,
+``forcerm``, ``networkmode``, ``platform``, ``extrahosts``, resource limits...), and streams
 the JSON messages Docker's classic builder sends: ``{"stream": "Step 1/3 :
 ..."}``, ``{"aux": {"ID": "sha256:..."}}``, and ``{"errorDetail": {...},
 "error": "..."}`` when a step fails — what ``DOCKER_BUILDKIT=0 docker build``
@@ -126,6 +126,8 @@ def options(request: web.Request) -> BuildOptions:
         secrets=secrets_,
         registry_auth=auth,
         cache_from=_cache_from(q.get("cachefrom")),
+        remove=qbool(request, "rm", True),
+        force_remove=qbool(request, "forcerm"),
     )
 
 

@@ -3,5 +3,5 @@ expansion (``shell``), ``.dockerignore`` matching (``dockerignore``) — all pur
 the planner (``planner``: stages, dependencies, steps, cache keys) and the
 builder with its persistent cache (``builder`` orchestrates, one module per kind
 of step under ``steps``, ``state``, ``cache``, ``context``, ``fsops``,
-``executor``, ``metadata``). The engine wires ``builder.Builder.for_engine`` as
+``executor``, ``metadata``; ``failedrun`` keeps a failed RUN's container). The engine wires ``builder.Builder.for_engine`` as
 ``engine.builder``; ``api/build.py`` and ``cli/build.py`` are its surfaces."""

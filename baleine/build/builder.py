@@ -107,6 +107,10 @@ class BuildOptions:
     registry_auth: dict[str, Any] = field(default_factory=dict)
     #: images whose history may stand in for RUN steps (``--cache-from``)
     cache_from: list[str] = field(default_factory=list)
+    #: ``rm``: remove a step's container once the step succeeded (Baleine keeps none then)
+    remove: bool = True
+    #: ``forcerm``: remove a step's container even when the step failed (``failedrun.py``)
+    force_remove: bool = False
 
 
 @dataclass
@@ -137,13 +141,15 @@ class Builder:
     scratch space (emptied at start-up). ``networks`` (optional) gives RUN a
     bridge network, else it shares the host's; ``distribution`` (optional) pulls
     base images for ``--pull`` and missing bases, else they must be loaded first.
+    ``keep_failed`` (optional) registers the container of a failed RUN (``failedrun.py``).
     :meth:`for_engine` wires all of them from an engine.
     """
 
     def __init__(self, *, store: Store, content: ContentStore, snapshots: Snapshots, images: Images,
                  gc: GarbageCollector, runtime: Runtime, events: Events, cache_root: str, scratch_root: str,
                  exec_root: str, cgroup_parent: str, networks: Networks | None = None,
-                 distribution: Distribution | None = None) -> None:
+                 distribution: Distribution | None = None,
+                 keep_failed: Callable[..., Any] | None = None) -> None:
         self.store = store
         self.gc = gc
         self.snapshots = snapshots
@@ -152,6 +158,9 @@ class Builder:
         self.events = events
         self.networks = networks
         self.distribution = distribution
+        #: ``(body, cid, upper, code, started_at) -> Container``: registers a failed RUN's
+        #: container (``Lifecycle.create_exited``); None keeps none (``failedrun.py``)
+        self.keep_failed = keep_failed
         self.exec_root = exec_root
         self.cache = BuildCache(store, cache_root)
         self.layers = fsops.Layers(snapshots, content)
@@ -174,7 +183,8 @@ class Builder:
                    cache_root=os.path.join(engine.config.data_root, "builder"),
                    scratch_root=os.path.join(engine.tmp_dir, "build"), exec_root=engine.config.exec_root,
                    cgroup_parent=engine.config.cgroup_parent, networks=getattr(engine, "networks", None),
-                   distribution=getattr(engine, "distribution", None))
+                   distribution=getattr(engine, "distribution", None),
+                   keep_failed=getattr(getattr(engine, "lifecycle", None), "create_exited", None))
 
     def _recover(self) -> None:
         """After a crash: unmount what builds left mounted in their scratch space, and
@@ -412,6 +422,8 @@ class BuildRun:
         self.total = 0
         self.image_cache: dict[str, Image] = {}
         self.context_digests: dict[str, str] = {}
+        #: state ID -> ID of the base image it is unchanged from (a failed RUN's parent)
+        self.base_images: dict[str, str] = {}
 
     # -- orchestration ---------------------------------------------------------------
 
@@ -545,6 +557,7 @@ class BuildRun:
             state = State(base_config(image))
             # The base's own parent (classic builds) means nothing in this image.
             state.cfg.pop("Image", None)
+            self.base_images[state.id] = image.id
             shown = image.short_id
         self._pin(state)
         self.emit({"type": "step-done", "step": step.number, "id": shown,

@@ -4,10 +4,10 @@ The container's root filesystem is the work area's overlay (``fsops.Layers``),
 its configuration is built by the engine's OCI spec builder (``spec.py``: the
 same namespaces, capabilities, seccomp profile and masked paths as ``docker
 run``), and it runs in the foreground under ``runc run`` with its stdout and
-stderr on pipes the builder reads. Nothing is registered as a container: a
-build step leaves no container behind whatever happens (the bundle and runc's
-state are removed in every case, and start-up recovery removes them after a
-crash).
+stderr on pipes the builder reads. Nothing is registered as a container here
+(the bundle and runc's state are removed in every case, and start-up recovery
+removes them after a crash); only a failed RUN's files may be kept, as a
+registered container, by ``failedrun.py``.
 """
 
 from __future__ import annotations
@@ -58,7 +58,12 @@ class Executor:
 
     @staticmethod
     def new_id() -> str:
-        return secrets.token_hex(32)
+        """A container ID whose short form is not all digits (as dockerd's): a failed
+        RUN's container keeps it as a registered container's ID."""
+        while True:
+            cid = secrets.token_hex(32)
+            if not cid[:12].isdigit():
+                return cid
 
     async def run(self, cid: str, rootfs: str, req: RunRequest,
                   on_output: Callable[[int, str], None]) -> int:

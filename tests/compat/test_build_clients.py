@@ -102,7 +102,7 @@ def test_dockerpy_build_and_errors(dc, tmp_path: Path) -> None:
         assert "dockerpy:build" in image.tags
         assert image.labels == {"who": "py", "extra": "label"}
         with pytest.raises(docker.errors.BuildError) as exc:
-            dc.images.build(path=str(ctx), target="other")
+            dc.images.build(path=str(ctx), target="other", forcerm=True)
         assert "returned a non-zero code: 1" in str(exc.value)
         with pytest.raises(docker.errors.APIError):
             dc.images.build(fileobj=io.BytesIO(b"FROM busybox\nNOPE\n"))

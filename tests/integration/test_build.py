@@ -533,13 +533,14 @@ def test_parse_errors_name_file_and_line(daemon: Daemon, ctx: Path) -> None:
     assert r.returncode == 1 and "no-such-image-here" in r.stderr
 
 
-def test_failing_run_reports_code_and_leaves_nothing(daemon: Daemon, ctx: Path) -> None:
+def test_failing_run_reports_code_and_force_rm_leaves_nothing(daemon: Daemon, ctx: Path) -> None:
+    # Without --force-rm the failed step's container is kept (tests/compat/test_issue14_build.py).
     write(ctx, {"Dockerfile": "FROM busybox\nRUN touch /partial && for i in 1 2 3 4 5; do echo line$i; done; "
                               "echo oops >&2; exit 42\n"})
     before_images = daemon.ok("images", "-aq", "--no-trunc").split()
     before_layers = sorted(os.listdir(daemon.data_root / "overlay"))
     before_mounts = mounts_under(daemon.root)
-    r = build(daemon, ctx, "-t", "failing:test", ok=False)
+    r = build(daemon, ctx, "-t", "failing:test", "--force-rm", ok=False)
     assert r.returncode == 42  # as docker: the failed RUN's exit code
     assert "returned a non-zero code: 42" in r.stderr
     assert "line5" in r.stdout and "oops" in r.stdout
@@ -549,10 +550,11 @@ def test_failing_run_reports_code_and_leaves_nothing(daemon: Daemon, ctx: Path) 
     assert mounts_under(daemon.root) == before_mounts
     # a process that cannot start: the runtime's reason, not a bare exit code
     write(ctx, {"Dockerfile": "FROM busybox\nRUN [\"/nonexistent\"]\n"})
-    r = build(daemon, ctx, ok=False)
+    r = build(daemon, ctx, "--force-rm", ok=False)
     assert r.returncode == 1
     assert "OCI runtime create failed" in r.stderr and "/nonexistent: no such file or directory" in r.stderr
     assert not os.listdir(daemon.data_root / "tmp" / "build")
+    assert daemon.ok("ps", "-aq") == ""
 
 
 def test_failing_run_tty_shows_last_lines(daemon: Daemon, ctx: Path) -> None:
@@ -561,7 +563,7 @@ def test_failing_run_tty_shows_last_lines(daemon: Daemon, ctx: Path) -> None:
     from ..conftest import baleine_cmd
 
     write(ctx, {"Dockerfile": "FROM busybox\nRUN for i in $(seq 1 30); do echo out-line-$i; done; exit 3\n"})
-    code, out = run_in_pty(baleine_cmd() + ["build", str(ctx)], daemon.env(), timeout=60)
+    code, out = run_in_pty(baleine_cmd() + ["build", "--force-rm", str(ctx)], daemon.env(), timeout=60)
     text = out.decode(errors="replace")
     assert code == 3
     assert "out-line-30" in text and "returned a non-zero code: 3" in text

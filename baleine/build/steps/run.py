@@ -1,6 +1,7 @@
 """RUN: the command in a build container (``executor.py``) on a work area over the
 state's layers, with its ``--mount``s (bind, cache, tmpfs, secret), committed as a
-layer when it succeeds.
+layer when it succeeds; when it fails, its container is kept (``failedrun.py``)
+unless the build says ``--force-rm``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import fsops
+from .. import failedrun, fsops
 from ...engine.runtime import mounts as mounts_mod
 from ...engine.runtime import spec as ocispec
 from ...rules.errors import InvalidParameter, NotFound
+from ...rules.timestamps import now_rfc3339nano
 from ...rules.units import parse_bytes
 from ..errors import BuildError
 from ..context import Context, ContextError, tree_digest
@@ -109,6 +111,7 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
 
     area = await asyncio.to_thread(b.builder.layers.open, state.top, True)
     net_handle = None
+    started_at = now_rfc3339nano()
     try:
         async with run_mounts(b, mounts, state, area, pipe_file, cid) as (extra_mounts, stubs, secret_env):
             netns = network
@@ -133,19 +136,39 @@ async def run(b: BuildRun, state: State, instr: RunInstr, step: Step) -> tuple[S
     if partial[0]:
         tail.append(partial[0])
         del tail[:-TAIL_LINES]
-    b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
     if code != 0:
-        await asyncio.to_thread(b.builder.layers.discard, area)
         failure = runtime_failure(tail)
-        if failure is not None:
-            # The process never started (no such executable...): Docker reports the runtime's error.
-            raise BuildError(f"failed to create task for container: OCI runtime create failed: {failure}: "
-                             "unknown", tail=tail)
+        # The process never started (no such executable...): Docker reports the runtime's error.
+        error = "" if failure is None else \
+            f"failed to create task for container: OCI runtime create failed: {failure}: unknown"
+        failed = failedrun.FailedRun(cid, cmd, arg_env + proxy_env + state.env, started_at, code, error)
+        # Shielded: a build cancelled meanwhile (another stage failed) must not leave half of it.
+        await asyncio.shield(asyncio.ensure_future(_keep_or_drop(b, state, area, step, failed)))
+        if error:
+            raise BuildError(error, tail=tail)
         raise BuildError(f"The command '{' '.join(cmd)}' returned a non-zero code: {code}", code=code, tail=tail)
+    b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
     layer = await asyncio.to_thread(b.builder.layers.commit, area, stubs)
     b.add_layer(new, layer, desc)
     await asyncio.to_thread(b.record, key, new, desc, layer.size if layer else 0)
     return new, False
+
+
+async def _keep_or_drop(b: BuildRun, state: State, area: fsops.WorkArea, step: Step,
+                        failed: failedrun.FailedRun) -> None:
+    """A failed RUN's container is kept for debugging (moby removes a step's container
+    only after the step succeeded, or with --force-rm), else dropped; the work area
+    is consumed either way."""
+    if failedrun.should_keep(b) and await failedrun.keep(b, state, area, failed) is not None:
+        await asyncio.to_thread(b.builder.layers.discard, area)
+    else:
+        await _drop(b, area, step, failed.cid)
+
+
+async def _drop(b: BuildRun, area: fsops.WorkArea, step: Step, cid: str) -> None:
+    """Discard a failed RUN's work area: its container is gone."""
+    await asyncio.to_thread(b.builder.layers.discard, area)
+    b.emit({"type": "removed", "step": step.number, "container": cid[:12]})
 
 
 def expand_mount(b: BuildRun, m: MountSpec, env: dict[str, str]) -> MountSpec:

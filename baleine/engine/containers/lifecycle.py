@@ -89,9 +89,10 @@ class Lifecycle:
     # -- create -----------------------------------------------------------------
 
     def create(self, body: dict[str, Any], name: str | None,
-               platform: str | None = None) -> tuple[Container, list[str]]:
+               platform: str | None = None, cid: str | None = None) -> tuple[Container, list[str]]:
         """Create a container from a ``POST /containers/create`` body; return it and warnings.
-        ``platform`` (``os/arch[/variant]``): NotFound when the image is for another."""
+        ``platform`` (``os/arch[/variant]``): NotFound when the image is for another.
+        ``cid``: the ID to give it (a build step's, see :meth:`create_exited`)."""
         if not isinstance(body, dict):
             raise InvalidParameter("invalid JSON: expected an object")
         check_types(body)
@@ -108,7 +109,7 @@ class Lifecycle:
         config["Image"] = image_ref
         full_name = self.containers.check_name(name) if name else self.containers.unique_random_name()
         self._register_links(host_config, full_name)
-        cid = self.containers.new_id()
+        cid = cid or self.containers.new_id()
         if not config.get("Hostname"):
             config["Hostname"] = cid[:12]
         if host_config.get("NetworkMode") == "host" and not body.get("Hostname"):
@@ -137,6 +138,30 @@ class Lifecycle:
                     raise
         self.events.publish("container", "create", c.id, self.attributes(c))
         return c, warnings
+
+    def create_exited(self, body: dict[str, Any], cid: str, upper: str, code: int,
+                      started_at: str, error: str = "") -> Container:
+        """What the classic builder keeps of a failed RUN: a container made as
+        :meth:`create` makes it (random name, ID ``cid``) whose writable layer is the
+        directory ``upper`` (moved in: changes over the image's layers with the init
+        layer below, as a build's RUN work area holds them), exited with ``code``;
+        or, with the runtime's ``error``, one whose process never started (left
+        "created" with that error and its code, as a failed start leaves one).
+        Nothing is left of the container when this raises."""
+        c, _ = self.create(body, None, cid=cid)
+        try:
+            dest = self.snapshots.upper(c.private["rw"])
+            os.rmdir(dest)
+            os.rename(upper, dest)
+            if error:
+                c.state.update(ExitCode=start_failure_code(error), Error=error)
+            else:
+                c.state.update(Status="exited", ExitCode=code, StartedAt=started_at, FinishedAt=now_rfc3339nano())
+            self.containers.save(c)
+        except BaseException:
+            self._destroy(c)
+            raise
+        return c
 
     def attributes(self, c: Container, **extra: Any) -> dict[str, str]:
         """Event attributes as docker sends them (LogContainerEventWithAttributes): the
@@ -396,12 +421,7 @@ class Lifecycle:
 
     async def _cleanup_failed_start(self, c: Container, paths: MonitorPaths, exc: BaseException) -> None:
         msg = str(exc)
-        code = 128
-        low = msg.lower()
-        if "executable file not found" in low or "no such file or directory" in low:
-            code = 127
-        elif "permission denied" in low:
-            code = 126
+        code = start_failure_code(msg)
         await self.runtime.delete(c.id)
         if self.network is not None:
             await self.network.release(c)
@@ -902,6 +922,17 @@ def oom_files(parent: str, cid: str) -> list[str]:
     if ocispec.cgroup2():
         return [f"/sys/fs/cgroup/{parent}/{cid}/memory.events"]
     return [f"/sys/fs/cgroup/memory/{parent}/{cid}/memory.oom_control"]
+
+
+def start_failure_code(msg: str) -> int:
+    """The exit code dockerd records when a process cannot start (127: not found,
+    126: not executable, else 128)."""
+    low = msg.lower()
+    if "executable file not found" in low or "no such file or directory" in low:
+        return 127
+    if "permission denied" in low:
+        return 126
+    return 128
 
 
 def _start_error(state: dict[str, Any] | None) -> EngineError:
