@@ -162,8 +162,8 @@ def test_failed_health_rolls_back(d: Daemon, tmp_path: Path) -> None:
         assert set(p.versions().values()) == {"1"}
         p.ready(3)
         assert {p.hit() for _ in range(10)} == {"1"}
-        ps = p.ok("ps", "--format", "{{.Name}}") + p.run("ps", "--format", "{{.Name}}").stdout
-        assert sorted(set(ps.split())) == ["roll3-web-1", "roll3-web-2", "roll3-web-3"], ps
+        ps = p.run("ps", "-a", "--format", "{{.Name}}").stdout
+        assert sorted(ps.split()) == ["roll3-web-1", "roll3-web-2", "roll3-web-3"], ps
     finally:
         p.ok("down", "-t", "0")
     assert p.replicas() == {}
@@ -183,6 +183,9 @@ def test_failed_health_pauses_then_stop_first(d: Daemon, tmp_path: Path) -> None
         assert p.versions() == {"roll4-web-1": "2", "roll4-web-2": "1", "roll4-web-3": "1"}
         assert len(p.replicas()) == 3
         assert {p.hit() for _ in range(10)} == {"1"}
+        ps = dict(line.split(" ", 1) for line in p.run("ps", "--format", "{{.Name}} {{.Status}}").stdout.splitlines())
+        assert sorted(ps) == ["roll4-web-1", "roll4-web-2", "roll4-web-3"], ps
+        assert "(unhealthy)" in ps["roll4-web-1"] and "(healthy)" in ps["roll4-web-2"], ps
         # Fixing the file and running up again finishes the rollout, stop-first: never more than 3 replicas.
         p.write("3", order="stop-first")
         peak, done = [0], threading.Event()
