@@ -12,7 +12,7 @@ exceeds it. ``failed_too_much(failed, total, policy)`` is swarmkit's
 ``failureAction`` test: a failure counts once ``failed / total`` exceeds
 ``max_failure_ratio`` (updater.go: ``failedTasks/len(slots) > maxFailureRatio``).
 
-Pure: no I/O here; the runner executes the batches through ``baleine.client``.
+Pure: no I/O here; ``compose.rolling`` executes the batches through ``baleine.client``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..client import APIError, Client
-from . import balance, convert, graph, parallel
+from . import balance, convert, graph, parallel, rolling
 from .convert import (LABEL_HASH, LABEL_IMAGE, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE,
                       container_name)
 from .errors import ComposeError
@@ -78,9 +78,10 @@ class Runner:
     # -- queries ------------------------------------------------------------------------
 
     def containers(self, services: list[str] | None = None, all: bool = True,  # noqa: A002 - docker's name
-                   oneoff: bool | None = False) -> list[Container]:
+                   oneoff: bool | None = False, replaced: bool = False) -> list[Container]:
         """The project's containers (of ``services`` when given), ordered by service and
-        number. ``oneoff``: False only service containers, True only ``run`` ones, None both."""
+        number. ``oneoff``: False only service containers, True only ``run`` ones, None both.
+        Old replicas kept by a rollout (``rolling.is_replaced``) only with ``replaced``."""
         labels = [f"{LABEL_PROJECT}={self.project.name}"]
         if oneoff is not None:
             labels.append(f"{LABEL_ONEOFF}={'True' if oneoff else 'False'}")
@@ -90,6 +91,8 @@ class Runner:
         out = [Container.from_summary(c) for c in items]
         if services:
             out = [c for c in out if c.service in services]
+        if not replaced:
+            out = [c for c in out if not rolling.is_replaced(c)]
         return sorted(out, key=lambda c: (c.service, c.number, c.name))
 
     def inspect(self, ref: str) -> dict[str, Any]:
@@ -371,12 +374,16 @@ class Runner:
                  restart_deps: set[str] | None = None) -> tuple[list[Container], bool]:
         """Bring ``service`` to ``scale`` containers with the current configuration:
         unchanged ones are kept (and started), changed ones recreated, extra ones
-        removed. Returns (the containers, whether any was created or recreated)."""
+        removed. Changed running replicas of a service of several are rolled (``compose.rolling``:
+        ComposeError when the rollout paused or rolled back). Returns (the containers, whether
+        any was created or recreated)."""
         svc = self.project.services[service]
         want = self.project.scale(service) if scale is None else scale
         self._replicas = {**getattr(self, "_replicas", {}), service: want}
         expected = service_hash(svc)
         existing = self.containers([service])
+        rolling.clear_leftovers(self, service)
+        outdated: list[Container] = []  # replicas rolled after the loop (compose.rolling)
         changed = False
         by_number: dict[int, Container] = {}
         for c in existing:
@@ -390,10 +397,14 @@ class Runner:
             name = container_name(self.project, service, number)
             c = by_number.get(number)
             if c is not None:
+                regrouped = balance.stale(c.labels, self.project, service, want)
                 stale = c.labels.get(LABEL_HASH) != expected or (
-                    image_id and c.labels.get(LABEL_IMAGE) not in (None, "", image_id)) or (
-                    balance.stale(c.labels, self.project, service, want))
-                if (force or stale) and not no_recreate:
+                    image_id and c.labels.get(LABEL_IMAGE) not in (None, "", image_id)) or regrouped
+                # A replica changing balancing mode gives up its ports first: recreated, not rolled.
+                if (force or stale) and not no_recreate and start and want > 1 and c.running and not regrouped:
+                    outdated.append(c)
+                    changed = True
+                elif (force or stale) and not no_recreate:
                     self._recreate(c, service, number, image_id, timeout, start)
                     changed = True
                 else:
@@ -419,6 +430,7 @@ class Runner:
                 changed = True
                 if start:
                     self.start_container(cid, name)
+        rolling.roll(self, service, image_id, outdated, timeout)
         result = self.containers([service])
         return result, changed
 
@@ -581,7 +593,7 @@ class Runner:
         with ``volumes`` its named volumes and the containers' anonymous ones; with
         ``rmi`` ("all" or "local") its images."""
         project = self.project
-        all_containers = self.containers(oneoff=None)
+        all_containers = self.containers(oneoff=None, replaced=True)
         known = set(project.services) | set(project.disabled)
         targets = [c for c in all_containers if c.service in known or remove_orphans]
         if services:
@@ -612,7 +624,7 @@ class Runner:
                                                                        volumes=volumes))
         if services:
             return
-        remaining = self.containers(oneoff=None)
+        remaining = self.containers(oneoff=None, replaced=True)
         if remaining:
             return  # orphans kept: their networks are still in use
         names = {n["name"] for n in project.networks.values() if not n.get("external")}
