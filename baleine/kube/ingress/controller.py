@@ -25,8 +25,9 @@ Contract (a component of :mod:`baleine.kube.manager`):
   read-only. It is created only once a route exists (an Ingress of our class or a
   labelled container) and removed when none remains (so no port is held for
   nothing); after a daemon restart the existing container is adopted (or removed
-  when nothing routes anymore). Stopping the component leaves it serving (a controller restart must not cut traffic); the engine's shutdown
-  and the tests' reaping end it like any container.
+  when nothing routes anymore). Stopping the component leaves it serving (a
+  controller restart must not cut traffic); the engine's shutdown and the tests'
+  reaping end it like any container.
 - Each Ingress of ours gets ``status.loadBalancer.ingress`` = the node's
   InternalIP; a TLS Secret that is missing gets a ``Warning`` event (reason
   ``Sync``, as ingress-nginx) and the host is served with the default (self-signed)
