@@ -87,13 +87,14 @@ def curl(host: str, port: int, path: str = "/", tls: bool = False) -> tuple[int,
     return int(code), body.strip()
 
 
-def answer(s: Setup, host: str, path: str, want: tuple[int, str], tls: bool = False) -> None:
+def answer(s: Setup, host: str, path: str, want: tuple[int, str | None], tls: bool = False) -> None:
+    """Wait until the request answers ``want`` (status, body; a None body: any)."""
     got: list[tuple[int, str]] = []
     port = s.https if tls else s.http
 
     def attempt() -> bool:
         got.append(curl(host, port, path, tls))
-        return got[-1] == want
+        return got[-1][0] == want[0] and want[1] in (None, got[-1][1])
     try:
         wait_for(attempt, 30, interval=0.3, what=f"{want} from {host}{path}")
     except AssertionError:
@@ -142,6 +143,12 @@ def test_compose_routes_by_host_and_path_then_down_removes_them(setup: Setup) ->
            "sh", "-c", serve("byhand", 8081))
     answer(s, "run.example.test", "/", (200, "byhand"))
     s.d.ok("rm", "-f", "byhand")
+    # Running but not healthy (yet): routed, with no endpoint, so 503.
+    s.d.ok("run", "-d", "--name", "unhealthy", "--health-cmd", "false", "--health-interval", "1s",
+           "--label", 'io.baleine.ingress={"host":"sick.example.test","port":8082}', "busybox",
+           "sh", "-c", serve("sick", 8082))
+    answer(s, "sick.example.test", "/", (503, None))
+    s.d.ok("rm", "-f", "unhealthy")
     wait_for(lambda: curl("run.example.test", s.http)[0] == 404, 30, what="run.example.test unrouted")
     assert curl("web.example.test", s.http)[0] == 200
 
