@@ -3,8 +3,9 @@
 A compose project with ``web`` (busybox httpd, 2 balanced replicas) on
 ``web.example.test/`` and ``api`` (one plain container, ``expose`` only) on
 ``web.example.test/api``; curl ``--resolve`` against 127.0.0.1 reaches the right
-service through nginx on free high ports; a container run with a hand-written
-``io.baleine.ingress`` label is routed too; ``compose down`` removes the routes and,
+service through nginx on free high ports, over TLS with the fake certificate until
+the Secret ``api``'s ``tls`` names is made, then with it; a container run with a hand-written
+``io.baleine.ingress`` label is routed too (503 while it is not healthy); ``compose down`` removes the routes and,
 nothing routing anymore, nginx; a bad extension is a compose error and nothing is
 made. Traffic goes only to loopback.
 """
@@ -76,10 +77,12 @@ def compose(s: Setup, project: str, file: str, *args: str) -> Result:
     return _run(baleine_cmd() + ["compose", "-f", str(path), "-p", project, *args], s.d.env(), None, 120, False)
 
 
-def curl(host: str, port: int, path: str = "/", tls: bool = False) -> tuple[int, str]:
-    """(status, body) of one request to 127.0.0.1:port as ``host``; (0, error) when it fails."""
+def curl(host: str, port: int, path: str = "/", tls: bool = False, cacert: Path | None = None) -> tuple[int, str]:
+    """(status, body) of one request to 127.0.0.1:port as ``host``; (0, error) when it fails.
+    Over TLS the certificate is checked against ``cacert``, or not at all (-k)."""
     scheme = "https" if tls else "http"
-    r = subprocess.run(["curl", "-sS", "-k", "--max-time", "5", "--resolve", f"{host}:{port}:127.0.0.1",
+    verify = ["--cacert", str(cacert)] if cacert is not None else ["-k"]
+    r = subprocess.run(["curl", "-sS", *verify, "--max-time", "5", "--resolve", f"{host}:{port}:127.0.0.1",
                         "-w", "\n%{http_code}", f"{scheme}://{host}:{port}{path}"], capture_output=True, text=True)
     if r.returncode != 0:
         return 0, r.stderr
@@ -134,6 +137,14 @@ def test_compose_routes_by_host_and_path_then_down_removes_them(setup: Setup) ->
     answer(s, "web.example.test", "/api/", (200, "api"))
     # tls names a Secret that does not exist: served with the default certificate (-k).
     answer(s, "web.example.test", "/api/", (200, "api"), tls=True)
+    # Once the Secret exists in "default", it is the host's certificate.
+    crt, key = s.root / "tls.crt", s.root / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=web.example.test", "-addext", "subjectAltName=DNS:web.example.test",
+                    "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
+    s.kube.ok("create", "secret", "tls", "web-tls", f"--cert={crt}", f"--key={key}")
+    wait_for(lambda: curl("web.example.test", s.https, "/api/", True, crt) == (200, "api"), 30,
+             what="served with the Secret's certificate")
     # A host nobody routes: the default server's 404.
     assert curl("other.example.test", s.http)[0] == 404
 
