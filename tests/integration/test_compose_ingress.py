@@ -4,10 +4,10 @@ A compose project with ``web`` (busybox httpd, 2 balanced replicas) on
 ``web.example.test/`` and ``api`` (one plain container, ``expose`` only) on
 ``web.example.test/api``; curl ``--resolve`` against 127.0.0.1 reaches the right
 service through nginx on free high ports, over TLS with the fake certificate until
-the Secret ``api``'s ``tls`` names is made, then with it; a container run with a hand-written
-``io.baleine.ingress`` label is routed too (503 while it is not healthy); ``compose down`` removes the routes and,
-nothing routing anymore, nginx; a bad extension is a compose error and nothing is
-made. Traffic goes only to loopback.
+the Secret that ``api``'s ``tls`` names is made, then with it. A container run with
+a hand-written ``io.baleine.ingress`` label is routed too (503 while not healthy).
+``compose down`` removes the routes and, nothing routing anymore, nginx; a bad
+extension is a compose error and nothing is made. Traffic goes only to loopback.
 """
 from __future__ import annotations
 
