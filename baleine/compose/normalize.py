@@ -701,6 +701,10 @@ def normalize_service(name: str, raw: dict[str, Any], env: Mapping[str, str], ba
         from .autoscale import EXTENSION, normalize as normalize_autoscale
 
         svc[EXTENSION] = normalize_autoscale(svc, where)
+    if "x-baleine-ingress" in svc:  # checked at load; becomes the io.baleine.ingress label (compose/ingress.py)
+        from .ingress import apply as apply_ingress
+
+        apply_ingress(svc, where)
     return order_service(svc)
 
 

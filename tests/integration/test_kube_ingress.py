@@ -193,3 +193,12 @@ def test_daemon_restart_adopts_the_nginx_container(setup: Setup) -> None:
     k.wait_ready()
     answer(setup, "http://a.example.test:{port}/", "a.example.test", (200, "a"))
     assert d.ok("ps", "-aq", "--filter", "name=baleine-ingress-nginx").split() == before
+
+
+def test_no_ingress_left_removes_nginx(setup: Setup) -> None:
+    """The last Ingress deleted: nginx goes, its ports are released (not a 404 server)."""
+    k, d = setup.kube, setup.kube.daemon
+    k.ok("delete", "ingress", "web")
+    wait_for(lambda: d.ok("ps", "-aq", "--filter", "name=baleine-ingress-nginx").split() == [], 30,
+             what="nginx removed")
+    assert curl(f"http://a.example.test:{setup.http}/", "a.example.test", setup.http)[0] == 0

@@ -6,6 +6,14 @@ Contract (a component of :mod:`baleine.kube.manager`):
   :data:`model.CONTROLLER`, marked the default class, as minikube's ingress addon
   does), unless a class of ours exists already; user-made classes naming our
   controller are served as well.
+- Routes also come from the running containers labelled ``io.baleine.ingress``
+  (compose's ``x-baleine-ingress`` or a hand-written label; :mod:`.label`,
+  :mod:`.containers`), read through ``ctx.backends`` (the containers list and the
+  balanced groups) and merged by :func:`model.merge` (an Ingress wins a conflict).
+  The engine's container events (start, die, health_status, destroy, ...) of
+  labelled containers queue a sync too, and while container routes exist a sync
+  runs every :data:`CONTAINER_RESYNC` seconds (the balancer's readiness follows
+  the same events, a little later).
 - Any change of an Ingress, IngressClass, Service, EndpointSlice or Secret queues
   one sync (debounced by :data:`DEBOUNCE`): the routing table is built and rendered
   off the event loop; when the rendered files differ from what nginx runs, they
@@ -14,10 +22,12 @@ Contract (a component of :mod:`baleine.kube.manager`):
 - nginx runs in the container :data:`CONTAINER` (image ``--ingress-image``,
   never pulled here), on the host network, listening on ``--ingress-http-port``
   and ``--ingress-https-port``, the configuration directory bind-mounted
-  read-only. It is created only once an Ingress of our class exists; after a
-  daemon restart the existing container is adopted. Stopping the component leaves
-  it serving (a controller restart must not cut traffic); the engine's shutdown
-  and the tests' reaping end it like any container.
+  read-only. It is created only once a route exists (an Ingress of our class or a
+  labelled container) and removed when none remains (so no port is held for
+  nothing); after a daemon restart the existing container is adopted (or removed
+  when nothing routes anymore). Stopping the component leaves it serving (a
+  controller restart must not cut traffic); the engine's shutdown and the tests'
+  reaping end it like any container.
 - Each Ingress of ours gets ``status.loadBalancer.ingress`` = the node's
   InternalIP; a TLS Secret that is missing gets a ``Warning`` event (reason
   ``Sync``, as ingress-nginx) and the host is served with the default (self-signed)
@@ -33,8 +43,11 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ...rules.filters import Filters
 from ..controller import Controller, Key
+from . import containers as croutes
 from . import model, nginx
+from .label import LABEL
 
 if TYPE_CHECKING:
     from ..manager import Context
@@ -50,6 +63,10 @@ DEFAULT_CLASS = "nginx"
 #: Seconds a sync waits so that a burst of changes makes one reload.
 DEBOUNCE = 0.2
 SYNC: Key = ("", "sync")
+#: Seconds between syncs while container routes exist (events are the fast path).
+CONTAINER_RESYNC = 5.0
+#: Container events that can change a container route.
+CONTAINER_ACTIONS = ("start", "die", "stop", "kill", "destroy", "pause", "unpause", "health_status", "rename")
 
 
 class IngressController(Controller):
@@ -63,6 +80,8 @@ class IngressController(Controller):
         self._applied = ""  # digest of the files nginx runs with
         self._container = ""
         self._reported: set[tuple[str, str, str]] = set()
+        self._logged: set[str] = set()
+        self._swept = False  # a leftover nginx container looked for once, when nothing routes
 
     def keys_for(self, resource: str, obj: Obj) -> Iterable[Key]:
         return [SYNC]
@@ -73,11 +92,14 @@ class IngressController(Controller):
     async def reconcile(self, namespace: str, name: str) -> float | None:
         await asyncio.sleep(DEBOUNCE)
         c = self.client
+        secrets = c.list("secrets")
         table = model.build(c.list(INGRESSES), c.list(CLASSES), c.list("services"),
-                            c.list("endpointslices.discovery.k8s.io"), c.list("secrets"))
+                            c.list("endpointslices.discovery.k8s.io"), secrets)
+        model.merge(table, await self._container_routes(), secrets)
         await self._report(table)
-        if not table.ingresses and not self._container:
-            return None  # nothing of ours: no container, no ports held
+        if not table.ingresses and not table.containers:
+            await self._remove_container()  # nothing routes: no container, no ports held
+            return None
         opts = self.ctx.options
         conf, files = nginx.render(table, opts.ingress_http_port, opts.ingress_https_port, CONF_IN_CONTAINER)
         digest = await asyncio.to_thread(write_config, self.conf_dir, conf, files)
@@ -87,7 +109,43 @@ class IngressController(Controller):
             await self._exec(["nginx", "-c", f"{CONF_IN_CONTAINER}/nginx.conf", "-s", "reload"])
             self._applied = digest
         await self._status(table)
-        return None
+        return CONTAINER_RESYNC if table.containers else None
+
+    # --- routes of labelled containers -------------------------------------------------
+
+    async def _container_routes(self) -> list[croutes.ContainerRoute]:
+        backends = self.ctx.backends
+        if backends is None or backends.containers is None:
+            return []
+        views = await backends.containers.list(Filters({"label": [LABEL]}), show_all=False, limit=0, size=False)
+        groups = await backends.networks.balancers() if backends.networks is not None else []
+        routes, problems = croutes.routes([v.container.doc for v in views], groups)
+        for p in problems:
+            if p not in self._logged:  # once per problem: a resync must not flood the log
+                self._logged.add(p)
+                log.warning("ingress: %s", p)
+        return routes
+
+    async def _watch_containers(self) -> None:
+        """Queue a sync on each event of a labelled container (the engine's event stream)."""
+        system = self.ctx.backends.system if self.ctx.backends is not None else None
+        if system is None:
+            return
+        filters = Filters({"type": ["container"], "label": [LABEL]})
+        stream = await system.events(filters, None, None, lambda: False)
+        try:
+            async for event in stream:
+                action = str(event.get("Action") or event.get("status") or "")
+                if action.partition(":")[0] in CONTAINER_ACTIONS:
+                    self.enqueue(SYNC)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def start(self) -> None:
+        super().start()
+        self._tasks.append(asyncio.create_task(self._watch_containers(), name=f"{self.name} container events"))
 
     # --- events and status ----------------------------------------------------------
 
@@ -118,6 +176,16 @@ class IngressController(Controller):
 
     # --- the nginx container -------------------------------------------------------------
 
+    async def _remove_container(self) -> None:
+        """Remove nginx (ours, or a leftover of a previous daemon run, looked for once)."""
+        backends = self.ctx.backends
+        if backends is None or backends.containers is None or (self._swept and not self._container):
+            return
+        with contextlib.suppress(Exception):  # NotFound: nothing to remove
+            await backends.containers.remove(self._container or CONTAINER, force=True, volumes=False)
+            log.info("ingress: no route left, nginx removed")
+        self._container, self._applied, self._swept = "", "", True
+
     async def _ensure_container(self) -> bool:
         """The nginx container running (adopted, started or created); False when it cannot be."""
         backends = self.ctx.backends
@@ -140,7 +208,7 @@ class IngressController(Controller):
         if doc is None or not doc["State"].get("Running"):
             await containers.start(cid)
             self._applied = await asyncio.to_thread(config_digest, self.conf_dir)
-        self._container = cid
+        self._container, self._swept = cid, False
         return True
 
     def _body(self) -> Obj:

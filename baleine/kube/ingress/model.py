@@ -16,6 +16,12 @@ semantics the rendered nginx.conf implements, so they can be tested without ngin
   Ingresses, the oldest one's path wins a conflict (as ingress-nginx);
 - a request no path matches goes to the default backend (``spec.defaultBackend``
   of the oldest Ingress that has one), else 404.
+
+Routes of labelled containers (compose's ``x-baleine-ingress``, see
+:mod:`.containers`) are merged into the same table by :func:`merge`, as ``Prefix``
+paths under the same rules; on a conflict (same host, same path) the Kubernetes
+Ingress wins, and so does its TLS Secret for a host. A container route's ``tls``
+names a Secret of the namespace ``default`` (missing: the default certificate).
 """
 from __future__ import annotations
 
@@ -73,6 +79,7 @@ class Table:
     servers: dict[str, Server] = field(default_factory=dict)
     default_backend: Backend | None = None
     ingresses: list[tuple[str, str]] = field(default_factory=list)  # the ones of our class
+    containers: list[str] = field(default_factory=list)  # sources of the container routes merged
     problems: list[Problem] = field(default_factory=list)
 
     def upstreams(self) -> list[Backend]:
@@ -238,3 +245,26 @@ def match(table: Table, host: str, path: str) -> Backend | None:
         return table.default_backend
     best = max(candidates, key=lambda r: (len(r.path), r.exact))
     return best.backend
+
+
+#: The namespace whose Secrets container routes name in ``tls``.
+CONTAINER_TLS_NAMESPACE = "default"
+
+
+def merge(table: Table, routes: list[Any], secrets: list[Obj]) -> Table:
+    """Add container routes (:class:`.containers.ContainerRoute`) to ``table`` as Prefix
+    routes; a (host, path) an Ingress serves already keeps the Ingress's backend."""
+    secret_by = {(_meta(s).get("namespace", ""), _meta(s)["name"]): s for s in secrets}
+    for r in routes:
+        e = r.entry
+        server = table.servers.setdefault(e.host, Server(e.host))
+        path = e.path.rstrip("/") or "/"
+        if any(x.path == path and not x.exact for x in server.routes):
+            continue  # the Kubernetes object wins
+        server.routes.append(Route(path, False, r.backend))
+        if r.source not in table.containers:
+            table.containers.append(r.source)
+        if e.tls and e.host and server.tls is None and not server.tls_secret:
+            server.tls = _tls(secret_by.get((CONTAINER_TLS_NAMESPACE, e.tls)))
+            server.tls_secret = f"{CONTAINER_TLS_NAMESPACE}/{e.tls}"
+    return table
