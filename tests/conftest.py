@@ -291,8 +291,9 @@ def daemon() -> Iterator[Daemon]:
 @pytest.fixture(scope="session")
 def bookworm_daemon() -> Iterator[Daemon]:
     """One daemon for the session with busybox and ../shared/images/bookworm.tar.xz
-    (debian, python, nginx, redis, postgres: 315 MB unpacked, loaded once)."""
-    d = new_daemon()
+    (debian, python, nginx, redis, postgres: 315 MB unpacked, loaded once). Its
+    autoscaler syncs every second (compose acceptance), as a test's would."""
+    d = new_daemon(extra_args=["--hpa-sync-period", "1s"])
     try:
         d.ok("load", "-i", str(BUSYBOX_TAR))
         d.ok("load", "-i", str(BOOKWORM), timeout=600)

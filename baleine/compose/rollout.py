@@ -121,6 +121,11 @@ def parse_policy(raw: dict[str, Any] | None, where: str) -> UpdatePolicy:
     )
 
 
+def declared(svc: dict[str, Any]) -> bool:
+    """Whether a normalised service asks for rollouts (its ``deploy.update_config`` is set)."""
+    return (svc.get("deploy") or {}).get("update_config") is not None
+
+
 def service_policies(name: str, svc: dict[str, Any]) -> tuple[UpdatePolicy, UpdatePolicy]:
     """A normalised service's (update, rollback) policies; validates both."""
     deploy = svc.get("deploy") or {}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..client import APIError, Client
-from . import balance, convert, graph, parallel, rolling
+from . import balance, convert, graph, parallel, rollout, rolling
 from .convert import (LABEL_HASH, LABEL_IMAGE, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE,
                       container_name)
 from .errors import ComposeError
@@ -374,7 +374,8 @@ class Runner:
                  restart_deps: set[str] | None = None) -> tuple[list[Container], bool]:
         """Bring ``service`` to ``scale`` containers with the current configuration:
         unchanged ones are kept (and started), changed ones recreated, extra ones
-        removed. Changed running replicas of a service of several are rolled (``compose.rolling``:
+        removed. Changed running replicas of a service of several with a
+        ``deploy.update_config`` are rolled (``compose.rolling``:
         ComposeError when the rollout paused or rolled back). Returns (the containers, whether
         any was created or recreated)."""
         svc = self.project.services[service]
@@ -384,6 +385,9 @@ class Runner:
         existing = self.containers([service])
         rolling.clear_leftovers(self, service)
         outdated: list[Container] = []  # replicas rolled after the loop (compose.rolling)
+        # Rolled only when asked for: without update_config docker compose recreates
+        # a service's containers together, and so does Baleine.
+        rolled = want > 1 and rollout.declared(svc)
         changed = False
         by_number: dict[int, Container] = {}
         for c in existing:
@@ -401,7 +405,7 @@ class Runner:
                 stale = c.labels.get(LABEL_HASH) != expected or (
                     image_id and c.labels.get(LABEL_IMAGE) not in (None, "", image_id)) or regrouped
                 # A replica changing balancing mode gives up its ports first: recreated, not rolled.
-                if (force or stale) and not no_recreate and start and want > 1 and c.running and not regrouped:
+                if (force or stale) and not no_recreate and start and rolled and c.running and not regrouped:
                     outdated.append(c)
                     changed = True
                 elif (force or stale) and not no_recreate:

@@ -58,6 +58,8 @@ LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 LABEL_NUMBER = "com.docker.compose.container-number"
 LABEL_CONFIG_HASH = "com.docker.compose.config-hash"
+#: a group is left alone this long (at least two periods) after a member is created
+SETTLE_SECONDS = 5.0
 #: compose labels a clone must not inherit (it replaces nothing)
 NOT_CLONED = ("com.docker.compose.replace",)
 
@@ -111,6 +113,18 @@ def clone_body(c: Container, number: int) -> dict[str, Any]:
     if endpoints:
         body["NetworkingConfig"] = {"EndpointsConfig": endpoints}
     return body
+
+
+def settling(group: Group, seconds: float, now: float | None = None) -> bool:
+    """Whether the group's newest container was created less than ``seconds`` ago."""
+    newest = max((c.doc.get("Created") or "" for c in group.containers), default="")
+    if not newest:
+        return False
+    try:
+        created = datetime.datetime.fromisoformat(newest).timestamp()
+    except ValueError:
+        return False
+    return (time.time() if now is None else now) - created < seconds
 
 
 def rolling(group: Group, state: GroupState) -> bool:
@@ -221,6 +235,11 @@ class Autoscaler:
             # excess would remove the new member, counting a stopped old one as
             # missing would clone the old configuration.
             state.desired, state.error = current, "held: a rollout is under way"
+            return
+        if settling(group, max(SETTLE_SECONDS, 2 * self.period)):
+            # Its owner (compose up or scale) is still making members under the numbers
+            # it chose: a clone now would take one of them.
+            state.desired, state.error = current, ""
             return
         samples = await self._samples(members, spec, state)
         if current > spec.maximum:
