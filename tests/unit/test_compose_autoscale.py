@@ -11,7 +11,7 @@ import pytest
 from baleine.compose import balance, loader
 from baleine.compose.errors import ComposeError
 from baleine.engine.containers.records import Container
-from baleine.engine.networks.autoscaler import GroupState, clone_body, member_name, number_of, rolling
+from baleine.engine.networks.autoscaler import GroupState, clone_body, member_name, number_of, rolling, settling
 from baleine.engine.networks.balancer import Group
 from baleine.engine.networks.autoscalerules import (LABEL_AUTOSCALE, AutoscaleSpec, SpecError, check_extension,
                                                     format_spec, parse_spec)
@@ -146,3 +146,13 @@ def test_a_group_with_two_configurations_is_held() -> None:
     assert rolling(g, state)
     state.removing.add("c")  # being removed: no longer counted
     assert not rolling(g, state)
+
+
+def test_a_group_just_made_is_settling() -> None:
+    c = _member("a", "h1")
+    c.doc["Created"] = "2026-12-04T16:00:00.123456789Z"
+    g = Group("p_web", containers=[c])
+    t0 = 1796400000.123  # 2026-12-04T16:00:00.123Z
+    assert settling(g, 5, now=t0 + 4)
+    assert not settling(g, 5, now=t0 + 6)
+    assert not settling(Group("p_web", containers=[_member("b", "h1")]), 5)  # no creation time: not held

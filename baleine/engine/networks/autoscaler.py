@@ -236,12 +236,14 @@ class Autoscaler:
             # missing would clone the old configuration.
             state.desired, state.error = current, "held: a rollout is under way"
             return
+        samples = await self._samples(members, spec, state)
         if settling(group, max(SETTLE_SECONDS, 2 * self.period)):
-            # Its owner (compose up or scale) is still making members under the numbers
-            # it chose: a clone now would take one of them.
+            # Its owner (compose up or scale) may still be making members under numbers
+            # it chose: a clone now could take one. Measured, not resized.
+            with contextlib.suppress(algo.MetricError):
+                state.current_cpu = algo.utilization_replicas(samples, current, spec.cpu).utilization
             state.desired, state.error = current, ""
             return
-        samples = await self._samples(members, spec, state)
         if current > spec.maximum:
             desired = spec.maximum
         elif current < spec.minimum:
