@@ -71,8 +71,9 @@ def generate(ctx: Context, argv: list[str]) -> int:
         objects, warnings = _pods_objects(ctx, pod_targets, o)
     else:
         project = _containers_project(ctx, o.targets) if o.targets else _compose_project(o)
-        images = _image_refs(ctx, project, o.push)
-        objects, warnings = translate.project_objects(project, o.namespace, images[0])
+        exposed: dict[str, list[str]] = {}
+        images = _image_refs(ctx, project, o.push, exposed)
+        objects, warnings = translate.project_objects(project, o.namespace, images[0], exposed)
         warnings = images[1] + warnings
     for w in warnings:
         sys.stderr.write(f"warning: {w}\n")
@@ -149,9 +150,11 @@ def _pods_objects(ctx: Context, targets: list[tuple[str, str]], o: Any) -> tuple
     return objects, warnings
 
 
-def _image_refs(ctx: Context, project: Any, push: bool) -> tuple[dict[str, str], list[str]]:
+def _image_refs(ctx: Context, project: Any, push: bool,
+                exposed: dict[str, list[str]] | None = None) -> tuple[dict[str, str], list[str]]:
     """Image reference → digest reference (``repo@sha256:...``) when the image has a
-    RepoDigest for its repository (after pushing it with ``--push``); warnings otherwise."""
+    RepoDigest for its repository (after pushing it with ``--push``); warnings otherwise.
+    ``exposed``, when given, is filled with each image's ``ExposedPorts`` keys."""
     refs: dict[str, str] = {}
     warnings: list[str] = []
     wanted = sorted({str(s.get("image")) for s in project.services.values() if s.get("image")})
@@ -160,9 +163,12 @@ def _image_refs(ctx: Context, project: Any, push: bool) -> tuple[dict[str, str],
             if push:
                 _push(ctx, ref)
             try:
-                digests = ctx.client.images.inspect(ref).get("RepoDigests") or []
+                inspect = ctx.client.images.inspect(ref)
             except Exception:
-                digests = []
+                inspect = {}
+            digests = inspect.get("RepoDigests") or []
+            if exposed is not None:
+                exposed[ref] = sorted((inspect.get("Config") or {}).get("ExposedPorts") or {})
             repo = ref.split("@")[0]
             last = repo.rsplit("/", 1)[-1]
             repo = repo[:len(repo) - len(last)] + last.split(":")[0]

@@ -5,9 +5,10 @@ Objects are plain dicts in apply order (ConfigMaps/Secrets/PVCs, Services, Deplo
 Ingresses, HPAs). Every compose field without a translation gives one warning
 ``service web: field "devices" has no Kubernetes equivalent; dropped`` — never silence.
 Choices (documented in docs/DESIGN.md, "kube generate"):
-- every service with ``ports`` or ``expose`` gets a Service named after it so cluster DNS
-  names keep working; published ports make it ``type: NodePort`` (nodePort = published
-  port when it lies in 30000-32767, else the cluster assigns one and a warning says so);
+- every service with ``ports`` or ``expose`` (else its image's ``ExposedPorts``) gets a
+  Service named after it so cluster DNS names keep working; published ports make it
+  ``type: NodePort`` (nodePort = published port when it lies in 30000-32767, else the
+  cluster assigns one and a warning says so);
 - ``depends_on`` becomes one busybox init container per dependency that waits until the
   dependency's Service answers (``nc -z``); a dependency without ports cannot be waited
   for and is warned about;
@@ -44,12 +45,14 @@ WAIT_SCRIPT = ('ok() {{ nc -z -w 2 "$1" "$2" </dev/null 2>/dev/null && return 0;
                'until ok {host} {port}; do echo waiting for {host}:{port}; sleep 1; done')
 
 
-def project_objects(project: Any, namespace: str = "", images: dict[str, str] | None = None
-                    ) -> tuple[list[Obj], list[str]]:
+def project_objects(project: Any, namespace: str = "", images: dict[str, str] | None = None,
+                    exposed: dict[str, list[str]] | None = None) -> tuple[list[Obj], list[str]]:
     """The objects for every enabled service of ``project``; ``images`` maps a service's
-    image reference to the one to print (a digest reference)."""
+    image reference to the one to print (a digest reference), ``exposed`` to its image's
+    exposed ports (``"5432/tcp"``), the ports of a service that declares none."""
     out = _Out(namespace, images or {})
-    ports = {name: _service_ports(svc) for name, svc in project.services.items()}
+    ports = {name: _service_ports(svc) or _image_ports((exposed or {}).get(str(svc.get("image")), []))
+             for name, svc in project.services.items()}
     for name, svc in project.services.items():
         _service(out, project, name, svc, ports)
     return out.ordered(), out.warnings
@@ -353,6 +356,17 @@ def _service_ports(svc: Obj) -> list[Obj]:
         for n in range(int(lo), int(hi or lo) + 1):
             seen.setdefault((n, proto or "tcp"), {"target": n, "protocol": proto or "tcp", "published": None})
     return list(seen.values())
+
+
+def _image_ports(exposed: list[str]) -> list[Obj]:
+    """An image's ``ExposedPorts`` keys as ports: on a compose network other services reach
+    them without ``ports`` or ``expose``, so the cluster gets a Service for them too."""
+    out = []
+    for key in exposed:
+        port, _, proto = key.partition("/")
+        if port.isdigit():
+            out.append({"target": int(port), "protocol": proto or "tcp", "published": None})
+    return out
 
 
 def _k8s_service(out: _Out, name: str, kname: str, svc: Obj, ports: list[Obj], selector: dict[str, str]) -> Obj:

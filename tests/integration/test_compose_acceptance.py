@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ..conftest import Daemon
 from ..networking import free_port
@@ -24,10 +25,8 @@ from .test_compose import Project
 from .test_founding_case import python_libs
 
 APP = '''
-import http.server, json, os, signal, sys, time
+import http.server, json, os, signal, threading, time
 import pg8000.native
-
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # PID 1: no default action
 
 VERSION = os.environ.get("APP_VERSION", "1")
 
@@ -59,11 +58,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 server = http.server.ThreadingHTTPServer(("", 8000), Handler)
+server.daemon_threads = False  # server_close() waits for the requests under way
+# A graceful stop (PID 1 has no default action for SIGTERM): no new connection, the
+# requests under way answered, then exit.
+signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
 open("/tmp/listening", "w").close()  # what the healthcheck looks for: no process of its own to start
 server.serve_forever()
+server.server_close()
 '''
 
 DOCKERFILE = """FROM python:3.11-slim
+ARG VERSION=1
+ENV APP_VERSION=$VERSION
 COPY libs /srv/libs
 COPY app.py /srv/app.py
 ENV PYTHONPATH=/srv/libs
@@ -72,15 +78,16 @@ CMD ["python3", "/srv/app.py"]
 
 
 def compose_file(port: int, version: str, broken: bool = False, autoscale: bool = False) -> str:
-    """The project: ``app`` × 3 (start-first rollouts, rollback on failure) and ``db``."""
+    """The project: ``app`` × 3 (start-first rollouts, rollback on failure; each version
+    an image of its own, built by ``compose up``) and ``db``."""
     extension = ("    x-baleine-autoscale: {min: 3, max: 4, cpu: 50, behavior: "
                  "{scaleDown: {stabilizationWindowSeconds: 3}}}\n") if autoscale else ""
     return f"""services:
   app:
-    build: ./app
+    build: {{context: ./app, args: {{VERSION: "{version}"}}}}
+    image: accept-app:{version}
     ports: ["127.0.0.1:{port}:8000"]
     environment:
-      APP_VERSION: "{version}"
       BROKEN: "{'yes' if broken else ''}"
       DB_PASSWORD: secret
     healthcheck:
@@ -195,7 +202,7 @@ def test_rolled_under_load_then_rolled_back(project: Project) -> None:
     port = p.published
     assert set(app_versions(p).values()) == {"1"} and len(app_versions(p)) == 3
 
-    # A new configuration, rolled one replica at a time while requests keep coming.
+    # A new image, rolled one replica at a time while requests keep coming.
     p.write(compose_file(p.published, "2"))
     with Load(port) as load:
         time.sleep(1)
@@ -205,7 +212,7 @@ def test_rolled_under_load_then_rolled_back(project: Project) -> None:
     assert load.versions.get("1") and load.versions.get("2"), load.versions
     assert sorted(app_versions(p).values()) == ["2", "2", "2"]
 
-    # A configuration whose healthcheck fails: rolled back to version 2, still serving.
+    # An image and configuration whose healthcheck fails: rolled back to version 2, still serving.
     p.write(compose_file(p.published, "3", broken=True))
     with Load(port) as load:
         r = p.compose("up", "-d", timeout=300)
@@ -230,3 +237,10 @@ def test_autoscaled_under_load(project: Project) -> None:
     assert load.failures == load2.failures == [], (load.failures + load2.failures)[:5]
     assert status["Max"] == 4 and status["TargetCPU"] == 50
     wait_for(lambda: f"back to 3 replicas ({group(p)['Autoscale']})", lambda: len(app_versions(p)) == 3, 60)
+
+    # The same project as manifests for a cluster: checked, the extension an HPA.
+    r = p.d.cli("kube", "generate", "-f", str(p.file), "-p", p.name)
+    assert r.returncode == 0, r.stderr
+    kinds = [(doc["kind"], doc["metadata"]["name"]) for doc in yaml.safe_load_all(r.stdout) if doc]
+    assert ("Deployment", "app") in kinds and ("Deployment", "db") in kinds and ("Service", "db") in kinds
+    assert ("HorizontalPodAutoscaler", "app") in kinds, kinds

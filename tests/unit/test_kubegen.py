@@ -255,3 +255,14 @@ def test_pod_init_containers_named_and_cpu_request_carried() -> None:
     _, svc, _ = pods.service_of(inspect, None)
     objects, _ = translate.pod_objects(containers.project_of({"app": svc}, "web"), "web")
     assert objects[0]["spec"]["template"]["spec"]["containers"][0]["resources"] == {"requests": {"cpu": "250m"}}
+
+
+def test_image_exposed_ports_give_a_service() -> None:
+    from baleine.kubegen import translate
+
+    project = type("P", (), {"services": {"db": {"image": "postgres:15"}}, "name": "p"})()
+    objects, _ = translate.project_objects(project, "", {}, {"postgres:15": ["5432/tcp"]})
+    services = [o for o in objects if o["kind"] == "Service"]
+    assert [(s["metadata"]["name"], s["spec"]["ports"][0]["port"]) for s in services] == [("db", 5432)]
+    objects, _ = translate.project_objects(project, "", {}, {})
+    assert not [o for o in objects if o["kind"] == "Service"]
