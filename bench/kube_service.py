@@ -104,7 +104,7 @@ def main() -> None:
     os.chmod(app_dir, 0o755)
     Path(app_dir, "server.py").write_text(SERVER)
     port = free_port()
-    d = new_daemon(prefix="bench-", extra_args=["--kube-addr", f"127.0.0.1:{port}"])
+    d = new_daemon(prefix="bench-", parent="/var/lib/baleine-bench", extra_args=["--kube-addr", f"127.0.0.1:{port}"])
     try:
         k = Kube(d, port)
         k.wait_ready()

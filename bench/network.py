@@ -145,7 +145,7 @@ def main() -> None:
     os.chmod(app_dir, 0o755)
     Path(app_dir, "server.py").write_text(SERVER)
     results: dict[str, tuple[float, float]] = {}
-    d = new_daemon(prefix="bench-")
+    d = new_daemon(prefix="bench-", parent="/var/lib/baleine-bench")
     try:
         from tests.conftest import baleine_cmd
 

@@ -50,7 +50,7 @@ def timed(fn) -> float:  # noqa: ANN001
 
 
 def bench_baleine(source, kind: str) -> tuple[float, float, list[float], list[float]]:  # noqa: ANN001
-    d = new_daemon(prefix="bbench-")
+    d = new_daemon(prefix="bbench-", parent="/var/lib/baleine-bench")
     target = start(kind)
     try:
         pulls = []
