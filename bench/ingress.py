@@ -84,8 +84,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=4)
     o = ap.parse_args()
     port, http_port, https_port = free_port(), free_port(), free_port()
-    d = new_daemon(prefix="bench-", parent="/var/lib/baleine-bench", extra_args=["--kube-addr", f"127.0.0.1:{port}", "--ingress-http-port",
-                                                str(http_port), "--ingress-https-port", str(https_port)])
+    d = new_daemon(prefix="bench-", parent="/var/lib/baleine-bench",
+                   extra_args=["--kube-addr", f"127.0.0.1:{port}", "--ingress-http-port", str(http_port),
+                               "--ingress-https-port", str(https_port)])
     try:
         k = Kube(d, port)
         k.wait_ready()
