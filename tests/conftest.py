@@ -302,6 +302,15 @@ def bookworm_daemon() -> Iterator[Daemon]:
         destroy_daemon(d, "the session's bookworm_daemon fixture")
 
 
+@pytest.fixture(scope="session")
+def nginx_tar(bookworm_daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``nginx:1.22`` alone, saved once from the session's bookworm daemon: loading it
+    takes a few seconds where the whole bookworm archive takes half a minute."""
+    path = tmp_path_factory.mktemp("nginx") / "nginx.tar"
+    bookworm_daemon.ok("save", "-o", str(path), "nginx:1.22", timeout=300)
+    return path
+
+
 @pytest.fixture
 def fresh_daemon(request) -> Iterator[Daemon]:
     """A daemon of the test's own (for crash and restart tests)."""

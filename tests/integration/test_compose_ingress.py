@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import BOOKWORM, BUSYBOX_TAR, Daemon, Result, _run, baleine_cmd
+from ..conftest import BUSYBOX_TAR, Daemon, Result, _run, baleine_cmd
 from ..kubehelp import NEEDS_KUBECTL, Kube, free_port, kube_daemon, wait_for
 
 pytestmark = NEEDS_KUBECTL
@@ -109,11 +109,11 @@ def nginx_containers(s: Setup) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(tmp_path_factory: pytest.TempPathFactory, nginx_tar: Path) -> Iterator[Setup]:
     http, https = free_port(), free_port()
     with kube_daemon("--ingress-http-port", str(http), "--ingress-https-port", str(https)) as k:
         k.daemon.ok("load", "-i", str(BUSYBOX_TAR))
-        k.daemon.ok("load", "-i", str(BOOKWORM), timeout=600)
+        k.daemon.ok("load", "-i", str(nginx_tar), timeout=600)
         yield Setup(k, http, https, tmp_path_factory.mktemp("compose"))
 
 

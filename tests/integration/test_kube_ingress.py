@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import BOOKWORM, BUSYBOX_TAR
+from ..conftest import BUSYBOX_TAR
 from ..kubehelp import NEEDS_KUBECTL, Kube, free_port, get_json, kube_daemon, wait_for
 
 pytestmark = NEEDS_KUBECTL
@@ -78,12 +78,12 @@ def curl(url: str, host: str, port: int, cacert: Path | None = None) -> tuple[in
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(tmp_path_factory: pytest.TempPathFactory, nginx_tar: Path) -> Iterator[Setup]:
     http, https = free_port(), free_port()
     with kube_daemon("--ingress-http-port", str(http), "--ingress-https-port", str(https)) as k:
         d = k.daemon
         d.ok("load", "-i", str(BUSYBOX_TAR))
-        d.ok("load", "-i", str(BOOKWORM), timeout=600)
+        d.ok("load", "-i", str(nginx_tar), timeout=600)
         crt, key = make_cert(tmp_path_factory.mktemp("tls"))
         k.ok("create", "secret", "tls", "tls-a", f"--cert={crt}", f"--key={key}")
         for name in ("a", "b"):
