@@ -739,11 +739,25 @@ def port(ctx: Context, g: Globals, argv: list[str]) -> int:
     number, _, proto = o.private_port.partition("/")
     key = f"{number}/{proto or o.protocol}"
     bindings = ((info.get("NetworkSettings") or {}).get("Ports") or {}).get(key) or []
+    bindings = bindings or _balanced_bindings(ctx, info, int(number), proto or o.protocol)
     if not bindings:
         raise CLIError(f"no port {key} for container {found[0].name}", 1)
     b = bindings[0]
     print(f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort', '')}")
     return 0
+
+
+def _balanced_bindings(ctx: Context, info: dict[str, Any], port: int, proto: str) -> list[dict[str, Any]]:
+    """A replica's published port when its group holds it (replicated services share
+    one published port, held by the engine's balancer, not by any one container)."""
+    group = ((info.get("Config") or {}).get("Labels") or {}).get("io.baleine.balance")
+    if not group:
+        return []
+    for g in ctx.client.networks.balancers():
+        if g.get("Name") == group:
+            return [{"HostIp": p.get("HostIp"), "HostPort": str(p.get("HostPort"))} for p in g.get("Ports") or []
+                    if p.get("Port") == port and p.get("Protocol") == proto]
+    return []
 
 
 # -- lifecycle of existing containers -------------------------------------------------------------

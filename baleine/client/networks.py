@@ -44,3 +44,7 @@ class Networks:
     def prune(self, filters: str | None = None) -> dict[str, Any]:
         """``POST /networks/prune``: ``{"NetworksDeleted": [...]}``."""
         return self._t.call("POST", "/networks/prune", {"filters": filters}) or {}
+
+    def balancers(self) -> list[dict[str, Any]]:
+        """``GET /baleine/balancers``: the balanced groups (Baleine's own endpoint)."""
+        return self._t.call("GET", "/baleine/balancers") or []

@@ -201,6 +201,8 @@ def test_rolled_under_load_then_rolled_back(project: Project) -> None:
     p.ok("up", "-d", "--wait", timeout=600)
     port = p.published
     assert set(app_versions(p).values()) == {"1"} and len(app_versions(p)) == 3
+    # The group's published port, whichever replica is asked about.
+    assert p.ok("port", "--index", "2", "app", "8000").strip() == f"127.0.0.1:{port}"
 
     # A new image, rolled one replica at a time while requests keep coming.
     p.write(compose_file(p.published, "2"))
