@@ -14,7 +14,10 @@ from a wheel in the context). Each scenario is timed twice:
   the engine's time without the CLI's interpreter start-up.
 
 Cold builds run after ``builder prune -f`` and removing the image, so every step
-runs. Usage: bench/build.py [--rounds 5] [--image busybox|python]
+runs. ``--no-change N`` times only the no-change rebuild, N times each way (after one
+build), the quick A/B of issue 13. The daemon's root lives under ``--root-parent``
+(``/var/lib/baleine-bench``: /tmp is slower to create files in on these disks).
+Usage: bench/build.py [--rounds 5] [--image busybox|python] [--no-change N]
 """
 
 from __future__ import annotations
@@ -155,13 +158,31 @@ def timed(fn) -> float:  # noqa: ANN001
     return time.perf_counter() - start
 
 
+def no_change_only(n: int, cli_build, api) -> int:  # noqa: ANN001
+    """Time ``n`` no-change rebuilds each way, alternating; print medians and minimums."""
+    cli_build()
+    cli: list[float] = []
+    eng: list[float] = []
+    for _ in range(n):
+        cli.append(timed(cli_build))
+        eng.append(timed(api))
+    for name, r in (("cli", cli), ("api", eng)):
+        print(f"no change {name}: median {statistics.median(r) * 1000:.1f} ms, min {min(r) * 1000:.1f} ms, "
+              f"max {max(r) * 1000:.1f} ms ({n} runs)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--image", choices=["busybox", "python"], default="busybox")
+    ap.add_argument("--no-change", type=int, default=0, metavar="N",
+                    help="only time N no-change rebuilds (cli and api), no cold or code-change builds")
+    ap.add_argument("--root-parent", default="/var/lib/baleine-bench",
+                    help="where the daemon's data root is made (default /var/lib/baleine-bench)")
     args = ap.parse_args()
 
-    d = new_daemon("bb-")
+    d = new_daemon("bb-", parent=args.root_parent)
     work = Path(tempfile.mkdtemp(prefix="bench-build-"))
     try:
         d.ok("load", "-i", str(BUSYBOX_TAR))
@@ -186,6 +207,8 @@ def main() -> int:
                                                       "no change": {"cli": [], "api": []},
                                                       "code change": {"cli": [], "api": []}}
         cli_build()  # warm the page cache and the base image's layers
+        if args.no_change:
+            return no_change_only(args.no_change, cli_build, api)
         counter = 0
         for _ in range(args.rounds):
             for how, fn in (("cli", cli_build), ("api", api)):

@@ -16,7 +16,6 @@ exit code and last output lines on stderr, and the command exits with that code
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
+from ..client.transport import json_dumps
 from .context import CLIError, Context, Parser
 
 BUILD_USAGE = "[OPTIONS] PATH | URL | -"
@@ -80,11 +80,11 @@ def build(ctx: Context, argv: list[str]) -> int:
     if o.add_host:
         params["extrahosts"] = o.add_host
     if o.build_arg:
-        params["buildargs"] = json.dumps(_build_args(o.build_arg))
+        params["buildargs"] = json_dumps(_build_args(o.build_arg))
     if o.label:
-        params["labels"] = json.dumps(_labels(o.label))
+        params["labels"] = json_dumps(_labels(o.label))
     if o.cache_from:
-        params["cachefrom"] = json.dumps(o.cache_from)
+        params["cachefrom"] = json_dumps(o.cache_from)
     for flag, name in ((o.memory, "memory"), (o.memory_swap, "memswap"), (o.shm_size, "shmsize")):
         if flag:
             params[name] = _bytes(flag, name)
@@ -193,7 +193,7 @@ def _secrets(values: list[str]) -> str:
             except OSError as exc:
                 raise CLIError(f"failed to read secret {sid}: {exc.strerror}", 1) from None
         out[sid] = base64.b64encode(data).decode()
-    return base64.b64encode(json.dumps(out).encode()).decode()
+    return base64.b64encode(json_dumps(out).encode()).decode()
 
 
 # -- output -------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class _PlainRenderer(_Renderer):
 
 class _RawRenderer(_Renderer):
     def message(self, msg: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(msg) + "\n")
+        sys.stdout.write(json_dumps(msg) + "\n")
 
 
 class _QuietRenderer(_Renderer):
@@ -437,7 +437,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
         for item in o.filter:
             k, _, v = item.partition("=")
             f.setdefault(k, {})[v] = True
-        filters = json.dumps(f)
+        filters = json_dumps(f)
     with ctx.api():
         result = ctx.client.build.prune(all=o.all, filters=filters, keep_storage=keep)
     from .formatting import human_size
