@@ -533,6 +533,37 @@ def test_parse_errors_name_file_and_line(daemon: Daemon, ctx: Path) -> None:
     assert r.returncode == 1 and "no-such-image-here" in r.stderr
 
 
+def test_no_change_rebuild_reuses_the_kept_context(daemon: Daemon, ctx: Path, cleanup_images) -> None:
+    """A successful build's unpacked context serves the next build of the same bytes
+    (``build/kept_contexts.py``); any change to the tree is a new context, and a
+    context whose Dockerfile ``.dockerignore`` removed is not kept."""
+    write(ctx, {"Dockerfile": "FROM busybox\nCOPY . /ctx/\nCMD [\"cat\", \"/ctx/a.txt\"]\n",
+                ".dockerignore": "*.log\n", "a.txt": "a\n", "x.log": "log\n"})
+    cleanup_images.append("kept:test")
+    kept = daemon.data_root / "tmp" / "kept-contexts"
+    first = image_id(build(daemon, ctx, "-t", "kept:test"))
+    [entry] = list(kept.iterdir())
+    os.utime(entry, (1, 1))  # taken and given back by the next build: its time moves
+    second = build(daemon, ctx, "-t", "kept:test")
+    assert image_id(second) == first and second.stdout.count("Using cache") == 2
+    assert [p.name for p in kept.iterdir()] == [entry.name] and entry.stat().st_mtime > 1
+    (ctx / "a.txt").write_text("changed\n")
+    (ctx / "b.txt").write_text("new\n")
+    third = build(daemon, ctx, "-t", "kept:test")
+    assert image_id(third) != first and "Using cache" not in third.stdout
+    assert run_out(daemon, "kept:test") == "changed"
+    assert run_out(daemon, "kept:test", "ls", "/ctx").split() == ["Dockerfile", "a.txt", "b.txt"]
+    (ctx / "b.txt").unlink()
+    assert run_out(daemon, image_id(build(daemon, ctx)), "ls", "/ctx").split() == ["Dockerfile", "a.txt"]
+    # The Dockerfile ignored: removed from the context once read, so not kept; rebuilds still work.
+    for name in os.listdir(kept):
+        shutil.rmtree(kept / name)
+    (ctx / ".dockerignore").write_text("*.log\nDockerfile\n")
+    ignored = image_id(build(daemon, ctx, "-t", "kept:test"))
+    assert os.listdir(kept) == []
+    assert image_id(build(daemon, ctx, "-t", "kept:test")) == ignored
+
+
 def test_failing_run_reports_code_and_force_rm_leaves_nothing(daemon: Daemon, ctx: Path) -> None:
     # Without --force-rm the failed step's container is kept (tests/compat/test_issue14_build.py).
     write(ctx, {"Dockerfile": "FROM busybox\nRUN touch /partial && for i in 1 2 3 4 5; do echo line$i; done; "
