@@ -253,7 +253,8 @@ async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, 
     try:
         while True:
             try:
-                ev = await asyncio.wait_for(queue.get(), 1.0)
+                # Events already queued are taken as they are (no timer, no task each).
+                ev = queue.get_nowait() if not queue.empty() else await asyncio.wait_for(queue.get(), 1.0)
             except asyncio.TimeoutError:
                 # A client that went away cancels the build (a long silent RUN
                 # would otherwise only notice at its next output).

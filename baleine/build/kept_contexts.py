@@ -54,7 +54,9 @@ class KeptContexts:
     def __init__(self, tmp_dir: str) -> None:
         self.tmp_dir = tmp_dir
         self._lock = threading.Lock()
-        self._handed: dict[str, tuple[str, str]] = {}  # directory -> (key, Dockerfile name)
+        # directory handed out -> (key, Dockerfile name, its checksums memo)
+        self._handed: dict[str, tuple[str, str, dict[str, str]]] = {}
+        self._memos: dict[str, dict[str, str]] = {}  # key of a kept directory -> its memo
 
     @property
     def root(self) -> str:
@@ -81,7 +83,9 @@ class KeptContexts:
             except OSError:
                 pass
             else:
-                self._hand_out(path, key, dockerfile)
+                with self._lock:
+                    memo = self._memos.pop(key, {})
+                self._hand_out(path, key, dockerfile, memo)
                 return path
         os.makedirs(path)
         try:
@@ -90,8 +94,17 @@ class KeptContexts:
             shutil.rmtree(path, ignore_errors=True)
             raise
         if key:
-            self._hand_out(path, key, dockerfile)
+            self._hand_out(path, key, dockerfile, {})
         return path
+
+    def checksums(self, path: str) -> dict[str, str] | None:
+        """The checksums memo of a directory :meth:`take` handed out (None for others):
+        what a build computed of the context's files (``BuildRun.context_digests``),
+        kept with the directory and given to the next build of it — its files never
+        change, so neither do their checksums."""
+        with self._lock:
+            handed = self._handed.get(path)
+        return handed[2] if handed is not None else None
 
     def release(self, path: str, keep: bool) -> None:
         """The build using ``path`` is over: keep the directory for the next build of
@@ -108,13 +121,15 @@ class KeptContexts:
             except OSError:
                 pass  # another build of the same context was back first
             else:
+                with self._lock:
+                    self._memos[handed[0]] = handed[2]
                 self._trim()
                 return
         shutil.rmtree(path, ignore_errors=True)
 
-    def _hand_out(self, path: str, key: str, dockerfile: str) -> None:
+    def _hand_out(self, path: str, key: str, dockerfile: str, memo: dict[str, str]) -> None:
         with self._lock:
-            self._handed[path] = (key, dockerfile)
+            self._handed[path] = (key, dockerfile, memo)
 
     def _trim(self) -> None:
         """Remove the least recently used kept directories beyond ``MAX_KEPT``."""
@@ -131,6 +146,8 @@ class KeptContexts:
                 os.rename(victim, doomed)  # atomically out of reach of take()
             except OSError:
                 continue
+            with self._lock:
+                self._memos.pop(os.path.basename(victim), None)
             shutil.rmtree(doomed, ignore_errors=True)
 
 

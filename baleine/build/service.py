@@ -28,7 +28,7 @@ class BuildService:
         await asyncio.to_thread(self.contexts.release, context_dir, keep)
 
     async def build(self, context_dir: str, opts: BuildOptions, emit: Emit) -> BuildResult:
-        return await self.builder.build(context_dir, opts, emit)
+        return await self.builder.build(context_dir, opts, emit, self.contexts.checksums(context_dir))
 
     async def prune(self, prune_all: bool, keep_storage: int, until: float | None,
                     labels: Any = None) -> tuple[list[str], int]:

@@ -129,3 +129,19 @@ def test_a_corrupt_tar_raises_and_leaves_nothing(store: KeptContexts, tmp_path: 
     with pytest.raises(InvalidParameter):
         store.take(data[:700], "Dockerfile")
     assert os.listdir(tmp_path) == []
+
+
+def test_the_checksums_memo_goes_with_the_directory(store: KeptContexts) -> None:
+    data = tar_of(CTX)
+    first = store.take(data, "Dockerfile")
+    memo = store.checksums(first)
+    assert memo == {}
+    memo["COPY a"] = "sha256:x"
+    store.release(first, keep=True)
+    again = store.take(data, "Dockerfile")
+    assert store.checksums(again) == {"COPY a": "sha256:x"}
+    store.release(again, keep=False)  # a failed build: directory and memo gone
+    fresh = store.take(data, "Dockerfile")
+    assert store.checksums(fresh) == {}
+    assert store.checksums(store.new_dir()) is None
+    assert store.checksums(store.take(tar_of({**CTX, "a": "two\n"}), "Dockerfile")) == {}
