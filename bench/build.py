@@ -161,17 +161,42 @@ def timed(fn) -> float:  # noqa: ANN001
     return time.perf_counter() - start
 
 
-def no_change_only(n: int, cli_build, api) -> int:  # noqa: ANN001
-    """Time ``n`` no-change rebuilds each way, alternating; print medians and minimums."""
+def cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def no_change_only(n: int, cli_build, api, daemon_pid: int) -> int:  # noqa: ANN001
+    """Time ``n`` no-change rebuilds each way, alternating; print medians and minimums,
+    and the CPU time per build of the CLI and of the daemon (steadier than wall
+    times on a shared machine)."""
     cli_build()
     cli: list[float] = []
     eng: list[float] = []
+    cli_cpu = daemon_cli = daemon_api = 0.0
     for _ in range(n):
+        c0, d0 = children_cpu(), cpu_of(daemon_pid)
         cli.append(timed(cli_build))
+        c1, d1 = children_cpu(), cpu_of(daemon_pid)
         eng.append(timed(api))
+        d2 = cpu_of(daemon_pid)
+        cli_cpu += c1 - c0
+        daemon_cli += d1 - d0
+        daemon_api += d2 - d1
     for name, r in (("cli", cli), ("api", eng)):
         print(f"no change {name}: median {statistics.median(r) * 1000:.1f} ms, min {min(r) * 1000:.1f} ms, "
               f"max {max(r) * 1000:.1f} ms ({n} runs)")
+    print(f"CPU per no-change build: CLI {cli_cpu / n * 1000:.1f} ms, daemon {daemon_cli / n * 1000:.1f} ms "
+          f"(cli) / {daemon_api / n * 1000:.1f} ms (api)")
     return 0
 
 
@@ -211,7 +236,7 @@ def main() -> int:
                                                       "code change": {"cli": [], "api": []}}
         cli_build()  # warm the page cache and the base image's layers
         if args.no_change:
-            return no_change_only(args.no_change, cli_build, api)
+            return no_change_only(args.no_change, cli_build, api, d.proc.pid)
         counter = 0
         for _ in range(args.rounds):
             for how, fn in (("cli", cli_build), ("api", api)):
