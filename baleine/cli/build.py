@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 from ..client.transport import json_dumps
 from .context import CLIError, Context, Parser
+from .usage import flag_error
 
 BUILD_USAGE = "[OPTIONS] PATH | URL | -"
 
@@ -48,7 +49,7 @@ def build(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--progress", default="auto", help="Set type of progress output (auto, plain, tty, quiet)")
     p.add_argument("--add-host", action="append", default=[], help="Add a custom host-to-IP mapping (host:ip)")
     p.add_argument("--secret", action="append", default=[], help="Secret to expose to the build (id=x,src=path)")
-    p.add_argument("--rm", default="true", nargs="?", const="true", help="Remove intermediate containers")
+    p.add_argument("--rm", default="true", help="Remove intermediate containers")
     p.add_argument("--force-rm", action="store_true", help="Always remove intermediate containers")
     p.add_argument("-m", "--memory", default="", help="Memory limit")
     p.add_argument("--memory-swap", default="", help="Swap limit equal to memory plus swap")
@@ -58,7 +59,7 @@ def build(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--cpuset-cpus", default="", help="CPUs in which to allow execution")
     p.add_argument("--shm-size", default="", help="Size of /dev/shm")
     p.add_argument("--cache-from", action="append", default=[], help="Images to consider as cache sources")
-    o = p.parse_args(argv)
+    o = p.parse_args(_bare_rm(argv))
     if not o.path:
         raise CLIError(f'"baleine build" requires exactly 1 argument.\nSee \'baleine build --help\'.\n\n'
                        f"Usage:  baleine build {BUILD_USAGE}\n\nBuild an image from a Dockerfile", 1)
@@ -70,7 +71,7 @@ def build(ctx: Context, argv: list[str]) -> int:
     if progress == "tty" and not sys.stderr.isatty():
         progress = "plain"
     params: dict[str, Any] = {"t": o.tag, "q": o.quiet or progress == "quiet", "nocache": o.no_cache,
-                              "pull": o.pull, "rm": o.rm != "false", "forcerm": o.force_rm}
+                              "pull": o.pull, "rm": _bool_flag(o.rm, "--rm"), "forcerm": o.force_rm}
     if o.target:
         params["target"] = o.target
     if o.network:
@@ -132,6 +133,27 @@ def build(ctx: Context, argv: list[str]) -> int:
             f.write(image_id)
     renderer.done(image_id, o.tag)
     return 0
+
+
+def _bare_rm(argv: list[str]) -> list[str]:
+    """``--rm`` is a boolean flag (pflag's): alone it means true and never takes the
+    next word (``build --rm .`` builds ``.``); ``--rm=false`` turns it off."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--rm":
+            out[i] = "--rm=true"
+    return out
+
+
+def _bool_flag(value: str, flag: str) -> bool:
+    """A boolean flag's value as Go's ``strconv.ParseBool`` reads it (pflag's error otherwise)."""
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise flag_error("build", flag, value, f'strconv.ParseBool: parsing "{value}": invalid syntax')
 
 
 def _context(path: str, dockerfile: str) -> tuple[BinaryIO, str]:

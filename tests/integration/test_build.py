@@ -260,6 +260,14 @@ def test_quiet_iidfile_and_tags(daemon: Daemon, ctx: Path, tmp_path: Path, clean
     assert "quiet-output" not in r.stdout
     assert r.out.startswith("sha256:") and iid.read_text() == r.out
     assert daemon.inspect("q1:a")["Id"] == r.out == daemon.inspect("q2:b")["Id"]
+    # --rm is a boolean flag, as docker's: alone it never takes the next word (the path).
+    for flags in (["--rm"], ["--rm=false"], ["--rm=1", "--force-rm"]):
+        r = daemon.cli("build", "-q", *flags, str(ctx))
+        assert (r.returncode, r.out) == (0, daemon.inspect("q1:a")["Id"]), (flags, r.stderr)
+    r = daemon.cli("build", "-q", "--rm=nope", str(ctx))
+    assert r.returncode == 125
+    assert r.stderr.startswith('invalid argument "nope" for "--rm" flag: strconv.ParseBool: parsing "nope": '
+                               "invalid syntax\nSee 'baleine build --help'.")
 
 
 def test_build_args_and_scoping(daemon: Daemon, ctx: Path, cleanup_images) -> None:

@@ -88,7 +88,8 @@ def stats_parser() -> Parser:
 
 
 def build_parser() -> Parser:
-    """The flags ``baleine build`` declares (cli/build.py), ``--rm`` with its optional value."""
+    """``baleine build``'s flags (cli/build.py), with ``--rm`` as an optional-value long flag
+    (nargs="?": how docker's ``--flag[=value]`` booleans are declared)."""
     p = Parser("build", "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile")
     p.add_argument("path", nargs="?")
     p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag")
