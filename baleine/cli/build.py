@@ -32,7 +32,8 @@ from .usage import flag_error
 BUILD_USAGE = "[OPTIONS] PATH | URL | -"
 
 
-def build(ctx: Context, argv: list[str]) -> int:
+def build_parser() -> Parser:
+    """``build``'s flags (``--rm`` is given its value by :func:`_bare_rm` when alone)."""
     p = Parser("build", BUILD_USAGE, "Build an image from a Dockerfile")
     p.add_argument("path", nargs="?")
     p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag (name:tag)")
@@ -59,6 +60,11 @@ def build(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--cpuset-cpus", default="", help="CPUs in which to allow execution")
     p.add_argument("--shm-size", default="", help="Size of /dev/shm")
     p.add_argument("--cache-from", action="append", default=[], help="Images to consider as cache sources")
+    return p
+
+
+def build(ctx: Context, argv: list[str]) -> int:
+    p = build_parser()
     o = p.parse_args(_bare_rm(argv))
     if not o.path:
         raise CLIError(f'"baleine build" requires exactly 1 argument.\nSee \'baleine build --help\'.\n\n'

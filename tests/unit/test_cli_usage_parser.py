@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from baleine.cli.build import build_parser as cli_build_parser
 from baleine.cli.context import CLIError
 from baleine.cli.usage import REMAINDER, SUPPRESS, Parser, _Fallback
 
@@ -87,9 +88,9 @@ def stats_parser() -> Parser:
     return p
 
 
-def build_parser() -> Parser:
-    """``baleine build``'s flags (cli/build.py), with ``--rm`` as an optional-value long flag
-    (nargs="?": how docker's ``--flag[=value]`` booleans are declared)."""
+def optional_value_parser() -> Parser:
+    """``baleine build``'s flags, with ``--rm`` as an optional-value long flag (nargs="?":
+    how docker's ``--flag[=value]`` booleans may be declared)."""
     p = Parser("build", "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile")
     p.add_argument("path", nargs="?")
     p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag")
@@ -124,12 +125,16 @@ CASES: dict[str, tuple[Callable[[], Parser], list[str]]] = {
                        "-n", "-1", "-n3", "--last=2", "-v", "-vv", "--format", "{{.ID}}", "--format={{.ID}}",
                        "--quiet", "--all", "-qn2"]),
     "volume": (volume_parser, ["--name", "v", "--name=v", "--label", "a=b", "v1", "v2", "--label=x"]),
-    "build": (build_parser, ["--rm", "--rm", "--rm=false", "--rm=true", "--rm=", "--rm", "false", "--force-rm",
-                             "-t", "app:1", "-tapp", "--tag=a", "-f", "Dockerfile", "-fx", "--file=y",
-                             "--build-arg", "A=1", "--build-arg=B", "--no-cache", "-q", "-qt", "v", "--target",
-                             "base", "--label", "a=b", "--network", "host", "--network=none", "--pull",
-                             "--iidfile", "id.txt", "--platform", "linux/amd64", "-c", "2", ".", "ctx", "-",
-                             "--r", "--rm=1"]),
+    "build-optional-value": (optional_value_parser, [
+        "--rm", "--rm", "--rm=false", "--rm=true", "--rm=", "--rm", "false", "--force-rm", "-t", "app:1", "-tapp",
+        "--tag=a", "-f", "Dockerfile", "-fx", "--file=y", "--build-arg", "A=1", "--build-arg=B", "--no-cache", "-q",
+        "-qt", "v", "--target", "base", "--label", "a=b", "--network", "host", "--network=none", "--pull",
+        "--iidfile", "id.txt", "--platform", "linux/amd64", "-c", "2", ".", "ctx", "-", "--r", "--rm=1"]),
+    "build": (cli_build_parser, ["--rm=false", "--rm=true", "--rm", "false", "--force-rm", "-t", "app:1", "-tapp",
+                                 "--tag=a", "-f", "Dockerfile", "--file=y", "--build-arg", "A=1", "--no-cache", "-q",
+                                 "-qt", "v", "--target", "base", "--label", "a=b", "--network=none", "--pull",
+                                 "--iidfile", "id.txt", "--platform", "linux/amd64", "--progress=plain", "-m", "1g",
+                                 "--cpu-shares=2", "--cache-from", "img", "--secret", "id=s", ".", "ctx", "-"]),
     "stats": (stats_parser, ["-a", "--no-stream", "c1", "c2", "--no-s"]),
 }
 
@@ -170,11 +175,12 @@ def test_fast_path_agrees_with_argparse(name: str) -> None:
     (stop_parser, ["-t", "0", "a", "b"]),
     (ps_parser, ["-aq", "--filter", "status=exited"]),
     (ps_parser, []),
-    (build_parser, ["-q", "-t", "app:1", "."]),
-    (build_parser, ["--rm", "-t", "app", "--rm=false", "--force-rm", "."]),
-    (build_parser, ["-t", "a", "-f", "ctx/Dockerfile", "--build-arg", "A=1", "--no-cache", "--label", "x=y",
-                    "--network", "host", "--pull", "--iidfile", "id", "--platform", "linux/amd64",
-                    "--target", "base", "ctx", "--rm"]),
+    (optional_value_parser, ["--rm", "-t", "app", "--rm=false", "--force-rm", "."]),
+    (cli_build_parser, ["-q", "-t", "app:1", "."]),
+    (cli_build_parser, ["--rm=true", "-t", "app", "--rm=false", "--force-rm", "."]),
+    (cli_build_parser, ["-t", "a", "-f", "ctx/Dockerfile", "--build-arg", "A=1", "--no-cache", "--label", "x=y",
+                        "--network", "host", "--pull", "--iidfile", "id", "--platform", "linux/amd64",
+                        "--target", "base", "ctx", "--rm=true"]),
 ])
 def test_common_command_lines_take_the_fast_path(make: Callable[[], Parser], argv: list[str]) -> None:
     p = make()
