@@ -580,6 +580,14 @@ def test_no_change_rebuild_reuses_the_kept_context(daemon: Daemon, ctx: Path, cl
     ignored = image_id(build(daemon, ctx, "-t", "kept:test"))
     assert entries() <= before
     assert image_id(build(daemon, ctx, "-t", "kept:test")) == ignored
+    # A context above 8 MiB is unpacked as it streams in, and not kept.
+    (ctx / ".dockerignore").write_text("*.log\n")
+    (ctx / "big.bin").write_bytes(os.urandom(9 << 20))
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY big.bin /\n")
+    before = entries()
+    big = image_id(build(daemon, ctx))
+    assert run_out(daemon, big, "stat", "-c", "%s", "/big.bin") == str(9 << 20)
+    assert entries() <= before
 
 
 def test_failing_run_reports_code_and_force_rm_leaves_nothing(daemon: Daemon, ctx: Path) -> None:
