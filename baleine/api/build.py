@@ -21,7 +21,6 @@ import asyncio
 import base64
 import json
 import os
-import shutil
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +35,8 @@ from .requests import Router, backends_of, client_gone, qbool
 from .responses import json_response
 
 _SENTINEL = object()
+#: Contexts up to this size are read whole and may be reused unpacked (``build.kept_contexts``).
+KEPT_CONTEXT_BYTES = 8 << 20
 
 
 def _json_param(request: web.Request, name: str) -> dict[str, Any]:
@@ -178,7 +179,8 @@ async def build(request: web.Request) -> web.StreamResponse:
     opts = options(request)
     structured = request.headers.get("X-Baleine-Progress") == "1"
     loop = asyncio.get_running_loop()
-    ctx_dir = backend.new_context()
+    ctx_dir = ""
+    succeeded = False
     try:
         head = await _read_head(request.content, 512)
         if head and not is_tar(head):
@@ -186,30 +188,44 @@ async def build(request: web.Request) -> web.StreamResponse:
             body = head + await request.content.read()
             name = opts.dockerfile if "/" not in opts.dockerfile else "Dockerfile"
             opts.dockerfile = name
+            ctx_dir = backend.new_context()
 
             def write() -> None:
                 with open(os.path.join(ctx_dir, name), "wb") as f:
                     f.write(body)
             await asyncio.to_thread(write)
         elif head:
-            await asyncio.to_thread(extract, BodyReader(request, loop, head), ctx_dir)
-        return await _run(request, backend, opts, ctx_dir, structured)
+            # A small context whole, so that a build of the same bytes reuses it unpacked.
+            data = await _read_head(request.content, KEPT_CONTEXT_BYTES + 1, head)
+            if len(data) <= KEPT_CONTEXT_BYTES:
+                ctx_dir = await backend.context_from_tar(data, opts.dockerfile)
+            else:
+                ctx_dir = backend.new_context()
+                await asyncio.to_thread(extract, BodyReader(request, loop, data), ctx_dir)
+        else:
+            ctx_dir = backend.new_context()
+        resp, succeeded = await _run(request, backend, opts, ctx_dir, structured)
+        return resp
     finally:
-        await asyncio.to_thread(shutil.rmtree, ctx_dir, True)
+        if ctx_dir:
+            await backend.release_context(ctx_dir, succeeded)
 
 
-async def _read_head(content: Any, n: int) -> bytes:
-    head = b""
-    while len(head) < n:
-        chunk = await content.read(n - len(head))
+async def _read_head(content: Any, n: int, head: bytes = b"") -> bytes:
+    """The body's first ``n`` bytes (fewer at its end), after ``head`` already read."""
+    parts, size = [head], len(head)
+    while size < n:
+        chunk = await content.read(n - size)
         if not chunk:
             break
-        head += chunk
-    return head
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, ctx_dir: str,
-               structured: bool) -> web.StreamResponse:
+               structured: bool) -> tuple[web.StreamResponse, bool]:
+    """Run the build, streaming its messages; (the response, whether it built an image)."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     result: dict[str, Any] = {}
 
@@ -237,7 +253,8 @@ async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, 
     try:
         while True:
             try:
-                ev = await asyncio.wait_for(queue.get(), 1.0)
+                # Events already queued are taken as they are (no timer, no task each).
+                ev = queue.get_nowait() if not queue.empty() else await asyncio.wait_for(queue.get(), 1.0)
             except asyncio.TimeoutError:
                 # A client that went away cancels the build (a long silent RUN
                 # would otherwise only notice at its next output).
@@ -264,7 +281,7 @@ async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, 
         await asyncio.gather(task, return_exceptions=True)
         if resp is None:
             raise
-        return resp
+        return resp, False
     exc = result.get("error")
     if exc is not None:
         if resp is None and not held and isinstance(exc, EngineError) and not isinstance(exc, BuildError):
@@ -291,7 +308,7 @@ async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, 
                 await send({"stream": f"Successfully tagged {_familiar(tag)}\n"})
     assert resp is not None
     await resp.write_eof()
-    return resp
+    return resp, exc is None
 
 
 async def prune(request: web.Request) -> web.Response:

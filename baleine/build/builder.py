@@ -210,13 +210,20 @@ class Builder:
                 subprocess.run([runtime.path, "--root", runtime.root, "delete", "--force", st["id"]],
                                capture_output=True, timeout=30)
 
-    async def build(self, context_dir: str, opts: BuildOptions, emit: Emit) -> BuildResult:
-        """Build from the context unpacked at ``context_dir`` (consumed: files may be removed).
+    async def build(self, context_dir: str, opts: BuildOptions, emit: Emit,
+                    context_digests: dict[str, str] | None = None) -> BuildResult:
+        """Build from the context unpacked at ``context_dir`` (its ``.dockerignore`` is
+        applied there: files may be removed).
 
+        ``context_digests`` is a memo of checksums of the context's files, filled
+        as steps compute them; one from an earlier build of the very same unpacked
+        context (``kept_contexts``) saves reading its files again.
         Raises DockerfileError/InvalidParameter for a bad Dockerfile or options,
         BuildError when a step fails, NotFound for a missing base image.
         """
         run = BuildRun(self, context_dir, opts, emit)
+        if context_digests is not None:
+            run.context_digests = context_digests
         return await run.run()
 
     async def prune(self, prune_all: bool = True, keep_storage: int = 0,
@@ -421,6 +428,7 @@ class BuildRun:
         self.planner: Planner  # set by run(), once the Dockerfile is read
         self.total = 0
         self.image_cache: dict[str, Image] = {}
+        #: checksums of the context's files by what asked (RUN bind mounts, COPY sources)
         self.context_digests: dict[str, str] = {}
         #: state ID -> ID of the base image it is unchanged from (a failed RUN's parent)
         self.base_images: dict[str, str] = {}
@@ -746,7 +754,17 @@ class BuildRun:
     # -- the image ------------------------------------------------------------------------------
 
     def _commit_image(self, state: State, tags: list[str]) -> Image:
-        return self.builder.images.create(state.config, tags=tags)
+        """The image of ``state``, tagged. A rebuild giving an image that exists with
+        these tags already (a no-change rebuild) writes nothing: ``Images.create``
+        would only rewrite the same rows."""
+        images = self.builder.images
+        try:
+            existing = images.get(state.id)
+        except NotFound:
+            existing = None
+        if existing is not None and all(tag in existing.tags for tag in tags):
+            return existing
+        return images.create(state.config, tags=tags)
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ exit code and last output lines on stderr, and the command exits with that code
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -26,12 +25,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
+from ..client.transport import json_dumps
 from .context import CLIError, Context, Parser
+from .usage import flag_error
 
 BUILD_USAGE = "[OPTIONS] PATH | URL | -"
 
 
-def build(ctx: Context, argv: list[str]) -> int:
+def build_parser() -> Parser:
+    """``build``'s flags (``--rm`` is given its value by :func:`_bare_rm` when alone)."""
     p = Parser("build", BUILD_USAGE, "Build an image from a Dockerfile")
     p.add_argument("path", nargs="?")
     p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag (name:tag)")
@@ -48,7 +50,7 @@ def build(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--progress", default="auto", help="Set type of progress output (auto, plain, tty, quiet)")
     p.add_argument("--add-host", action="append", default=[], help="Add a custom host-to-IP mapping (host:ip)")
     p.add_argument("--secret", action="append", default=[], help="Secret to expose to the build (id=x,src=path)")
-    p.add_argument("--rm", default="true", nargs="?", const="true", help="Remove intermediate containers")
+    p.add_argument("--rm", default="true", help="Remove intermediate containers")
     p.add_argument("--force-rm", action="store_true", help="Always remove intermediate containers")
     p.add_argument("-m", "--memory", default="", help="Memory limit")
     p.add_argument("--memory-swap", default="", help="Swap limit equal to memory plus swap")
@@ -58,7 +60,12 @@ def build(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--cpuset-cpus", default="", help="CPUs in which to allow execution")
     p.add_argument("--shm-size", default="", help="Size of /dev/shm")
     p.add_argument("--cache-from", action="append", default=[], help="Images to consider as cache sources")
-    o = p.parse_args(argv)
+    return p
+
+
+def build(ctx: Context, argv: list[str]) -> int:
+    p = build_parser()
+    o = p.parse_args(_bare_rm(argv))
     if not o.path:
         raise CLIError(f'"baleine build" requires exactly 1 argument.\nSee \'baleine build --help\'.\n\n'
                        f"Usage:  baleine build {BUILD_USAGE}\n\nBuild an image from a Dockerfile", 1)
@@ -70,7 +77,7 @@ def build(ctx: Context, argv: list[str]) -> int:
     if progress == "tty" and not sys.stderr.isatty():
         progress = "plain"
     params: dict[str, Any] = {"t": o.tag, "q": o.quiet or progress == "quiet", "nocache": o.no_cache,
-                              "pull": o.pull, "rm": o.rm != "false", "forcerm": o.force_rm}
+                              "pull": o.pull, "rm": _bool_flag(o.rm, "--rm"), "forcerm": o.force_rm}
     if o.target:
         params["target"] = o.target
     if o.network:
@@ -80,11 +87,11 @@ def build(ctx: Context, argv: list[str]) -> int:
     if o.add_host:
         params["extrahosts"] = o.add_host
     if o.build_arg:
-        params["buildargs"] = json.dumps(_build_args(o.build_arg))
+        params["buildargs"] = json_dumps(_build_args(o.build_arg))
     if o.label:
-        params["labels"] = json.dumps(_labels(o.label))
+        params["labels"] = json_dumps(_labels(o.label))
     if o.cache_from:
-        params["cachefrom"] = json.dumps(o.cache_from)
+        params["cachefrom"] = json_dumps(o.cache_from)
     for flag, name in ((o.memory, "memory"), (o.memory_swap, "memswap"), (o.shm_size, "shmsize")):
         if flag:
             params[name] = _bytes(flag, name)
@@ -132,6 +139,27 @@ def build(ctx: Context, argv: list[str]) -> int:
             f.write(image_id)
     renderer.done(image_id, o.tag)
     return 0
+
+
+def _bare_rm(argv: list[str]) -> list[str]:
+    """``--rm`` is a boolean flag (pflag's): alone it means true and never takes the
+    next word (``build --rm .`` builds ``.``); ``--rm=false`` turns it off."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--rm":
+            out[i] = "--rm=true"
+    return out
+
+
+def _bool_flag(value: str, flag: str) -> bool:
+    """A boolean flag's value as Go's ``strconv.ParseBool`` reads it (pflag's error otherwise)."""
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise flag_error("build", flag, value, f'strconv.ParseBool: parsing "{value}": invalid syntax')
 
 
 def _context(path: str, dockerfile: str) -> tuple[BinaryIO, str]:
@@ -193,7 +221,7 @@ def _secrets(values: list[str]) -> str:
             except OSError as exc:
                 raise CLIError(f"failed to read secret {sid}: {exc.strerror}", 1) from None
         out[sid] = base64.b64encode(data).decode()
-    return base64.b64encode(json.dumps(out).encode()).decode()
+    return base64.b64encode(json_dumps(out).encode()).decode()
 
 
 # -- output -------------------------------------------------------------------------------
@@ -225,7 +253,7 @@ class _PlainRenderer(_Renderer):
 
 class _RawRenderer(_Renderer):
     def message(self, msg: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(msg) + "\n")
+        sys.stdout.write(json_dumps(msg) + "\n")
 
 
 class _QuietRenderer(_Renderer):
@@ -437,7 +465,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
         for item in o.filter:
             k, _, v = item.partition("=")
             f.setdefault(k, {})[v] = True
-        filters = json.dumps(f)
+        filters = json_dumps(f)
     with ctx.api():
         result = ctx.client.build.prune(all=o.all, filters=filters, keep_storage=keep)
     from .formatting import human_size

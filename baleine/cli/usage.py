@@ -108,8 +108,12 @@ def _supported(flags: tuple[str, ...], kw: dict[str, Any]) -> bool:
         return False
     is_option = flags[0].startswith("-")
     if is_option:
-        # Flags like -1 change how argparse reads negative numbers; options with nargs are rare.
+        # Flags like -1 change how argparse reads negative numbers; options with nargs are rare
+        # (docker's optional-value booleans, build's --rm[=false], are long flags storing a string).
         # Single-dash flags of several letters change how argparse splits -abc.
+        if kw.get("nargs") == "?":
+            return all(f.startswith("--") for f in flags) and kw.get("action") in (None, "store") and \
+                kw.get("type") is None and kw.get("choices") is None
         return kw.get("nargs") is None and all(
             f.startswith("--") or (len(f) == 2 and f[0] == "-" and f[1] not in "-0123456789") for f in flags)
     return len(flags) == 1 and kw.get("action") in (None, "store") and not kw.get("required") and \
@@ -216,6 +220,14 @@ class Parser:
             raise _Fallback
         spec = options.get(arg)
         if spec is not None:
+            if spec.nargs == "?":  # --rm alone: the const, when no value can follow
+                if i + 1 < len(argv) and not _is_flag(argv[i + 1], options):
+                    raise _Fallback  # argparse would take the next word as the value
+                if spec.dest == SUPPRESS:
+                    raise _Fallback
+                seen.add(spec.dest)
+                setattr(ns, spec.dest, spec.const)
+                return i + 1
             if not spec.takes_value:
                 _store(spec, None, ns, seen)
                 return i + 1
@@ -286,6 +298,15 @@ def _is_positional(arg: str) -> bool:
     """Whether argparse reads ``arg`` as a positional argument for sure (not a flag,
     not a negative number, which depends on the declared flags)."""
     return not arg.startswith("-") or arg == "-"
+
+
+def _is_flag(arg: str, options: dict[str, _Spec]) -> bool:
+    """Whether argparse surely reads ``arg`` as one of the declared flags (so an
+    optional value before it stays empty): the flag itself, or ``--flag=value``."""
+    if arg in options:
+        return True
+    flag, eq, _ = arg.partition("=")
+    return bool(eq) and flag.startswith("--") and flag in options
 
 
 def _ambiguous(arg: str, options: dict[str, _Spec]) -> bool:

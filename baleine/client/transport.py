@@ -104,6 +104,26 @@ def json_loads(text: str | bytes) -> Any:  # noqa: ANN401
     return json.loads(text)
 
 
+def _decode_objects(buf: str) -> Iterator[Any]:
+    """Yield the complete JSON values at the start of ``buf`` (whitespace between
+    them skipped, as ``str.lstrip`` does); return what is left (a partial value)."""
+    global _scanner
+    if _scanner is None:
+        import _json
+
+        _scanner = _json.make_scanner(_DecodeSettings)
+    while True:
+        buf = buf.lstrip()
+        if not buf:
+            return buf
+        try:
+            obj, end = _scanner(buf, 0)
+        except (StopIteration, ValueError):
+            return buf
+        buf = buf[end:]
+        yield obj
+
+
 def json_dumps(obj: Any) -> str:  # noqa: ANN401
     """``json.dumps(obj)`` (default settings): the same text, or the same exception."""
     import _json
@@ -369,28 +389,21 @@ class Transport:
 
     def json_stream(self, method: str, path: str, params: dict[str, Any] | None = None,
                     body: Any = None, headers: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
-        """Yield the JSON objects of a streamed body (load, pull, build, events)."""
+        """Yield the JSON objects of a streamed body (load, pull, build, events), as
+        ``json.JSONDecoder().raw_decode`` reads them one after the other."""
         resp = self.stream(method, path, params, body, headers)
-        import json  # streamed bodies (pull, build, events) are not start-up bound
-
-        decoder = json.JSONDecoder()
         buf = ""
         try:
             while True:
                 chunk = resp.read1(65536)
+                buf += chunk.decode(errors="replace")
+                # Objects are decoded once a line ends after them (the daemons end each
+                # message with one), or at the end: a partial object would make the
+                # scanner raise json.decoder's error, importing json and re.
+                if "\n" in buf or not chunk:
+                    buf = yield from _decode_objects(buf)
                 if not chunk:
                     break
-                buf += chunk.decode(errors="replace")
-                while True:
-                    buf = buf.lstrip()
-                    if not buf:
-                        break
-                    try:
-                        obj, end = decoder.raw_decode(buf)
-                    except ValueError:
-                        break
-                    buf = buf[end:]
-                    yield obj
         finally:
             resp.close()
 

@@ -260,6 +260,14 @@ def test_quiet_iidfile_and_tags(daemon: Daemon, ctx: Path, tmp_path: Path, clean
     assert "quiet-output" not in r.stdout
     assert r.out.startswith("sha256:") and iid.read_text() == r.out
     assert daemon.inspect("q1:a")["Id"] == r.out == daemon.inspect("q2:b")["Id"]
+    # --rm is a boolean flag, as docker's: alone it never takes the next word (the path).
+    for flags in (["--rm"], ["--rm=false"], ["--rm=1", "--force-rm"]):
+        r = daemon.cli("build", "-q", *flags, str(ctx))
+        assert (r.returncode, r.out) == (0, daemon.inspect("q1:a")["Id"]), (flags, r.stderr)
+    r = daemon.cli("build", "-q", "--rm=nope", str(ctx))
+    assert r.returncode == 125
+    assert r.stderr.startswith('invalid argument "nope" for "--rm" flag: strconv.ParseBool: parsing "nope": '
+                               "invalid syntax\nSee 'baleine build --help'.")
 
 
 def test_build_args_and_scoping(daemon: Daemon, ctx: Path, cleanup_images) -> None:
@@ -531,6 +539,55 @@ def test_parse_errors_name_file_and_line(daemon: Daemon, ctx: Path) -> None:
     write(ctx, {"Dockerfile": "FROM no-such-image-here\n"})
     r = build(daemon, ctx, ok=False)
     assert r.returncode == 1 and "no-such-image-here" in r.stderr
+
+
+def test_no_change_rebuild_reuses_the_kept_context(daemon: Daemon, ctx: Path, cleanup_images) -> None:
+    """A successful build's unpacked context serves the next build of the same bytes
+    (``build/kept_contexts.py``); any change to the tree is a new context, and a
+    context whose Dockerfile ``.dockerignore`` removed is not kept."""
+    write(ctx, {"Dockerfile": "FROM busybox\nCOPY . /ctx/\nCMD [\"cat\", \"/ctx/a.txt\"]\n",
+                ".dockerignore": "*.log\n", "a.txt": "a\n", "x.log": "log\n"})
+    cleanup_images.append("kept:test")
+    kept = daemon.data_root / "tmp" / "kept-contexts"
+
+    def entries() -> set[str]:
+        return set(os.listdir(kept)) if kept.exists() else set()
+
+    before = entries()
+    first = image_id(build(daemon, ctx, "-t", "kept:test"))
+    [name] = entries() - before  # (the daemon's other tests may have left some)
+    os.utime(kept / name, (1, 1))  # taken and given back by the next build: its time moves
+    second = build(daemon, ctx, "-t", "kept:test")
+    assert image_id(second) == first and second.stdout.count("Using cache") == 2
+    assert name in entries() and (kept / name).stat().st_mtime > 1
+    (ctx / "a.txt").write_text("changed\n")
+    (ctx / "b.txt").write_text("new\n")
+    third = build(daemon, ctx, "-t", "kept:test")
+    assert image_id(third) != first and "Using cache" not in third.stdout
+    assert run_out(daemon, "kept:test") == "changed"
+    assert run_out(daemon, "kept:test", "ls", "/ctx").split() == ["Dockerfile", "a.txt", "b.txt"]
+    (ctx / "b.txt").unlink()
+    assert run_out(daemon, image_id(build(daemon, ctx)), "ls", "/ctx").split() == ["Dockerfile", "a.txt"]
+    # The same context after a changed step: the COPY's checksum comes from the kept
+    # context's memo, and the step, not cached, still copies the files.
+    (ctx / "Dockerfile").write_text("FROM busybox\nARG V\nRUN echo $V > /v\nCOPY a.txt /ctx/\n")
+    for v in ("1", "2"):
+        out = run_out(daemon, image_id(build(daemon, ctx, "--build-arg", f"V={v}")), "cat", "/v", "/ctx/a.txt")
+        assert out.split() == [v, "changed"]
+    # The Dockerfile ignored: removed from the context once read, so not kept; rebuilds still work.
+    (ctx / ".dockerignore").write_text("*.log\nDockerfile\n")
+    before = entries()
+    ignored = image_id(build(daemon, ctx, "-t", "kept:test"))
+    assert entries() <= before
+    assert image_id(build(daemon, ctx, "-t", "kept:test")) == ignored
+    # A context above 8 MiB is unpacked as it streams in, and not kept.
+    (ctx / ".dockerignore").write_text("*.log\n")
+    (ctx / "big.bin").write_bytes(os.urandom(9 << 20))
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY big.bin /\n")
+    before = entries()
+    big = image_id(build(daemon, ctx))
+    assert run_out(daemon, big, "stat", "-c", "%s", "/big.bin") == str(9 << 20)
+    assert entries() <= before
 
 
 def test_failing_run_reports_code_and_force_rm_leaves_nothing(daemon: Daemon, ctx: Path) -> None:

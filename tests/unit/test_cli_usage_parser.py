@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from baleine.cli.build import build_parser as cli_build_parser
 from baleine.cli.context import CLIError
 from baleine.cli.usage import REMAINDER, SUPPRESS, Parser, _Fallback
 
@@ -87,6 +88,28 @@ def stats_parser() -> Parser:
     return p
 
 
+def optional_value_parser() -> Parser:
+    """``baleine build``'s flags, with ``--rm`` as an optional-value long flag (nargs="?":
+    how docker's ``--flag[=value]`` booleans may be declared)."""
+    p = Parser("build", "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile")
+    p.add_argument("path", nargs="?")
+    p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag")
+    p.add_argument("-f", "--file", default="", help="Name of the Dockerfile")
+    p.add_argument("--build-arg", action="append", default=[], help="Set build-time variables")
+    p.add_argument("--target", default="", help="Set the target build stage to build")
+    p.add_argument("--no-cache", action="store_true", help="Do not use cache")
+    p.add_argument("--pull", action="store_true", help="Always attempt to pull")
+    p.add_argument("--label", action="append", default=[], help="Set metadata for an image")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress the build output")
+    p.add_argument("--iidfile", default="", help="Write the image ID to the file")
+    p.add_argument("--network", default="", help="Set the networking mode")
+    p.add_argument("--platform", default="", help="Set platform")
+    p.add_argument("--rm", default="true", nargs="?", const="true", help="Remove intermediate containers")
+    p.add_argument("--force-rm", action="store_true", help="Always remove intermediate containers")
+    p.add_argument("-c", "--cpu-shares", type=int, default=0, help="CPU shares (relative weight)")
+    return p
+
+
 COMMON = ["-h", "--help", "--", "-", "", "-1", "-x", "--bogus", "--bogus=1", "a b", "-a b", "x"]
 CASES: dict[str, tuple[Callable[[], Parser], list[str]]] = {
     "exec": (exec_parser, ["-i", "-t", "-it", "-ti", "-itd", "-d", "-u", "root", "-uroot", "--user", "--user=",
@@ -102,6 +125,16 @@ CASES: dict[str, tuple[Callable[[], Parser], list[str]]] = {
                        "-n", "-1", "-n3", "--last=2", "-v", "-vv", "--format", "{{.ID}}", "--format={{.ID}}",
                        "--quiet", "--all", "-qn2"]),
     "volume": (volume_parser, ["--name", "v", "--name=v", "--label", "a=b", "v1", "v2", "--label=x"]),
+    "build-optional-value": (optional_value_parser, [
+        "--rm", "--rm", "--rm=false", "--rm=true", "--rm=", "--rm", "false", "--force-rm", "-t", "app:1", "-tapp",
+        "--tag=a", "-f", "Dockerfile", "-fx", "--file=y", "--build-arg", "A=1", "--build-arg=B", "--no-cache", "-q",
+        "-qt", "v", "--target", "base", "--label", "a=b", "--network", "host", "--network=none", "--pull",
+        "--iidfile", "id.txt", "--platform", "linux/amd64", "-c", "2", ".", "ctx", "-", "--r", "--rm=1"]),
+    "build": (cli_build_parser, ["--rm=false", "--rm=true", "--rm", "false", "--force-rm", "-t", "app:1", "-tapp",
+                                 "--tag=a", "-f", "Dockerfile", "--file=y", "--build-arg", "A=1", "--no-cache", "-q",
+                                 "-qt", "v", "--target", "base", "--label", "a=b", "--network=none", "--pull",
+                                 "--iidfile", "id.txt", "--platform", "linux/amd64", "--progress=plain", "-m", "1g",
+                                 "--cpu-shares=2", "--cache-from", "img", "--secret", "id=s", ".", "ctx", "-"]),
     "stats": (stats_parser, ["-a", "--no-stream", "c1", "c2", "--no-s"]),
 }
 
@@ -142,6 +175,12 @@ def test_fast_path_agrees_with_argparse(name: str) -> None:
     (stop_parser, ["-t", "0", "a", "b"]),
     (ps_parser, ["-aq", "--filter", "status=exited"]),
     (ps_parser, []),
+    (optional_value_parser, ["--rm", "-t", "app", "--rm=false", "--force-rm", "."]),
+    (cli_build_parser, ["-q", "-t", "app:1", "."]),
+    (cli_build_parser, ["--rm=true", "-t", "app", "--rm=false", "--force-rm", "."]),
+    (cli_build_parser, ["-t", "a", "-f", "ctx/Dockerfile", "--build-arg", "A=1", "--no-cache", "--label", "x=y",
+                        "--network", "host", "--pull", "--iidfile", "id", "--platform", "linux/amd64",
+                        "--target", "base", "ctx", "--rm=true"]),
 ])
 def test_common_command_lines_take_the_fast_path(make: Callable[[], Parser], argv: list[str]) -> None:
     p = make()
@@ -189,4 +228,32 @@ def test_hot_commands_import_neither_argparse_nor_re(tmp_path: Path) -> None:
         " if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "[]", out.stderr
+
+
+def test_cached_build_imports_neither_argparse_nor_re(tmp_path: Path) -> None:
+    """``baleine build`` of a context whose tar is cached (a no-change rebuild), run
+    for real against a socket where no daemon answers: parsing, the context and the
+    request's parameters need neither argparse, re, json nor tarfile."""
+    ctx = tmp_path / "ctx"
+    (ctx / "src").mkdir(parents=True)
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY src/ /src/\n")
+    (ctx / "src" / "a.sh").write_text("echo a\n")
+    host = f"unix://{tmp_path}/none.sock"
+    argv = ["build", "-q", "-t", "app:1", "--rm", "--build-arg", "A=1", "--label", "x=y", str(ctx)]
+    env = {"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    code = (
+        "import sys\n"
+        "import baleine.client.context_cache as cache\n"
+        "cache.RACY_NS = -(1 << 62)  # store even a tree written a moment ago\n"
+        "from baleine.cli.main import main\n"
+        f"assert main(['-H', '{host}', *{argv!r}]) != 0\n"
+        "print(sorted(m for m in ('argparse', 're', 'json', 'tarfile', 'tempfile', 'typing', 'subprocess')"
+        " if m in sys.modules))\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                           check=True)
+    assert "tarfile" in first.stdout  # the first build wrote the tar (and stored it)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True)
     assert out.stdout.splitlines()[-1] == "[]", out.stderr

@@ -57,8 +57,22 @@ async def copy(b: BuildRun, state: State, instr: CopyInstr, step: Step) -> tuple
     c = _expand(b, state, instr)
     async with source_root(b, c.from_, state) as (root, what, with_owner):
         ctx = Context(root, what)
-        sources, downloads, sums = await asyncio.to_thread(_gather, b, c, instr, ctx, with_owner)
-        count = len(sources) + len(downloads) + len(c.contents)
+        # The checksum of context sources is remembered with the context (the same
+        # unpacked context is never changed: see kept_contexts); the sources
+        # themselves are only needed again when the step is not cached.
+        memo = repr(("COPY", c.local, c.excludes, with_owner)) if not c.from_ and not c.urls else ""
+        remembered = b.context_digests.get(memo) if memo else None
+        sources: list[Source] | None = None
+        downloads: list[Download] = []
+        if remembered is not None:
+            found, _, sums = remembered.partition(" ")
+            found_count = int(found)
+        else:
+            sources, downloads, sums = await asyncio.to_thread(_gather, b, c, instr, ctx, with_owner)
+            found_count = len(sources)
+            if memo:
+                b.context_digests[memo] = f"{found_count} {sums}"
+        count = found_count + len(downloads) + len(c.contents)
         if count == 0:
             raise InvalidParameter("no source files were specified")
         if count > 1 and not c.dest_is_dir:
@@ -77,6 +91,8 @@ async def copy(b: BuildRun, state: State, instr: CopyInstr, step: Step) -> tuple
         if hit is not None:
             hit.args, hit.cmd_set = state.args, state.cmd_set
             return hit, True
+        if sources is None:
+            sources, downloads, _ = await asyncio.to_thread(_gather, b, c, instr, ctx, with_owner)
         new = state.clone()
         layer = await asyncio.to_thread(_write, b, c, instr, state.top, sources, downloads, with_owner)
     b.add_layer(new, layer, desc)

@@ -19,9 +19,20 @@ class BuildBackend(Protocol):
         """A new empty directory (on the data root's filesystem) to unpack a context into."""
         ...
 
+    async def context_from_tar(self, data: bytes, dockerfile: str) -> str:
+        """A directory holding the context tar ``data`` unpacked, for a build reading
+        the Dockerfile ``dockerfile``: maybe the one a build of the same bytes left."""
+        ...
+
+    async def release_context(self, context_dir: str, keep: bool) -> None:
+        """Done with a context directory: kept for a build of the same context when
+        ``keep`` (the build succeeded) and it came from ``context_from_tar``, else removed."""
+        ...
+
     async def build(self, context_dir: str, opts: Any, emit: Callable[[dict[str, Any]], None]) -> Any:
-        """Build from ``context_dir`` (its files may be consumed; the caller removes it) with
-        ``opts`` (``baleine.build.builder.BuildOptions``); return its ``BuildResult``."""
+        """Build from ``context_dir`` (its ``.dockerignore`` is applied there) with ``opts``
+        (``baleine.build.builder.BuildOptions``); return its ``BuildResult``. The caller
+        gives the directory back with ``release_context``."""
         ...
 
     async def prune(self, prune_all: bool, keep_storage: int, until: float | None,
