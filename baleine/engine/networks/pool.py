@@ -1,0 +1,195 @@
+"""A small pool of pre-plumbed network sandboxes for the default bridge.
+
+Wiring a container's namespace costs 10-15 ms of netlink round trips at start
+(a new namespace, loopback up, a veth pair, the host end enslaved to the
+bridge, hairpin, lookups of the host's whole link table). None of that depends
+on the container but its address, MAC and route, so a few sandboxes are made
+ahead of time, in a worker thread, and a starting container on the default
+bridge takes one and only gets the rest written (:func:`finish`: the
+namespace file moved to the container's usual path, three requests inside,
+the host end's alias): what the container sees is what ``bridge.plumb`` makes.
+
+A member is a namespace pinned at ``<exec-root>/netns/pool-<hex>`` with ``lo``
+up and ``eth0`` down (so no IPv6 link-local address is made from a MAC that is
+not the container's), and the host end ``veth<7 hex>`` on the bridge, up, with
+hairpin, aliased ``baleine:<tag>:pool:<hex>``. Nothing leaks: the pool destroys
+its members at daemon stop (:meth:`SandboxPool.close`); after a crash the
+start-up sweep removes them like any interface or namespace no running
+container owns (the alias names no container), and ``reap`` removes every
+tagged interface and namespace file.
+
+Contract: :meth:`SandboxPool.take` never blocks and returns None when no member
+is ready (the caller plumbs as before); a member is taken at most once; refills
+run in the background, one at a time, after a short delay so that they do not
+compete with the start that emptied the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from . import bridge, netns
+
+log = logging.getLogger("baleine.networks")
+
+PREFIX = "pool-"
+REFILL_DELAY = 0.15  # s after a take: the start that took it is still running
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """One pre-plumbed namespace and its veth pair (see module docstring)."""
+
+    ns_path: str
+    host_if: str
+    host_index: int
+    eth_index: int
+    bridge: str
+    mtu: int
+
+
+def make(ns_dir: str, bridge_name: str, mtu: int, tag: str) -> Sandbox:
+    """Blocking: plumb a new member; on failure nothing is left behind."""
+    token = secrets.token_hex(6)
+    ns_path = os.path.join(ns_dir, PREFIX + token)
+    host_if = "veth" + secrets.token_hex(4)[:7]
+
+    def work() -> Sandbox:
+        with IPRoute() as host:  # opened before moving: it stays in the host's namespace
+            netns.enter_new(ns_path)
+            try:
+                br = bridge.index_of(host, bridge_name)
+                if br is None:
+                    raise OSError(errno.ENODEV, f"bridge {bridge_name} does not exist")
+                with IPRoute() as inside:
+                    lo = bridge.index_of(inside, "lo")
+                    if lo is not None:
+                        inside.link("set", index=lo, state="up")
+                    host.link("add", ifname=host_if, kind="veth", mtu=mtu,
+                              peer={"ifname": "eth0", "net_ns_fd": ns_path, "mtu": mtu})
+                    idx = bridge.index_of(host, host_if)
+                    assert idx is not None
+                    host.link("set", index=idx, master=br, ifalias=f"{bridge.ALIAS_PREFIX}{tag}:pool:{token}",
+                              state="up")
+                    host.brport("set", index=idx, mode=1)  # hairpin, as bridge.plumb
+                    eth = bridge.index_of(inside, "eth0")
+                    assert eth is not None
+                return Sandbox(ns_path, host_if, idx, eth, bridge_name, mtu)
+            except BaseException:
+                bridge.delete_link(host_if)
+                netns.remove(ns_path)
+                raise
+
+    return netns.in_new_thread(work)
+
+
+def _rebind(src: str, dst: str) -> None:
+    """Pin the namespace at ``src`` on ``dst`` too, then unpin ``src`` (a mount
+    point cannot be renamed; moving mounts under a shared parent is refused)."""
+    with open(dst, "w"):
+        pass
+    if netns._libc.mount(src.encode(), dst.encode(), None, netns._MS_BIND, None) != 0:
+        err = ctypes.get_errno()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dst)
+        raise OSError(err, f"bind mount of {src} on {dst}: {os.strerror(err)}")
+    netns.remove(src)
+
+
+def finish(sb: Sandbox, ns_path: str, link: bridge.Link) -> None:
+    """Blocking: give a taken member to a container: its namespace pinned at
+    ``ns_path`` (the path ``bridge.plumb`` would have used), ``link``'s MAC,
+    address and default route inside, ``link.alias`` on the host end.
+    ``link.host_if``/``ifname``/``bridge``/``mtu`` must be the member's. On
+    failure the member is destroyed (the caller releases the rest)."""
+    assert link.host_if == sb.host_if and link.ifname == "eth0"
+
+    def work() -> None:
+        with IPRoute() as host:
+            _rebind(sb.ns_path, ns_path)
+            netns.enter(ns_path)
+            host.link("set", index=sb.host_index, ifalias=link.alias)
+            with IPRoute() as inside:
+                bridge.configure_inside(inside, sb.eth_index, link)
+
+    try:
+        netns.in_new_thread(work)
+    except BaseException:
+        destroy(sb)
+        with contextlib.suppress(Exception):
+            netns.remove(ns_path)
+        raise
+
+
+def destroy(sb: Sandbox) -> None:
+    """Blocking: remove a member (missing parts are fine)."""
+    with contextlib.suppress(NetlinkError, OSError):
+        bridge.delete_link(sb.host_if)
+    netns.remove(sb.ns_path)
+
+
+class SandboxPool:
+    """Up to ``size`` ready members for one bridge and MTU (see module docstring)."""
+
+    def __init__(self, ns_dir: str, tag: str, size: int = 2) -> None:
+        self.ns_dir = ns_dir
+        self.tag = tag
+        self.size = size
+        self.bridge = ""
+        self.mtu = 0
+        self._ready: list[Sandbox] = []
+        self._refill: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self, bridge_name: str, mtu: int) -> None:
+        """Serve ``bridge_name`` with ``mtu``; fill in the background."""
+        self.bridge, self.mtu = bridge_name, mtu
+        if self.size > 0:
+            self._schedule(0)
+
+    def take(self, bridge_name: str, mtu: int) -> Sandbox | None:
+        """A ready member for this bridge and MTU, or None (never blocks)."""
+        if self._closed or bridge_name != self.bridge or mtu != self.mtu or not self._ready:
+            return None
+        sb = self._ready.pop(0)
+        self._schedule(REFILL_DELAY)
+        return sb
+
+    def _schedule(self, delay: float) -> None:
+        if self._closed or (self._refill is not None and not self._refill.done()):
+            return
+        self._refill = asyncio.get_running_loop().create_task(self._fill(delay))
+
+    async def _fill(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        while not self._closed and len(self._ready) < self.size:
+            try:
+                sb = await asyncio.to_thread(make, self.ns_dir, self.bridge, self.mtu, self.tag)
+            except Exception as exc:  # noqa: BLE001 - the pool is an optimisation: starts plumb instead
+                log.warning("could not pre-plumb a network sandbox: %s", exc)
+                return
+            if self._closed:
+                await asyncio.to_thread(destroy, sb)
+                return
+            self._ready.append(sb)
+
+    async def close(self) -> None:
+        """Stop refilling and destroy the ready members."""
+        self._closed = True
+        if self._refill is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._refill), 5)
+        ready, self._ready = self._ready, []
+        if ready:
+            await asyncio.to_thread(lambda: [destroy(sb) for sb in ready])
