@@ -6,8 +6,9 @@ bridge, hairpin, lookups of the host's whole link table). None of that depends
 on the container but its address, MAC and route, so a few sandboxes are made
 ahead of time, in a worker thread, and a starting container on the default
 bridge takes one and only gets the rest written (:func:`finish`: the
-namespace file moved to the container's usual path, three requests inside,
-the host end's alias): what the container sees is what ``bridge.plumb`` makes.
+namespace file moved to the container's usual path, one batch of three
+requests inside (``rtnl``), the host end's alias): what the container sees is
+what ``bridge.plumb`` makes.
 
 A member is a namespace pinned at ``<exec-root>/netns/pool-<hex>`` with ``lo``
 up and ``eth0`` down (so no IPv6 link-local address is made from a MAC that is
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from . import bridge, netns
+from . import bridge, netns, rtnl
 
 log = logging.getLogger("baleine.networks")
 
@@ -114,13 +115,18 @@ def finish(sb: Sandbox, ns_path: str, link: bridge.Link) -> None:
     failure the member is destroyed (the caller releases the rest)."""
     assert link.host_if == sb.host_if and link.ifname == "eth0"
 
+    inside_requests = [rtnl.link_set(sb.eth_index, mac=link.mac, up=True),
+                       rtnl.addr_add(sb.eth_index, link.address)]
+    if link.gateway is not None:
+        inside_requests.append(rtnl.default_route_add(sb.eth_index, link.gateway))
+
     def work() -> None:
-        with IPRoute() as host:
+        with rtnl.open_socket() as host:  # opened before moving: it stays in the host's namespace
             _rebind(sb.ns_path, ns_path)
             netns.enter(ns_path)
-            host.link("set", index=sb.host_index, ifalias=link.alias)
-            with IPRoute() as inside:
-                bridge.configure_inside(inside, sb.eth_index, link)
+            with rtnl.open_socket() as inside:
+                rtnl.send(host, [rtnl.link_set(sb.host_index, alias=link.alias)])
+                rtnl.send(inside, inside_requests)
 
     try:
         netns.in_new_thread(work)
