@@ -321,7 +321,7 @@ class Endpoints:
         need_dns = any(net.user_defined for net, _ in plan)
         if need_dns:
             c.private["resolv"] = {"Dns": [dns.ADDRESS], "DnsOptions": embedded_dns_options(hc.get("DnsOptions"))}
-        sandbox = self.pool.take(links[0].bridge, links[0].mtu) if len(links) == 1 and not need_dns else None
+        sandbox = self.pool.take(links[0]) if len(links) == 1 and not need_dns else None
         if sandbox is not None:
             links[0].host_if = sandbox.host_if
         for (net, _), link in zip(plan, links):

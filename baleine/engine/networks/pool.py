@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ctypes
 import errno
 import logging
@@ -137,6 +138,19 @@ def finish(sb: Sandbox, ns_path: str, link: bridge.Link) -> None:
         raise
 
 
+# What finish writes; a Link field added later (an IPv6 address...) and set makes
+# starts plumb as before until finish learns it.
+_FINISHED = {"ifname", "host_if", "bridge", "address", "mac", "mtu", "gateway", "alias"}
+
+
+def supports(link: bridge.Link) -> bool:
+    """Whether :func:`finish` writes everything ``link`` asks for."""
+    for f in dataclasses.fields(link):
+        if f.name not in _FINISHED and getattr(link, f.name) != f.default:
+            return False
+    return True
+
+
 def destroy(sb: Sandbox) -> None:
     """Blocking: remove a member (missing parts are fine)."""
     with contextlib.suppress(NetlinkError, OSError):
@@ -163,9 +177,11 @@ class SandboxPool:
         if self.size > 0:
             self._schedule(0)
 
-    def take(self, bridge_name: str, mtu: int) -> Sandbox | None:
-        """A ready member for this bridge and MTU, or None (never blocks)."""
-        if self._closed or bridge_name != self.bridge or mtu != self.mtu or not self._ready:
+    def take(self, link: bridge.Link) -> Sandbox | None:
+        """A ready member for ``link`` (its bridge and MTU, nothing :func:`finish`
+        cannot write), or None (never blocks)."""
+        if (self._closed or not self._ready or link.bridge != self.bridge or link.mtu != self.mtu
+                or link.ifname != "eth0" or not supports(link)):
             return None
         sb = self._ready.pop(0)
         self._schedule(REFILL_DELAY)
