@@ -156,10 +156,11 @@ class Endpoints:
                 m.proxy = await portproxy.serve(m.sock, target_ip, m.port)
 
     def start_pool(self) -> None:
-        """Pre-plumb sandboxes for the default bridge, if there is one (after ``sweep``)."""
+        """Pre-plumb sandboxes for the default bridge, if there is one (after ``sweep``)
+        and it is IPv4 only (``pool.finish`` writes IPv4 links)."""
         with contextlib.suppress(NotFound):
             net = self.get("bridge")
-            if net.is_bridge and net.subnet is not None:
+            if net.is_bridge and net.subnet is not None and net.allocator6 is None:
                 self.pool.start(net.bridge_name, self._mtu(net))
 
     async def close(self) -> None:
