@@ -51,3 +51,24 @@ def test_addr_and_route() -> None:
     assert struct.unpack_from("=BBBBBBBB", body)[:5] == (socket.AF_INET, 0, 0, 0, rtnl.RT_TABLE_MAIN)
     a = attrs(body[12:])
     assert a[rtnl.RTA_GATEWAY] == bytes([10, 1, 2, 1]) and struct.unpack("=I", a[rtnl.RTA_OIF]) == (4,)
+
+
+def test_veth_add_nests_the_peer() -> None:
+    (_, kind, flags, _, _), body = split(rtnl.veth_add("vethabc", "eth0", 9, 1400, 3))
+    assert kind == rtnl.RTM_NEWLINK and flags & rtnl.NLM_F_CREATE and flags & rtnl.NLM_F_EXCL
+    a = attrs(body[16:])
+    assert a[rtnl.IFLA_IFNAME] == b"vethabc\0" and struct.unpack("=I", a[rtnl.IFLA_MTU]) == (1400,)
+    assert struct.unpack("=I", a[rtnl.IFLA_MASTER]) == (3,)
+    info = attrs(a[rtnl.IFLA_LINKINFO | rtnl.NLA_F_NESTED])
+    assert info[rtnl.IFLA_INFO_KIND] == b"veth"
+    peer = attrs(info[rtnl.IFLA_INFO_DATA | rtnl.NLA_F_NESTED])[rtnl.VETH_INFO_PEER]
+    p = attrs(peer[16:])
+    assert p[rtnl.IFLA_IFNAME] == b"eth0\0" and struct.unpack("=I", p[rtnl.IFLA_NET_NS_FD]) == (9,)
+    assert struct.unpack("=I", p[rtnl.IFLA_MTU]) == (1400,)
+
+
+def test_link_set_by_name() -> None:
+    _, body = split(rtnl.link_set_by_name("vethabc", up=True, alias="x"))
+    assert struct.unpack_from("=iII", body, 4) == (0, rtnl.IFF_UP, rtnl.IFF_UP)
+    a = attrs(body[16:])
+    assert a[rtnl.IFLA_IFNAME] == b"vethabc\0" and a[rtnl.IFLA_IFALIAS] == b"x"

@@ -37,7 +37,6 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from . import bridge, netns, rtnl
@@ -60,33 +59,40 @@ class Sandbox:
     mtu: int
 
 
+def _sys_index(name: str, what: str = "ifindex") -> int:
+    """``/sys/class/net/<name>/<what>`` (sysfs shows the host's links whatever the
+    calling thread's network namespace)."""
+    with open(f"/sys/class/net/{name}/{what}") as f:
+        return int(f.read())
+
+
 def make(ns_dir: str, bridge_name: str, mtu: int, tag: str) -> Sandbox:
-    """Blocking: plumb a new member; on failure nothing is left behind."""
+    """Blocking: plumb a new member (one rtnetlink batch on each side, hairpin
+    through sysfs); on failure nothing is left behind."""
     token = secrets.token_hex(6)
     ns_path = os.path.join(ns_dir, PREFIX + token)
     host_if = "veth" + secrets.token_hex(4)[:7]
+    try:
+        br = _sys_index(bridge_name)
+    except FileNotFoundError:
+        raise OSError(errno.ENODEV, f"bridge {bridge_name} does not exist") from None
 
     def work() -> Sandbox:
-        with IPRoute() as host:  # opened before moving: it stays in the host's namespace
+        with rtnl.open_socket() as host:  # opened before moving: it stays in the host's namespace
             netns.enter_new(ns_path)
             try:
-                br = bridge.index_of(host, bridge_name)
-                if br is None:
-                    raise OSError(errno.ENODEV, f"bridge {bridge_name} does not exist")
-                with IPRoute() as inside:
-                    lo = bridge.index_of(inside, "lo")
-                    if lo is not None:
-                        inside.link("set", index=lo, state="up")
-                    host.link("add", ifname=host_if, kind="veth", mtu=mtu,
-                              peer={"ifname": "eth0", "net_ns_fd": ns_path, "mtu": mtu})
-                    idx = bridge.index_of(host, host_if)
-                    assert idx is not None
-                    host.link("set", index=idx, master=br, ifalias=f"{bridge.ALIAS_PREFIX}{tag}:pool:{token}",
-                              state="up")
-                    host.brport("set", index=idx, mode=1)  # hairpin, as bridge.plumb
-                    eth = bridge.index_of(inside, "eth0")
-                    assert eth is not None
-                return Sandbox(ns_path, host_if, idx, eth, bridge_name, mtu)
+                with rtnl.open_socket() as inside:
+                    rtnl.send(inside, [rtnl.link_set(1, up=True)])  # lo is 1 in a new namespace
+                fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    rtnl.send(host, [rtnl.veth_add(host_if, "eth0", fd, mtu, br),
+                                     rtnl.link_set_by_name(host_if, up=True,
+                                                           alias=f"{bridge.ALIAS_PREFIX}{tag}:pool:{token}")])
+                finally:
+                    os.close(fd)
+                with open(f"/sys/class/net/{host_if}/brport/hairpin_mode", "w") as f:
+                    f.write("1")  # as bridge.plumb: a container reaching its own published port
+                return Sandbox(ns_path, host_if, _sys_index(host_if), _sys_index(host_if, "iflink"), bridge_name, mtu)
             except BaseException:
                 bridge.delete_link(host_if)
                 netns.remove(ns_path)
