@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ctypes
 import errno
 import logging
 import os
@@ -101,19 +100,6 @@ def make(ns_dir: str, bridge_name: str, mtu: int, tag: str) -> Sandbox:
     return netns.in_new_thread(work)
 
 
-def _rebind(src: str, dst: str) -> None:
-    """Pin the namespace at ``src`` on ``dst`` too, then unpin ``src`` (a mount
-    point cannot be renamed; moving mounts under a shared parent is refused)."""
-    with open(dst, "w"):
-        pass
-    if netns._libc.mount(src.encode(), dst.encode(), None, netns._MS_BIND, None) != 0:
-        err = ctypes.get_errno()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(dst)
-        raise OSError(err, f"bind mount of {src} on {dst}: {os.strerror(err)}")
-    netns.remove(src)
-
-
 def finish(sb: Sandbox, ns_path: str, link: bridge.Link) -> None:
     """Blocking: give a taken member to a container: its namespace pinned at
     ``ns_path`` (the path ``bridge.plumb`` would have used), ``link``'s MAC,
@@ -129,7 +115,7 @@ def finish(sb: Sandbox, ns_path: str, link: bridge.Link) -> None:
 
     def work() -> None:
         with rtnl.open_socket() as host:  # opened before moving: it stays in the host's namespace
-            _rebind(sb.ns_path, ns_path)
+            netns.move(sb.ns_path, ns_path)
             netns.enter(ns_path)
             with rtnl.open_socket() as inside:
                 rtnl.send(host, [rtnl.link_set(sb.host_index, alias=link.alias)])
