@@ -15,15 +15,18 @@ from .conftest import Daemon
 
 
 def kernel_state(d: Daemon) -> dict[str, list[str]]:
-    """What a daemon holds in the kernel right now, per kind (for leak checks)."""
+    """What a daemon holds in the kernel right now, per kind (for leak checks).
+
+    The pre-plumbed sandboxes of its pool (``engine/networks/pool.py``) are left out:
+    they are standing state, like the bridges, and are replaced as they are taken."""
     tag = daemon_tag(str(d.data_root))
-    links = bridge.tagged_links(f"baleine:{tag}:")
+    links = [link for link in bridge.tagged_links(f"baleine:{tag}:") if not link[1].startswith(f"baleine:{tag}:pool:")]
     ns_dir = d.exec_root / "netns"
     nat = subprocess.run(["iptables", "-w", "-t", "nat", "-S", f"BALEINE-{tag}-DNAT"], capture_output=True,
                          text=True).stdout.splitlines()
     return {"veths": sorted(n for n, _, k in links if k == "veth"),
             "bridges": sorted(n for n, _, k in links if k == "bridge"),
-            "netns": sorted(os.listdir(ns_dir)) if ns_dir.exists() else [],
+            "netns": sorted(n for n in os.listdir(ns_dir) if not n.startswith("pool-")) if ns_dir.exists() else [],
             "dnat": [r for r in nat if r.startswith("-A")]}
 
 

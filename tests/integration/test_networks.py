@@ -73,9 +73,12 @@ def test_default_bridge(daemon: Daemon, name: str, cleanup) -> None:
 
 def test_network_modes(daemon: Daemon, name: str, cleanup) -> None:
     assert sh(daemon, "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net | sort | tr '\\n' ' '") == "lo"
-    host_links = sorted(os.listdir("/sys/class/net"))
-    seen = sh(daemon, "--network", "host", "busybox", "ls", "/sys/class/net").split()
-    assert sorted(seen) == host_links
+    # Interfaces come and go meanwhile (the daemon's sandbox pool refilling, other daemons):
+    # the container sees the host's, those that stayed and none that were never there.
+    before = set(os.listdir("/sys/class/net"))
+    seen = set(sh(daemon, "--network", "host", "busybox", "ls", "/sys/class/net").split())
+    after = set(os.listdir("/sys/class/net"))
+    assert before & after <= seen <= before | after and "lo" in seen
     cleanup["containers"].append(name)
     web(daemon, name)
     ip = daemon.inspect(name)["NetworkSettings"]["IPAddress"]

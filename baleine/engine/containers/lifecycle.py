@@ -293,16 +293,22 @@ class Lifecycle:
             c.watcher = asyncio.create_task(self._watch(c, link))
 
     async def _prepare_bundle(self, c: Container, paths: MonitorPaths) -> None:
-        """Mount the rootfs, wire the network, write /etc files and ``config.json``."""
-        rootfs = await asyncio.to_thread(self.snapshots.mount_rw, c.private["rw"], c.private.get("top", ""))
-        await asyncio.to_thread(make_working_dir, rootfs, c.config.get("WorkingDir") or "")
+        """Mount the rootfs and wire the network side by side (neither needs the other;
+        a failure of either is raised once both are over, rootfs first, and the failed
+        start's clean-up undoes both), then write /etc files and ``config.json``."""
         hc = c.host_config
         netns, net_mounts = None, []
         mode = hc.get("NetworkMode") or "default"
+        mounting = asyncio.to_thread(self._mount_rootfs, c)
         if self.network is not None:
-            netns = await self.network.prepare(c)
-        elif mode == "host":
-            netns = "host"
+            done = await asyncio.gather(mounting, self.network.prepare(c), return_exceptions=True)
+            for result in done:
+                if isinstance(result, BaseException):
+                    raise result
+            rootfs, netns = done
+        else:
+            rootfs = await mounting
+            netns = "host" if mode == "host" else None
         cdir = os.path.join(self.containers.root, c.id)
         host_net = netns == "host"
         link_hosts, link_env = self._links(c)
@@ -323,6 +329,12 @@ class Lifecycle:
                                 self._pid_namespace(hc))
         inp.env = link_env + inp.env  # the container's own variables win, as in dockerd
         await asyncio.to_thread(bundle.write, paths.dir, inp)
+
+    def _mount_rootfs(self, c: Container) -> str:
+        """Blocking: mount the container's rootfs and make its working directory."""
+        rootfs = self.snapshots.mount_rw(c.private["rw"], c.private.get("top", ""))
+        make_working_dir(rootfs, c.config.get("WorkingDir") or "")
+        return rootfs
 
     async def _spawn_monitor(self, c: Container, paths: MonitorPaths) -> None:
         """Start the container's monitor (it runs the bundle at "G")."""

@@ -9,6 +9,9 @@ and the pieces it is made of, each an idea of its own:
 ``netns``     network namespaces as bind-mounted files, and running code in one;
 ``bridge``    the Linux bridge driver over netlink (pyroute2): bridges, veth
               pairs, addresses and routes inside a container's namespace;
+``pool``      pre-plumbed sandboxes (namespace + veth on the default bridge)
+              that starting containers take, refilled in the background;
+``rtnl``      the few rtnetlink requests a taken sandbox needs, sent in one batch;
 ``iptables``  the daemon's firewall and NAT rules, rendered from state (pure)
               and applied atomically with ``iptables-restore``;
 ``ports``     ``PortBindings``: parsing, host port reservation, Docker's shapes;

@@ -56,6 +56,9 @@ def _index(ipr: IPRoute, name: str) -> int | None:
     return found[0] if found else None
 
 
+index_of = _index  # for the sandbox pool (``pool``)
+
+
 def _sysctl(path: str, value: str) -> None:
     with open(path, "w") as f:
         f.write(value)
@@ -182,6 +185,12 @@ def _attach(host: IPRoute, inside: IPRoute, ns_path: str, link: Link) -> None:
     host.brport("set", index=idx, mode=1)
     eth = _index(inside, link.ifname)
     assert eth is not None
+    configure_inside(inside, eth, link)
+
+
+def configure_inside(inside: IPRoute, eth: int, link: Link) -> None:
+    """Give the container side (index ``eth``, down) ``link``'s MAC and addresses,
+    bring it up, add its default routes (``pool`` writes the same for IPv4 links)."""
     inside.link("set", index=eth, address=link.mac)
     inside.addr("add", index=eth, address=str(link.address.ip), prefixlen=link.address.network.prefixlen)
     if link.address6 is not None:

@@ -35,7 +35,7 @@ from ...rules.errors import Conflict, EngineError, Forbidden, InvalidParameter, 
 from ..containers import etcfiles
 from ..containers.records import Container, Containers
 from ..events import Events
-from . import bridge, dns, ipam, netns, portproxy
+from . import bridge, dns, ipam, netns, pool, portproxy
 from .firewall import RuleSync
 from .ports import PortTable, ports_doc, ports_list, wanted_bindings
 from .records import OPT_HOST_IP, OPT_MTU, Network, NetworkRecords, NetSettings
@@ -82,6 +82,7 @@ class Endpoints:
         self.tag = records.tag
         self.ns_dir = os.path.join(settings.exec_root, "netns")
         self._background: set[asyncio.Task[None]] = set()
+        self.pool = pool.SandboxPool(self.ns_dir, self.tag)
 
     def get(self, ref: str) -> Network:
         return self.records.get(ref)
@@ -154,8 +155,18 @@ class Endpoints:
             if m.ipv6 and m.sock is not None and m.proxy is None and target_ip:
                 m.proxy = await portproxy.serve(m.sock, target_ip, m.port)
 
+    def start_pool(self) -> None:
+        """Pre-plumb sandboxes for the default bridge, if there is one (after ``sweep``)
+        and it is IPv4 only (``pool.finish`` writes IPv4 links)."""
+        with contextlib.suppress(NotFound):
+            net = self.get("bridge")
+            if net.is_bridge and net.subnet is not None and net.allocator6 is None:
+                self.pool.start(net.bridge_name, self._mtu(net))
+
     async def close(self) -> None:
-        """Wait (5 s at most each) for the background work (veth removal, conntrack flushes)."""
+        """Destroy the pooled sandboxes; wait (5 s at most each) for the background
+        work (veth removal, conntrack flushes)."""
+        await self.pool.close()
         for task in list(self._background):
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(task, 5)
@@ -307,13 +318,20 @@ class Endpoints:
             gateway_set = gateway_set or link.gateway is not None
             if link.gateway is not None:
                 priv["publish_ip"] = str(link.address.ip)
-            priv["links"][net.name] = link.host_if
-            priv["ifnames"][net.name] = link.ifname
             links.append(link)
         need_dns = any(net.user_defined for net, _ in plan)
         if need_dns:
             c.private["resolv"] = {"Dns": [dns.ADDRESS], "DnsOptions": embedded_dns_options(hc.get("DnsOptions"))}
-        sockets = await asyncio.to_thread(bridge.plumb, ns_path, links, dns.bind_sockets if need_dns else None)
+        sandbox = self.pool.take(links[0]) if len(links) == 1 and not need_dns else None
+        if sandbox is not None:
+            links[0].host_if = sandbox.host_if
+        for (net, _), link in zip(plan, links):
+            priv["links"][net.name] = link.host_if
+            priv["ifnames"][net.name] = link.ifname
+        if sandbox is not None:
+            sockets = await asyncio.to_thread(pool.finish, sandbox, ns_path, links[0])
+        else:
+            sockets = await asyncio.to_thread(bridge.plumb, ns_path, links, dns.bind_sockets if need_dns else None)
         if need_dns:
             priv["dns"] = True
             await self.dns.arm(c.id, *sockets)
@@ -360,9 +378,8 @@ class Endpoints:
         ep.update(NetworkID=net.id, EndpointID=secrets.token_hex(32), Gateway=str(sub.gateway),
                   IPAddress=str(addr), IPPrefixLen=sub.subnet.prefixlen, MacAddress=mac,
                   DNSNames=list(dict.fromkeys(names)) if net.user_defined else None)
-        mtu = int(net.option(OPT_MTU, str(self.settings.mtu)) or self.settings.mtu)
         link = bridge.Link(ifname, "veth" + secrets.token_hex(4)[:7], net.bridge_name,
-                           IPv4Interface(f"{addr}/{sub.subnet.prefixlen}"), mac, mtu,
+                           IPv4Interface(f"{addr}/{sub.subnet.prefixlen}"), mac, self._mtu(net),
                            sub.gateway if set_gateway else None, f"{bridge.ALIAS_PREFIX}{self.tag}:ctr:{c.id[:12]}")
         if addr6 is not None and sub6 is not None:
             link.address6 = IPv6Interface(f"{addr6}/{sub6.subnet.prefixlen}")
@@ -389,6 +406,9 @@ class Endpoints:
             net.allocator.release(ep["IPAddress"])
         if net.allocator6 is not None and ep.get("GlobalIPv6Address"):
             net.allocator6.release(ep["GlobalIPv6Address"])
+
+    def _mtu(self, net: Network) -> int:
+        return int(net.option(OPT_MTU, str(self.settings.mtu)) or self.settings.mtu)
 
     def _flush_conntrack(self, address: str) -> None:
         """Forget, in the background, the kernel's NAT state of connections to a

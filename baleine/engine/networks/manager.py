@@ -139,6 +139,7 @@ class Networks:
         await asyncio.to_thread(self._open_host)
         await self.endpoints.readopt_all()
         await self.rules.apply()
+        self.endpoints.start_pool()
 
     def _open_host(self) -> None:
         """Blocking part of :meth:`open`."""

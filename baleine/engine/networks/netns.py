@@ -115,6 +115,22 @@ def remove(path: str) -> None:
         pass
 
 
+def move(src: str, dst: str) -> None:
+    """Pin the namespace pinned at ``src`` at ``dst`` instead (a mount point cannot
+    be renamed, and moving a mount under a shared parent is refused: bind, then
+    unpin). On failure ``src`` is untouched and ``dst`` absent."""
+    with open(dst, "w"):
+        pass
+    if _libc.mount(src.encode(), dst.encode(), None, _MS_BIND, None) != 0:
+        err = ctypes.get_errno()
+        try:
+            os.unlink(dst)
+        except FileNotFoundError:
+            pass
+        raise OSError(err, f"bind mount of {src} on {dst}: {os.strerror(err)}")
+    remove(src)
+
+
 def is_pinned(path: str) -> bool:
     """Whether ``path`` is a namespace file still bind-mounted (a live namespace)."""
     try:
