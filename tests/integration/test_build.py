@@ -53,8 +53,11 @@ def run_out(d: Daemon, image: str, *cmd: str) -> str:
 
 
 def mounts_under(root: Path) -> list[str]:
+    """The mount points under ``root``, less the network sandbox pool's (standing state that
+    gets new names as RUN steps take sandboxes: ``engine/networks/pool.py``)."""
     with open("/proc/self/mountinfo") as f:
-        return sorted(line.split()[4] for line in f if line.split()[4].startswith(str(root)))
+        return sorted(p for p in (line.split()[4] for line in f)
+                      if p.startswith(str(root)) and "/netns/pool-" not in p)
 
 
 def layers_of(d: Daemon, image: str) -> list[str]:
