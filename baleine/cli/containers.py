@@ -31,6 +31,20 @@ class Row(dict):
         return self.labels.get(name, "")
 
 
+def _image_column(image: str, image_id: str, trunc: bool) -> str:
+    """docker/cli's ``ContainerContext.Image``: ``<no image>`` when empty; truncated, an
+    image named by its ID is the short ID and a digest reference loses its digest."""
+    if not image:
+        return "<no image>"
+    if trunc:
+        short = formatting.truncate_id(image)
+        if image_id and formatting.truncate_id(image_id) == short:
+            return short
+        if "@" in image:
+            return image.split("@", 1)[0]
+    return image
+
+
 def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
     cid = c["Id"] if not trunc else c["Id"][:12]
     command = c.get("Command", "")
@@ -54,7 +68,7 @@ def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
         "Command": gotemplate.go_quote(command),
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
         "ID": cid,
-        "Image": c.get("Image", ""),
+        "Image": _image_column(c.get("Image", ""), c.get("ImageID", ""), trunc),
         "Labels": ",".join(f"{k}={v}" for k, v in labels.items()),
         "LocalVolumes": str(sum(1 for m in c.get("Mounts") or [] if m.get("Driver") == "local")),
         "Mounts": ",".join(mounts),

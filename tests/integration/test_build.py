@@ -600,11 +600,12 @@ def test_failing_run_reports_code_and_force_rm_leaves_nothing(daemon: Daemon, ct
     before_images = daemon.ok("images", "-aq", "--no-trunc").split()
     before_layers = sorted(os.listdir(daemon.data_root / "overlay"))
     before_mounts = mounts_under(daemon.root)
+    before_ps = daemon.ok("ps", "-aq")  # the session's daemon: other tests' kept containers
     r = build(daemon, ctx, "-t", "failing:test", "--force-rm", ok=False)
     assert r.returncode == 42  # as docker: the failed RUN's exit code
     assert "returned a non-zero code: 42" in r.stderr
     assert "line5" in r.stdout and "oops" in r.stdout
-    assert daemon.ok("ps", "-aq") == ""
+    assert daemon.ok("ps", "-aq") == before_ps
     assert daemon.ok("images", "-aq", "--no-trunc").split() == before_images
     assert sorted(os.listdir(daemon.data_root / "overlay")) == before_layers
     assert mounts_under(daemon.root) == before_mounts
@@ -614,7 +615,7 @@ def test_failing_run_reports_code_and_force_rm_leaves_nothing(daemon: Daemon, ct
     assert r.returncode == 1
     assert "OCI runtime create failed" in r.stderr and "/nonexistent: no such file or directory" in r.stderr
     assert not os.listdir(daemon.data_root / "tmp" / "build")
-    assert daemon.ok("ps", "-aq") == ""
+    assert daemon.ok("ps", "-aq") == before_ps
 
 
 def test_failing_run_tty_shows_last_lines(daemon: Daemon, ctx: Path) -> None:

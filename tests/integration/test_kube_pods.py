@@ -289,7 +289,9 @@ def test_image_pull_policies(kube: Kube) -> None:
     reasons = {"ErrImagePull", "ImagePullBackOff"}
     wait_for(lambda: statuses(kube, "unpullable").get("c", {}).get("state", {}).get("waiting", {}).get("reason")
              in reasons, 60, what="ErrImagePull")
-    waiting = wait_for(lambda: statuses(kube, "neverpull").get("c", {}).get("state", {}).get("waiting"), 60)
+    # ContainerCreating comes first, as on a cluster, until the node agent looks at the image.
+    waiting = wait_for(lambda: (w := statuses(kube, "neverpull").get("c", {}).get("state", {}).get("waiting"))
+                       and w.get("reason") != "ContainerCreating" and w, 60)
     assert waiting == {"reason": "ErrImageNeverPull",
                        "message": 'Container image "nowhere.invalid/none:1" is not present with pull policy of Never'}
     assert phase(kube, "unpullable") == "Pending"
