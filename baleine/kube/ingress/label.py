@@ -27,8 +27,7 @@ from typing import Any
 LABEL = "io.baleine.ingress"
 KEYS = ("host", "path", "port", "tls")
 
-_DNS = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_SECRET = _DNS
+_SECRET = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,11 @@ class LabelError(ValueError):
 
 
 def valid_host(host: str) -> bool:
-    name = host[2:] if host.startswith("*.") else host
-    return len(name) <= 253 and bool(_DNS.match(name))
+    """A host an Ingress rule could name (the API server's own check)."""
+    # Imported here: compose reads this module, and the API's validation costs ~20 ms to import.
+    from .validation import host_causes
+
+    return not host_causes(host, "host")
 
 
 def _port(value: Any, at: str) -> int:

@@ -21,7 +21,7 @@ _SVC_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def _host(host: str, path: str) -> list[Cause]:
+def host_causes(host: str, path: str) -> list[Cause]:
     """A DNS subdomain, or ``*.`` followed by one (a wildcard of one label); no IPs."""
     if host.startswith("*."):
         if not _SUBDOMAIN.match(host[2:]) or len(host) > 253:
@@ -108,12 +108,12 @@ def validate(obj: Obj) -> list[Cause]:
         causes.append(invalid("spec", "", "either `defaultBackend` or `rules` must be specified"))
     for i, rule in enumerate(rules):
         if rule.get("host"):
-            causes += _host(rule["host"], f"spec.rules[{i}].host")
+            causes += host_causes(rule["host"], f"spec.rules[{i}].host")
         if rule.get("http") is not None:
             causes += _paths(rule["http"], f"spec.rules[{i}].http")
     for i, tls in enumerate(spec.get("tls") or []):
         for j, host in enumerate(tls.get("hosts") or []):
-            causes += _host(host, f"spec.tls[{i}].hosts[{j}]")
+            causes += host_causes(host, f"spec.tls[{i}].hosts[{j}]")
     name = spec.get("ingressClassName")
     if name is not None and not _SUBDOMAIN.match(name):
         causes.append(invalid("spec.ingressClassName", name, "a lowercase RFC 1123 subdomain must consist of "
