@@ -25,7 +25,8 @@ def binary(name: str) -> str:
 
 def run(args: list[str], *, check: bool = True, input_: str | None = None, tool: str = "iptables",
         error: Callable[[str], Exception] = RuntimeError) -> subprocess.CompletedProcess[str]:
-    """``tool -w ARGS``; a non-zero exit raises ``error(message)`` when ``check``."""
+    """``tool -w ARGS`` (``tool`` a name or a path); a non-zero exit raises
+    ``error(message)`` when ``check``."""
     proc = subprocess.run([binary(tool), "-w", *args], input=input_, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise error(f"{tool} {' '.join(args)}: {proc.stderr.strip()}")
@@ -46,12 +47,17 @@ def install_jumps(jumps: Iterable[Jump], error: Callable[[str], Exception] = Run
             run(["-t", table, "-I", builtin, "1", *spec], error=error)
 
 
-def remove(jumps: Iterable[Jump], prefix: str, tables: tuple[str, ...] = ("nat", "filter")) -> None:
-    """The jumps and every chain named ``prefix…`` in ``tables``; nothing if already gone."""
+def remove_jumps(jumps: Iterable[Jump], tool: str = "iptables") -> None:
+    """Each jump deleted from its built-in chain, every copy of it (nothing if gone)."""
     for table, builtin, spec in jumps:
         for _ in range(16):  # a crash between -C and -I could have doubled one
-            if run(["-t", table, "-D", builtin, *spec], check=False).returncode != 0:
+            if run(["-t", table, "-D", builtin, *spec], check=False, tool=tool).returncode != 0:
                 break
+
+
+def remove(jumps: Iterable[Jump], prefix: str, tables: tuple[str, ...] = ("nat", "filter")) -> None:
+    """The jumps and every chain named ``prefix…`` in ``tables``; nothing if already gone."""
+    remove_jumps(jumps)
     for table in tables:
         names = chains_with_prefix(prefix, table)
         for name in names:  # flush all first: chains may jump to each other

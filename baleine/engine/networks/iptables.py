@@ -35,6 +35,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from ... import netfilter
 from ...rules.errors import EngineError
 
 
@@ -203,11 +204,7 @@ class Firewall:
         """Delete the jumps and the chains of both families (nothing if already gone)."""
         self._last6 = ""
         for binary in self._binaries():
-            for table, builtin, spec in jumps(self.tag):
-                for _ in range(16):  # a crash between -C and -I could have doubled one
-                    if self._run(["-w", "-t", table, "-D", builtin, *spec], check=False,
-                                 binary=binary).returncode != 0:
-                        break
+            netfilter.remove_jumps(jumps(self.tag), tool=binary)
             for role, name in chains(self.tag).items():
                 table = "filter" if role in ("IN", "OUT") else "nat"
                 if self._run(["-w", "-t", table, "-F", name], check=False, binary=binary).returncode == 0:
