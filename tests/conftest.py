@@ -155,6 +155,12 @@ class Daemon:
         """Run the real docker CLI against this daemon."""
         return _run([DOCKER] + list(args), self.env(), input, timeout, check)
 
+    def docker_ok(self, *args: str, **kw) -> str:
+        """The docker CLI's output; the test fails if it does."""
+        r = self.docker(*args, **kw)
+        assert r.returncode == 0, f"docker {' '.join(args)}: {r.stderr}"
+        return r.out
+
     def ok(self, *args: str, **kw) -> str:
         r = self.cli(*args, **kw)
         assert r.returncode == 0, f"baleine {' '.join(args)} failed ({r.returncode}): {r.stderr}{r.stdout}"

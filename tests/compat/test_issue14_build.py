@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -32,19 +32,6 @@ def classic(daemon: Daemon) -> Callable[..., subprocess.CompletedProcess[str]]:
         env["DOCKER_BUILDKIT"] = "0"
         return subprocess.run([DOCKER, *args], env=env, capture_output=True, text=True, timeout=180)
     return run
-
-
-@pytest.fixture
-def api(daemon: Daemon) -> Iterator[docker.APIClient]:
-    client = docker.APIClient(base_url=daemon.host, version="auto", timeout=120)
-    yield client
-    client.close()
-
-
-def _docker(daemon: Daemon, *args: str) -> str:
-    r = daemon.docker(*args)
-    assert r.returncode == 0, f"docker {' '.join(args)}: {r.stderr}"
-    return r.out
 
 
 def _context(root: Path, dockerfile: str) -> Path:
@@ -71,7 +58,7 @@ def _file_from(daemon: Daemon, cid: str, path: str) -> bytes:
 
 
 def _all_ids(daemon: Daemon, *args: str) -> set[str]:
-    return set(_docker(daemon, *args, "-aq", "--no-trunc").split())
+    return set(daemon.docker_ok(*args, "-aq", "--no-trunc").split())
 
 
 def test_failed_run_keeps_its_container_with_the_cli(daemon: Daemon, classic, tmp_path: Path) -> None:
@@ -81,10 +68,10 @@ def test_failed_run_keeps_its_container_with_the_cli(daemon: Daemon, classic, tm
     assert MESSAGE in r.stderr
     (cid,) = _step_containers(r.stdout)
     assert f"Removed intermediate container {cid}" not in r.stdout
-    busybox = _docker(daemon, "image", "inspect", "-f", "{{.Id}}", "busybox").strip()[7:19]
+    busybox = daemon.docker_ok("image", "inspect", "-f", "{{.Id}}", "busybox").strip()[7:19]
     committed = ""
     try:
-        row = _docker(daemon, "ps", "-a", "--no-trunc", "--filter", f"id={cid}", "--format",
+        row = daemon.docker_ok("ps", "-a", "--no-trunc", "--filter", f"id={cid}", "--format",
                       "{{.ID}}|{{.Status}}|{{.Image}}|{{.Command}}|{{.Names}}").strip()
         short, status, image, command, names = row.split("|")
         assert short[:12] == cid
@@ -96,7 +83,7 @@ def test_failed_run_keeps_its_container_with_the_cli(daemon: Daemon, classic, tm
         assert info["State"]["ExitCode"] == 1 and info["Config"]["Cmd"] == ["/bin/sh", "-c",
                                                                               "echo hi > /f && false"]
         assert _file_from(daemon, cid, "/f") == b"hi\n"
-        committed = _docker(daemon, "commit", cid).strip()
+        committed = daemon.docker_ok("commit", cid).strip()
         assert daemon.docker("run", "--rm", committed, "cat", "/f").out.strip() == "hi"
         # The container runs its RUN again when started: it fails the same way.
         assert daemon.docker("start", "-a", cid).returncode == 1
@@ -123,7 +110,7 @@ def test_a_committed_parent_is_an_image_rmi_refuses_while_the_container_exists(
         assert "STAGE=two" in info["Config"]["Env"]
         # The parent step (after ENV) exists as an untagged image, the only new one.
         assert _all_ids(daemon, "images") - before == {parent}
-        assert _docker(daemon, "image", "inspect", "-f", "{{len .RepoTags}}", parent).strip() == "0"
+        assert daemon.docker_ok("image", "inspect", "-f", "{{len .RepoTags}}", parent).strip() == "0"
         assert _file_from(daemon, cid, "/f") == b"hi\n"
         assert _file_from(daemon, cid, "/one") == b"one\n"
         refused = daemon.docker("rmi", parent)
@@ -255,10 +242,10 @@ def test_kept_container_survives_a_daemon_restart_and_its_removal_frees_the_pare
     cid = _step_containers(r.stdout)[-1]
     d.stop()
     d.start()
-    assert _docker(d, "ps", "-a", "--filter", f"id={cid}", "--format", "{{.Status}}").startswith("Exited (1)")
+    assert d.docker_ok("ps", "-a", "--filter", f"id={cid}", "--format", "{{.Status}}").startswith("Exited (1)")
     assert _file_from(d, cid, "/f") == b"hi\n"
-    assert sorted(_docker(d, "diff", cid).split("\n")) == ["A /f", "D /one"]
+    assert sorted(d.docker_ok("diff", cid).split("\n")) == ["A /f", "D /one"]
     parent = d.api().api.inspect_container(cid)["Image"]
-    _docker(d, "rm", cid)
-    _docker(d, "rmi", parent)
+    d.docker_ok("rm", cid)
+    d.docker_ok("rmi", parent)
     assert _all_ids(d, "images") == images

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 
 import docker
 import pytest
@@ -15,26 +14,12 @@ from ..conftest import DOCKER, Daemon
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(DOCKER), reason="docker CLI not installed")
 
 
-@pytest.fixture
-def api(daemon: Daemon) -> Iterator[docker.APIClient]:
-    client = docker.APIClient(base_url=daemon.host, version="auto", timeout=120)
-    yield client
-    client.close()
-
-
-def _docker(daemon: Daemon, *args: str) -> str:
-    """The docker CLI's output; the test fails if it does."""
-    r = daemon.docker(*args)
-    assert r.returncode == 0, f"docker {' '.join(args)}: {r.stderr}"
-    return r.out
-
-
 def test_link_gives_hosts_line_and_dockerd_variables(daemon: Daemon, name: str) -> None:
     target = f"{name}-db"
-    _docker(daemon, "run", "-d", "--name", target, "--expose", "5432", "-e", "SECRET=s3", "busybox", "sleep", "60")
+    daemon.docker_ok("run", "-d", "--name", target, "--expose", "5432", "-e", "SECRET=s3", "busybox", "sleep", "60")
     try:
-        ip = _docker(daemon, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", target).strip()
-        out = _docker(daemon, "run", "--rm", "--name", name, "--link", f"{target}:db", "busybox",
+        ip = daemon.docker_ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", target).strip()
+        out = daemon.docker_ok("run", "--rm", "--name", name, "--link", f"{target}:db", "busybox",
                         "sh", "-c", "env; cat /etc/hosts")
         assert f"DB_NAME=/{name}/db" in out
         assert f"DB_PORT=tcp://{ip}:5432" in out
@@ -44,7 +29,7 @@ def test_link_gives_hosts_line_and_dockerd_variables(daemon: Daemon, name: str) 
         assert "DB_PORT_5432_TCP_PROTO=tcp" in out
         assert "DB_ENV_SECRET=s3" in out
         line = next(ln for ln in out.splitlines() if ln.startswith(ip + "\t"))
-        assert line.split("\t")[1].split() == ["db", _docker(daemon, "inspect", "-f", "{{.Config.Hostname}}",
+        assert line.split("\t")[1].split() == ["db", daemon.docker_ok("inspect", "-f", "{{.Config.Hostname}}",
                                                                 target).strip(), target]
     finally:
         daemon.docker("rm", "-f", target)
@@ -71,11 +56,11 @@ def test_link_to_a_missing_container_fails_the_run(daemon: Daemon, name: str) ->
 
 def test_inspect_shows_links_and_rm_link_removes_one(daemon: Daemon, api: docker.APIClient, name: str) -> None:
     target = f"{name}-cache"
-    _docker(daemon, "run", "-d", "--name", target, "busybox", "sleep", "60")
+    daemon.docker_ok("run", "-d", "--name", target, "busybox", "sleep", "60")
     try:
-        _docker(daemon, "create", "--name", name, "--link", f"{target}:cache", "busybox", "cat", "/etc/hosts")
+        daemon.docker_ok("create", "--name", name, "--link", f"{target}:cache", "busybox", "cat", "/etc/hosts")
         assert api.inspect_container(name)["HostConfig"]["Links"] == [f"/{target}:/{name}/cache"]
-        _docker(daemon, "rm", "--link", f"{name}/cache")
+        daemon.docker_ok("rm", "--link", f"{name}/cache")
         assert not api.inspect_container(name)["HostConfig"]["Links"]
         api.start(name)
         api.wait(name, timeout=30)
@@ -95,12 +80,12 @@ def test_link_to_a_missing_container_is_refused_at_create(api: docker.APIClient,
 
 def test_link_on_a_user_network_is_a_dns_alias(daemon: Daemon, name: str) -> None:
     target = f"{name}-srv"
-    _docker(daemon, "network", "create", name)
+    daemon.docker_ok("network", "create", name)
     try:
-        _docker(daemon, "run", "-d", "--name", target, "--network", name, "busybox", "sleep", "60")
-        out = _docker(daemon, "run", "--rm", "--network", name, "--link", f"{target}:backend", "busybox",
+        daemon.docker_ok("run", "-d", "--name", target, "--network", name, "busybox", "sleep", "60")
+        out = daemon.docker_ok("run", "--rm", "--network", name, "--link", f"{target}:backend", "busybox",
                       "nslookup", "backend")
-        ip = _docker(daemon, "inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{name}\").IPAddress}}}}",
+        ip = daemon.docker_ok("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{name}\").IPAddress}}}}",
                      target).strip()
         assert ip and ip in out
     finally:
@@ -134,10 +119,10 @@ def test_udp_port_answers_on_ipv6_too_and_docker_port_lists_both(bookworm_daemon
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    _docker(daemon, "run", "-d", "--name", name, "-p", f"{port}:53/udp", "python:3.11-slim",
+    daemon.docker_ok("run", "-d", "--name", name, "-p", f"{port}:53/udp", "python:3.11-slim",
             "python", "-c", UDP_ECHO)
     try:
-        lines = set(_docker(daemon, "port", name).splitlines())
+        lines = set(daemon.docker_ok("port", name).splitlines())
         assert lines == {f"53/udp -> 0.0.0.0:{port}", f"53/udp -> [::]:{port}"}
         assert _udp_ask(port, b"one") == b"pong:one"
         assert _udp_ask(port, b"two", 5) == b"pong:two"  # the client's flow is kept

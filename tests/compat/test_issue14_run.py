@@ -9,7 +9,6 @@ import socket
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import docker
@@ -18,13 +17,6 @@ import pytest
 from ..conftest import DOCKER, Daemon
 
 needs_cli = pytest.mark.skipif(not __import__("os").path.exists(DOCKER), reason="docker CLI not installed")
-
-
-@pytest.fixture
-def api(daemon: Daemon) -> Iterator[docker.APIClient]:
-    client = docker.APIClient(base_url=daemon.host, version="auto", timeout=120)
-    yield client
-    client.close()
 
 
 def _create_raw(api: docker.APIClient, body: dict[str, Any] | str, **params: str) -> tuple[int, dict[str, Any]]:
