@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
 
+from .. import loadgen
 from ..conftest import Daemon
 from ..networking import free_port
 from .test_compose import Project
@@ -115,34 +115,22 @@ def compose_file(port: int, version: str, broken: bool = False, autoscale: bool 
 """
 
 
-class Load:
-    """GETs ``path`` on the published port every ``interval`` seconds in a thread,
-    counting answers by version and failures (with their reasons)."""
+class Load(loadgen.Load):
+    """GETs ``path`` on the published port every ``interval`` seconds in a thread;
+    ``versions`` counts the answers by the app's version."""
 
     def __init__(self, port: int, path: str = "/", interval: float = 0.05) -> None:
-        self.url, self.interval = f"http://127.0.0.1:{port}{path}", interval
-        self.versions: dict[str, int] = {}
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        url = f"http://127.0.0.1:{port}{path}"
 
-    def __enter__(self) -> Load:
-        self._thread.start()
-        return self
+        def fetch() -> str:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return json.loads(resp.read())["version"]
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
+        super().__init__(fetch, interval)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with urllib.request.urlopen(self.url, timeout=10) as resp:
-                    version = json.loads(resp.read())["version"]
-                self.versions[version] = self.versions.get(version, 0) + 1
-            except Exception as exc:  # noqa: BLE001 - every failure counts
-                self.failures.append(repr(exc))
-            self._stop.wait(self.interval)
+    @property
+    def versions(self) -> Counter[str]:
+        return Counter(self.seen)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from .. import loadgen
 from ..conftest import BUSYBOX_TAR, Daemon, Result, _run, baleine_cmd, destroy_daemon, new_daemon
 from ..networking import free_port
 
@@ -93,28 +94,9 @@ class Proj:
             return r.read().decode().strip()
 
 
-class Load:
+def Load(p: Proj) -> loadgen.Load:  # noqa: N802 - reads as the class it makes
     """~20 requests a second to the project's published port, in a thread."""
-
-    def __init__(self, p: Proj) -> None:
-        self.p, self.failures, self.seen, self.done = p, [], [], threading.Event()
-        self.thread = threading.Thread(target=self._run)
-
-    def _run(self) -> None:
-        while not self.done.is_set():
-            try:
-                self.seen.append(self.p.hit())
-            except (OSError, urllib.error.URLError) as exc:
-                self.failures.append(str(exc))
-            time.sleep(0.05)
-
-    def __enter__(self) -> Load:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join()
+    return loadgen.Load(p.hit)
 
 
 def test_start_first_rollout_under_load(d: Daemon, tmp_path: Path) -> None:
