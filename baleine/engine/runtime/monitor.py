@@ -542,6 +542,17 @@ class Monitor:
                 continue
         return False
 
+    def poll_timeout(self) -> float | None:
+        """How long the main loop may sleep: for good while the process runs and
+        nothing waits on a clock (its exit wakes us through SIGCHLD), so that an idle
+        container's monitor never wakes up; half a second while a deadline is pending
+        (nobody started us yet, the exit being handed over, input or output left
+        for a pipe or a client that was full)."""
+        if (self.started and self.status is None and not self.stdin_buf
+                and not any(c.outbuf for c in self.clients)):
+            return None
+        return 0.5
+
     def run(self) -> None:
         """The main loop: returns when the process has exited and been reported."""
         r, w = os.pipe()
@@ -570,7 +581,7 @@ class Monitor:
                 pending = any(c.outbuf for c in self.clients)
                 if (self.served_final and not pending) or time.monotonic() > give_up:
                     return
-            for key, events in self.sel.select(0.5):
+            for key, events in self.sel.select(self.poll_timeout()):
                 if key.data == "accept":
                     self.accept()
                 elif key.data == "signal":
