@@ -10,7 +10,9 @@ Utilisation is measured against the CPU a replica reserves:
 An autoscaled service is always a balanced group (``compose.balance``); its
 replicas carry the label ``io.baleine.autoscale`` (:func:`labels`), which is all the
 engine reads. ``compose up`` starts ``max(min, replicas)`` replicas, at most ``max``
-(:func:`initial_scale`); from then on the engine adds and removes replicas.
+(:func:`initial_scale`); from then on the engine adds and removes replicas, and a later
+``up`` keeps the count the engine reached (:func:`kept_scale`), as an HPA-managed
+Deployment applied without ``replicas`` keeps its own.
 """
 
 from __future__ import annotations
@@ -73,6 +75,16 @@ def initial_scale(svc: dict[str, Any], replicas: int) -> int:
     if spec is None:
         return replicas
     return min(max(spec.minimum, replicas), spec.maximum)
+
+
+def kept_scale(svc: dict[str, Any], current: int, planned: int) -> int:
+    """How many replicas ``up`` keeps for a service that has ``current`` already:
+    an autoscaled one keeps the engine's count (brought within [min, max], which the
+    file may have changed); any other service, and a first ``up``, gets ``planned``."""
+    spec = spec_of(svc)
+    if spec is None or current < 1:
+        return planned
+    return min(max(spec.minimum, current), spec.maximum)
 
 
 def labels(svc: dict[str, Any]) -> dict[str, str]:

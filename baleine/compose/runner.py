@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..client import APIError, Client
-from . import balance, convert, graph, parallel, rollout, rolling
+from . import autoscale, balance, convert, graph, parallel, rollout, rolling
 from .convert import (LABEL_HASH, LABEL_IMAGE, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE,
                       container_name)
 from .errors import ComposeError
@@ -379,10 +379,11 @@ class Runner:
         ComposeError when the rollout paused or rolled back). Returns (the containers, whether
         any was created or recreated)."""
         svc = self.project.services[service]
-        want = self.project.scale(service) if scale is None else scale
+        existing = self.containers([service])
+        want = scale if scale is not None else autoscale.kept_scale(
+            svc, len({c.number for c in existing if c.number >= 1}), self.project.scale(service))
         self._replicas = {**getattr(self, "_replicas", {}), service: want}
         expected = service_hash(svc)
-        existing = self.containers([service])
         rolling.clear_leftovers(self, service)
         outdated: list[Container] = []  # replicas rolled after the loop (compose.rolling)
         # Rolled only when asked for: without update_config docker compose recreates

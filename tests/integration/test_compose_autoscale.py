@@ -107,6 +107,11 @@ def test_scales_up_under_load_and_back(d: Daemon, tmp_path: Path) -> None:
         assert {m["Name"] for m in g["Members"]} == {"as1-web-1", "as1-web-2", "as1-web-3"}
         assert time.monotonic() - loaded < LOAD_SECONDS, "the load ended before the group reached max"
         assert len(compose(d, tmp_path, "ps", "-q").stdout.split()) == 3
+        # A later `up` keeps the engine's count (not the file's 1), as an HPA-managed
+        # Deployment applied again keeps its own.
+        r = compose(d, tmp_path, "up", "-d")
+        assert r.returncode == 0, r.stderr
+        assert len(compose(d, tmp_path, "ps", "-q").stdout.split()) == 3, r.stderr
         events = d.ok("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
                       "event=autoscale", "--format", "{{.Actor.Attributes.group}} {{.Actor.Attributes.from}}")
         assert events.split("\n")[0].strip() == "as1_web 1", events
