@@ -1,12 +1,15 @@
 """A running container's inspect as a compose-shaped service, so that ``baleine kube
 generate NAME`` shares the compose translation. Only what the Engine API reports and
 differs from the image's defaults is carried; the image's own Cmd/Entrypoint/Env stay
-with the image."""
+with the image. A container's ``io.baleine.ingress`` label (its routes through the
+ingress proxy) becomes the service's ``x-baleine-ingress``, hence an Ingress."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
+
+from ..kube.ingress import label as ingress_label
 
 Obj = dict[str, Any]
 
@@ -68,9 +71,25 @@ def service_of(inspect: Obj, image: Obj | None = None) -> tuple[str, Obj]:
             if svc["healthcheck"][k] == "0us":
                 del svc["healthcheck"][k]
     labels = {k: v for k, v in (cfg.get("Labels") or {}).items() if k not in ((icfg.get("Labels")) or {})}
+    _routes(svc, labels.pop(ingress_label.LABEL, None))
     if labels:
         svc["labels"] = labels
     return inspect.get("Name", "").lstrip("/") or inspect["Id"][:12], svc
+
+
+def _routes(svc: Obj, text: str | None) -> None:
+    """The ingress label's routes as ``x-baleine-ingress`` (a bad label, which routes
+    nothing on the engine either, gives none); a routed port the container neither
+    publishes nor exposes is exposed, so that the Ingress has a Service to name."""
+    entries = ingress_label.parse(text)[0] if text else []
+    if not entries:
+        return
+    svc["x-baleine-ingress"] = [e.as_dict() for e in entries]
+    known = {p["target"] for p in svc.get("ports") or []}
+    known |= {int(e.partition("/")[0]) for e in svc.get("expose") or [] if e.partition("/")[0].isdigit()}
+    for port in dict.fromkeys(e.port for e in entries):
+        if port not in known:
+            svc.setdefault("expose", []).append(f"{port}/tcp")
 
 
 def project_of(services: dict[str, Obj], name: str = "") -> Any:

@@ -159,6 +159,28 @@ def test_container_inspect_becomes_a_service() -> None:
     assert 'service web: field "devices" has no Kubernetes equivalent; dropped' in warnings
 
 
+def test_container_ingress_label_becomes_an_ingress() -> None:
+    label = '[{"host":"web.example.test","path":"/","port":8080,"tls":"web-tls"},{"path":"/api","port":8080}]'
+    inspect = {"Name": "/web", "Id": "f" * 64, "Image": "sha256:" + "b" * 64,
+               "Config": {"Image": "busybox", "Labels": {"io.baleine.ingress": label, "tier": "front"}},
+               "HostConfig": {}}
+    name, svc = containers.service_of(inspect, None)
+    assert svc["expose"] == ["8080/tcp"] and svc["labels"] == {"tier": "front"}
+    objects, _ = translate.project_objects(containers.project_of({name: svc}))
+    assert check.check_all(objects, "1.32") == []
+    ing = [o for o in objects if o["kind"] == "Ingress"][0]
+    assert ing["metadata"]["name"] == "web"
+    assert ing["spec"]["tls"] == [{"hosts": ["web.example.test"], "secretName": "web-tls"}]
+    rules = [(r.get("host"), r["http"]["paths"][0]["path"], r["http"]["paths"][0]["backend"]["service"])
+             for r in ing["spec"]["rules"]]
+    assert rules == [("web.example.test", "/", {"name": "web", "port": {"number": 8080}}),
+                     (None, "/api", {"name": "web", "port": {"number": 8080}})]
+    service = [o for o in objects if o["kind"] == "Service"][0]
+    assert [p["port"] for p in service["spec"]["ports"]] == [8080]
+    bad = {**inspect, "Config": {"Image": "busybox", "Labels": {"io.baleine.ingress": "{not json"}}}
+    assert "x-baleine-ingress" not in containers.service_of(bad, None)[1]
+
+
 # --- pods (``baleine kube generate pod/NAME``) ------------------------------------------
 
 def _listed(name: str, restarts: int, created: int, kind: str = "container", init: bool = False) -> dict[str, Any]:
