@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import import_module
+import sys
 
 from .transport import Transport
 
@@ -53,6 +53,8 @@ class Client(Transport):
         if spec is None:
             raise AttributeError(name)
         module, cls = spec
-        resource = getattr(import_module(f"{__package__}.{module}"), cls)(self)
+        dotted = f"{__package__}.{module}"
+        __import__(dotted)  # not importlib.import_module: importlib costs the CLI's start-up
+        resource = getattr(sys.modules[dotted], cls)(self)
         setattr(self, name, resource)
         return resource

@@ -218,16 +218,18 @@ def test_hot_commands_import_neither_argparse_nor_re(tmp_path: Path) -> None:
     """The everyday commands, run for real against a socket where no daemon answers
     (parsing done, the request fails): none of these modules gets imported."""
     host = f"unix://{tmp_path}/none.sock"
+    # -IS as install.sh's launcher runs the CLI: without site, whose imports would hide ours.
     code = (
         "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from baleine.cli.main import main\n"
         "for argv in (['ps', '-q'], ['exec', '-d', '-e', 'A=1', 'c', 'true'], ['run', '--rm', '-d', 'busybox', 'true'],"
         " ['stop', '-t', '0', 'c'], ['start', 'c'], ['rm', '-f', 'c'], ['logs', '-f', 'c'], ['version']):\n"
         f"    assert main(['-H', '{host}', *argv]) != 0, argv\n"
-        "print(sorted(m for m in ('argparse', 're', 'json', 'typing', 'subprocess', 'dataclasses', 'platform')"
-        " if m in sys.modules))\n"
+        "print(sorted(m for m in ('argparse', 're', 'json', 'typing', 'subprocess', 'dataclasses', 'platform',"
+        " 'contextlib', 'importlib', 'warnings', 'collections') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-IS", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1] == "[]", out.stderr
 
 
