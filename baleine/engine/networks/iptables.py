@@ -201,9 +201,11 @@ class Firewall:
                 self._last6 = text
 
     def remove(self) -> None:
-        """Delete the jumps and the chains of both families (nothing if already gone)."""
+        """Delete the jumps and the chains of both families (nothing if already gone).
+        IPv6 is tried whenever ip6tables is installed, usable or not by the probe: a
+        probe failing under load must not leave the IPv6 half behind."""
         self._last6 = ""
-        for binary in self._binaries():
+        for binary in [self.iptables, *([self.ip6tables] if self.ip6tables else [])]:
             netfilter.remove_jumps(jumps(self.tag), tool=binary)
             for role, name in chains(self.tag).items():
                 table = "filter" if role in ("IN", "OUT") else "nat"
