@@ -60,7 +60,12 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         resp = await handler(request)
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
-            return error_response(exc.status, exc.text or exc.reason)
+            answer = error_response(exc.status, exc.text or exc.reason)
+            if exc.status == 413:
+                # The rest of the body is not wanted: close once answered, so that a
+                # client still sending fails now instead of waiting on a full socket.
+                answer.force_close()
+            return answer
         raise
     except EngineError as exc:
         if exc.status == 304:

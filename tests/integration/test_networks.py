@@ -245,13 +245,13 @@ def test_network_commands(daemon: Daemon, name: str, cleanup) -> None:
 
 
 def test_run_rm_cycles_leave_nothing(daemon: Daemon, name: str, cleanup) -> None:
-    """A few dozen cycles here; test_many_cycles (slow) does 500."""
+    """A few dozen cycles here; test_many_cycles (slow) does 200."""
     cycles(daemon, name, cleanup, 30)
 
 
 @pytest.mark.slow
 def test_many_cycles(daemon: Daemon, name: str, cleanup) -> None:
-    cycles(daemon, name, cleanup, 500)
+    cycles(daemon, name, cleanup, 200)
 
 
 def cycles(daemon: Daemon, name: str, cleanup, count: int) -> None:
