@@ -135,7 +135,9 @@ class Execs:
         link = await MonitorLink.connect(paths, events=True, stdin=stdin,
                                          stdout=bool(cfg.get("AttachStdout")) and not detach,
                                          stderr=bool(cfg.get("AttachStderr")) and not detach)
-        await link.next_state()  # "created": the monitor is ready for the go
+        # The go follows the hello on the same connection, without waiting for the
+        # monitor's "created" (the readers below skip it): the monitor reads them in
+        # order, and a round trip less is 2 ms of every exec.
         link.send(b"G")
         self.events.publish("container", "exec_start: " + _action_command(cfg["Cmd"]), c.id,
                             _attributes(c, execID=ex.id))
