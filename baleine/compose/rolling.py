@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..client import APIError
+from . import balance
 from .convert import container_name
 from .errors import ComposeError
 from .rollout import Batch, UpdatePolicy, failed_too_much, plan, service_policies
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from .runner import Container, Runner
 
 POLL = 0.1  # seconds between two inspections of a monitored replica
+BALANCE_WAIT = 5.0  # seconds a start-first batch waits for the balancer to count its new replicas
 NS = 1_000_000_000
 
 
@@ -241,12 +243,37 @@ class Rollout:
             self._start_new(s)
         started = [s for s in slots if s.new_id and not s.failed]
         self._monitor(started, self.update.monitor_ns)
+        if batch.start_first:
+            self._wait_balanced([s for s in started if not s.failed])
         for s in slots:
             if s.failed and (batch.start_first or s.new_id is None):
                 self._restore(s, start=True)
             elif batch.start_first:
                 self._stop(s.old.id, s.kept)
         return [s for s in slots if s.failed]
+
+    def _wait_balanced(self, slots: list[Slot]) -> None:
+        """Start-first: keep the old replicas serving until the engine's balancer counts
+        the new ones ready (it follows their start within a reconcile, which a
+        healthcheck's verdict covers but a service without one would race). Bounded by
+        BALANCE_WAIT: a service may have no group (dnsrr, nothing balanced)."""
+        names = {s.name for s in slots}
+        if not names:
+            return
+        group = balance.group_name(self.runner.project, self.service)
+        deadline = time.monotonic() + BALANCE_WAIT
+        while time.monotonic() < deadline:
+            try:
+                groups = self.runner.client.networks.balancers()
+            except APIError:
+                return
+            found = next((g for g in groups if g.get("Name") == group), None)
+            if found is None:
+                return
+            ready = {m.get("Name") for m in found.get("Members") or [] if m.get("Ready")}
+            if names <= ready:
+                return
+            time.sleep(POLL)
 
     def _monitor(self, slots: list[Slot], monitor_ns: int) -> None:
         for s in slots:

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,14 @@ SERVE = ("mkdir -p /www && echo $$V > /www/index.html && echo ok > /www/ok; "
 
 
 def compose_file(port: int, version: str, order: str = "start-first", action: str = "pause",
-                 probe: str = "/www/ok") -> str:
+                 probe: str = "/www/ok", replicas: int = 3, update: str = "parallelism: 1",
+                 monitor: str = "1s", health: bool = True) -> str:
+    check = f"""    healthcheck:
+      test: ["CMD", "test", "-f", "{probe}"]
+      interval: 0.5s
+      timeout: 2s
+      retries: 1
+""" if health else ""
     return f"""services:
   web:
     image: busybox
@@ -33,15 +41,10 @@ def compose_file(port: int, version: str, order: str = "start-first", action: st
     ports: ["{port}:80"]
     stop_grace_period: 1s
     deploy:
-      replicas: 3
-      update_config: {{parallelism: 1, order: {order}, monitor: 1s, failure_action: {action}}}
+      replicas: {replicas}
+      update_config: {{{update}, order: {order}, monitor: {monitor}, failure_action: {action}}}
       rollback_config: {{parallelism: 0, order: stop-first, monitor: 1s}}
-    healthcheck:
-      test: ["CMD", "test", "-f", "{probe}"]
-      interval: 0.5s
-      timeout: 2s
-      retries: 1
-"""
+{check}"""
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +61,7 @@ class Proj:
     def __init__(self, d: Daemon, root: Path, name: str) -> None:
         self.d, self.root, self.name, self.port = d, root, name, free_port()
 
-    def write(self, version: str, **kw: str) -> None:
+    def write(self, version: str, **kw: Any) -> None:
         (self.root / "compose.yaml").write_text(compose_file(self.port, version, **kw))
 
     def run(self, *args: str) -> Result:
@@ -123,6 +126,35 @@ def test_start_first_rollout_under_load(d: Daemon, tmp_path: Path) -> None:
         assert all(after[n]["Id"] != before[n] for n in after)
         assert set(p.versions().values()) == {"2"}
         assert {p.hit() for _ in range(10)} == {"2"}
+    finally:
+        p.ok("down", "-t", "0")
+
+
+def test_start_first_without_healthcheck_loses_no_request(d: Daemon, tmp_path: Path) -> None:
+    """Every replica at once, judged as soon as it runs (monitor 0s, no healthcheck): the
+    old ones stop only once the balancer counts the new ones (bounded wait), so no
+    request fails."""
+    p = Proj(d, tmp_path, "roll2")
+    kw: dict[str, Any] = {"replicas": 2, "update": "parallelism: 0", "monitor": "0s", "health": False}
+    p.write("1", **kw)
+    try:
+        p.ok("up", "-d")
+        deadline = time.monotonic() + 20
+        while True:  # both replicas answer behind the port
+            try:
+                if {p.hit() for _ in range(6)} == {"1"}:
+                    break
+            except (OSError, urllib.error.URLError):
+                pass
+            assert time.monotonic() < deadline, "the service never answered"
+            time.sleep(0.2)
+        with Load(p) as load:
+            time.sleep(0.5)
+            p.write("2", **kw)
+            p.ok("up", "-d")
+            time.sleep(0.5)
+        assert load.failures == [], load.failures
+        assert set(p.versions().values()) == {"2"} and {"1", "2"} <= set(load.seen)
     finally:
         p.ok("down", "-t", "0")
 
