@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from ..client import APIError
+from ..client.transport import json_loads
 from .. import gotemplate
 from . import formatting
 from .context import CLIError, Context, Parser
@@ -159,8 +160,6 @@ def start(ctx: Context, argv: list[str]) -> int:
 
 
 def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str | None) -> int:
-    import json  # only here: the json package costs the CLI's start-up (re, enum)
-
     with ctx.api():
         info = ctx.client.containers.inspect(name)
     cfg = info["Config"]
@@ -179,7 +178,7 @@ def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str
     if pump(sock, initial, tty, stdin, _resize_cb, detach_keys=detach_keys):
         return 0  # detached: the container runs on
     try:
-        return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
+        return int(json_loads(wait_resp.read() or b"{}").get("StatusCode", 0))
     except (ValueError, OSError):
         return 0
 
@@ -331,8 +330,6 @@ def logs(ctx: Context, argv: list[str]) -> int:
 
 
 def attach(ctx: Context, argv: list[str]) -> int:
-    import json  # only here: the json package costs the CLI's start-up (re, enum)
-
     p = Parser("attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container")
     p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
     p.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
@@ -364,7 +361,7 @@ def attach(ctx: Context, argv: list[str]) -> int:
         return 0
     # The stream ends a moment before the daemon records the exit: wait for it.
     try:
-        return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
+        return int(json_loads(wait_resp.read() or b"{}").get("StatusCode", 0))
     except (ValueError, OSError):
         with ctx.api():
             return int(ctx.client.containers.inspect(o.container)["State"].get("ExitCode", 0))
@@ -394,8 +391,6 @@ def go_values(value: Any, key: str = "", parent: str = "") -> Any:
 def print_inspect(objs: list[Any], fmt: str | None) -> None:
     """docker inspect output: an indented JSON array, or one template line per object
     (a field the object lacks is a template error, exit 1, as with the docker CLI)."""
-    import json  # only here: the json package costs the CLI's start-up (re, enum)
-
     if fmt:
         try:
             t = gotemplate.compile(fmt, funcs=gotemplate.INSPECT_FUNCS)
@@ -404,7 +399,9 @@ def print_inspect(objs: list[Any], fmt: str | None) -> None:
         except gotemplate.TemplateError as exc:
             raise CLIError(f"template parsing error: {exc}", 1) from None
         return
-    print(json.dumps(objs, indent=4, ensure_ascii=False))
+    from .indentjson import dumps  # json.dumps' text without the json package (re, enum)
+
+    print(dumps(objs, indent=4))
 
 
 def _inspector(ctx: Context, kind: str, size: bool) -> Callable[[str], Any]:
