@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Median wall time of the ``baleine`` CLI's everyday commands, against the docker CLI.
 
-Starts its own daemon on a temporary data root (like the tests), loads busybox from
-../shared/images, starts 20 idle containers, and times N runs of each command with
-the ``baleine`` CLI of this checkout (``python -m baleine.cli.main``, PYTHONPATH set
-to the checkout) and, when the docker CLI is installed, the docker CLI talking to the
-same daemon. The checkout is byte-compiled first. The floor is ``python -I -S -c pass`` (the interpreter alone) and
+Starts its own daemon on a temporary data root under /var/lib/baleine-bench, loads
+busybox from ../shared/images, starts 100 idle containers, and times N runs of each
+command with the ``baleine`` CLI of this checkout, started the way install.sh installs
+it (the ``-IS`` launcher of ``baleine/cli/launcher.py``, written to a temporary
+directory and pointing at the checkout) and, when the docker CLI is installed, the
+docker CLI talking to the same daemon (``DOCKER_HOST``). The checkout is byte-compiled first. The floor is ``python -I -S -c pass`` (the interpreter alone) and
 ``python -c pass`` (with site). Ratios are baleine / docker CLI.
 
 Usage: bench/cli_startup.py [-n 30]
@@ -30,6 +31,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from baleine.cli.launcher import script  # noqa: E402
 from tests.conftest import BUSYBOX_TAR, DOCKER, destroy_daemon, new_daemon  # noqa: E402
 
 
@@ -51,7 +54,7 @@ def timed_together(commands: dict[str, list[str]], envs: dict[str, dict[str, str
         for key, argv in commands.items():
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            # cwd "/": ``python -m`` puts the cwd first on sys.path, ahead of PYTHONPATH.
+            # cwd "/": the same for every command (and no checkout there to shadow a package).
             r = subprocess.run(argv, env=envs[key], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
             wall = time.perf_counter() - t0
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,7 +69,7 @@ def timed_together(commands: dict[str, list[str]], envs: dict[str, dict[str, str
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=30)
-    ap.add_argument("--containers", type=int, default=20, help="idle containers listed by ps -q")
+    ap.add_argument("--containers", type=int, default=100, help="idle containers listed by ps -q")
     ap.add_argument("--root-parent", default="/var/lib/baleine-bench",
                     help="where the daemon's temporary root goes (/var/lib is where a daemon lives)")
     ap.add_argument("--baseline", help="another checkout of baleine (say, the previous commit's "
@@ -83,13 +86,18 @@ def main() -> None:
     floor = timed_together({"python -I -S -c pass": [py, "-I", "-S", "-c", "pass"],
                             "python -c pass": [py, "-c", "pass"]},
                            {"python -I -S -c pass": base_env, "python -c pass": base_env}, n)
+    launchers = Path(tempfile.mkdtemp(prefix="cli-launchers-"))
+    for name, tree in trees.items():
+        # The same text as install.sh's, the package found in the tree (-I: PYTHONPATH is ignored).
+        (launchers / name).write_text(script(py, str(tree)))
+        (launchers / name).chmod(0o755)
     d = new_daemon(prefix="bench-", parent=args.root_parent)
     rows: list[tuple[str, dict[str, float]]] = []
     try:
         d.ok("load", "-i", str(BUSYBOX_TAR))
         for i in range(args.containers):
             d.ok("run", "-d", "--name", f"bench-idle-{i}", "busybox", "sleep", "3600")
-        envs = {name: dict(d.env(), PYTHONPATH=str(tree)) for name, tree in trees.items()}
+        envs = {name: d.env() for name in trees}
         docker = shutil.which(DOCKER)
         if docker:
             envs["docker"] = d.env()
@@ -101,11 +109,11 @@ def main() -> None:
             "run --rm busybox true": ["run", "--rm", "busybox", "true"],
         }
         for name, argv in cases.items():
-            commands = {key: ([docker] if key == "docker" else [py, "-m", "baleine.cli.main"]) + argv
-                        for key in envs}
+            commands = {key: [docker if key == "docker" else str(launchers / key)] + argv for key in envs}
             rows.append((name, timed_together(commands, envs, n)))
     finally:
         destroy_daemon(d)
+        shutil.rmtree(launchers, ignore_errors=True)
     print(f"median of {n} interleaved runs, ms: wall / CPU (user+system of the command)")
     for name, (wall, cpu) in floor.items():
         print(f"  {name:30s} {wall * 1000:6.1f} /{cpu * 1000:5.1f}")

@@ -6,12 +6,16 @@ import sys
 import time
 
 from .. import __version__
-from .. import gotemplate
-from . import formatting
 from .context import CLIError, Context, Parser
+
+# The template engine and the formatting are imported where used: ``inspect`` (the
+# hot one here) needs neither for its JSON.
 
 
 def info(ctx: Context, argv: list[str]) -> int:
+    from .. import gotemplate
+    from . import formatting
+
     p = Parser("info", "[OPTIONS]", "Display system-wide information")
     p.add_argument("-f", "--format", help="Format output using a custom template")
     o = p.parse_args(argv)
@@ -55,6 +59,8 @@ def info(ctx: Context, argv: list[str]) -> int:
 
 
 def events(ctx: Context, argv: list[str]) -> int:
+    from .. import gotemplate
+
     p = Parser("events", "[OPTIONS]", "Get real time events from the server")
     p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
     p.add_argument("--format", help="Format output using a custom template")
@@ -130,6 +136,8 @@ def df(ctx: Context, argv: list[str]) -> int:
 def prune(ctx: Context, argv: list[str]) -> int:
     """docker system prune: stopped containers, unused networks, dangling (or all unused)
     images, build cache, and with --volumes anonymous volumes; one report per kind."""
+    from . import formatting
+
     p = Parser("system prune", "[OPTIONS]", "Remove unused data")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images not just dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
