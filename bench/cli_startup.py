@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from baleine.cli.launcher import script  # noqa: E402
+from baleine.cli.launcher import path_entries, script  # noqa: E402
 from tests.conftest import BUSYBOX_TAR, DOCKER, destroy_daemon, new_daemon  # noqa: E402
 
 
@@ -89,7 +89,7 @@ def main() -> None:
     launchers = Path(tempfile.mkdtemp(prefix="cli-launchers-"))
     for name, tree in trees.items():
         # The same text as install.sh's, the package found in the tree (-I: PYTHONPATH is ignored).
-        (launchers / name).write_text(script(py, str(tree)))
+        (launchers / name).write_text(script(py, path_entries(str(tree))))
         (launchers / name).chmod(0o755)
     d = new_daemon(prefix="bench-", parent=args.root_parent)
     rows: list[tuple[str, dict[str, float]]] = []

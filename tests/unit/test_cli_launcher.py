@@ -37,16 +37,21 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_the_script_runs_the_interpreter_isolated_without_site(command: Path) -> None:
     lines = command.read_text().splitlines()
     assert lines[0] == f"#!{sys.executable} -IS"
-    assert f"sys.path.append({launcher.package_parent()!r})" in lines
+    entries = [line for line in lines if line.startswith("sys.path.append(")]
+    # The package first (a checkout shadows an installed baleine), then the interpreter's packages.
+    assert entries[0] == f"sys.path.append({launcher.package_parent()!r})", entries
+    import sysconfig
+
+    assert f"sys.path.append({sysconfig.get_paths()['purelib']!r})" in entries
     assert os.access(command, os.X_OK)
     assert not list(command.parent.glob("*.tmp*")), "the temporary file is renamed, not left"
 
 
 def test_the_interpreter_must_fit_a_shebang_line() -> None:
     with pytest.raises(ValueError):
-        launcher.script("python3", "/x")
+        launcher.script("python3", ["/x"])
     with pytest.raises(ValueError):
-        launcher.script("/opt/my env/bin/python3", "/x")
+        launcher.script("/opt/my env/bin/python3", ["/x"])
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
