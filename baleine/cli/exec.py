@@ -39,7 +39,7 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     if o.tty and o.interactive and not os.isatty(0):
         raise CLIError("the input device is not a TTY", 1)
     env = _env_files(o.env_file) + [e if "=" in e or e not in os.environ else f"{e}={os.environ[e]}"
-                                        for e in o.env]
+                                     for e in o.env]
     body = {
         "User": o.user, "Privileged": o.privileged, "Tty": o.tty,
         "AttachStdin": o.interactive and not o.detach, "AttachStdout": not o.detach,
