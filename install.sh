@@ -74,19 +74,9 @@ extra=""
 "$prefix/bin/pip" install -q --disable-pip-version-check --upgrade "$here$extra"
 # The command itself: not pip's console-script wrapper, which runs `site` and imports
 # `re` (a third of `baleine version`'s time), but the interpreter isolated and without
-# site (-IS), told where the package lives. Rewritten at every install (pip restores
-# its wrapper on upgrade).
-site_packages=$("$prefix/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-cat > "$prefix/bin/baleine.tmp" <<LAUNCHER
-#!$prefix/bin/python3 -IS
-# Baleine's command, written by install.sh (see there).
-import sys
-sys.path.append("$site_packages")
-from baleine.cli.main import main
-sys.exit(main())
-LAUNCHER
-chmod 0755 "$prefix/bin/baleine.tmp"
-mv -f "$prefix/bin/baleine.tmp" "$prefix/bin/baleine"
+# site (-IS), told where the package lives (baleine/cli/launcher.py). Rewritten at
+# every install (pip restores its wrapper on upgrade); removed with $prefix.
+"$prefix/bin/python" -I -m baleine.cli.launcher "$prefix/bin/baleine" "$prefix/bin/python3"
 ln -sf "$prefix/bin/baleine" /usr/local/bin/baleine
 
 # Who may use the engine: root and the members of the baleine group.

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 from ..client import APIError
-from .. import gotemplate
-from . import formatting
+from ..client.transport import json_loads
 from .context import CLIError, Context, Parser
-from .streams import Demuxer, configured_detach_keys, pump, terminal_size, write_stream
+
+# The template engine (gotemplate), the table formatting and the stream pumps are
+# imported by the functions that use them: ``ps -q``, ``stop``, ``rm``, ``start`` need
+# none of them, and every module costs the CLI's start-up.
 
 
 class Row(dict):
@@ -34,6 +36,8 @@ class Row(dict):
 def _image_column(image: str, image_id: str, trunc: bool) -> str:
     """docker/cli's ``ContainerContext.Image``: ``<no image>`` when empty; truncated, an
     image named by its ID is the short ID and a digest reference loses its digest."""
+    from . import formatting
+
     if not image:
         return "<no image>"
     if trunc:
@@ -46,6 +50,9 @@ def _image_column(image: str, image_id: str, trunc: bool) -> str:
 
 
 def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
+    from .. import gotemplate
+    from . import formatting
+
     cid = c["Id"] if not trunc else c["Id"][:12]
     command = c.get("Command", "")
     if trunc:
@@ -84,6 +91,9 @@ def _container_row(c: dict[str, Any], trunc: bool, now: float) -> Row:
 
 
 def _print_rows(fmt: str | None, rows: list[Row], headers: dict[str, str], default: str) -> None:
+    from .. import gotemplate
+    from . import formatting
+
     try:
         out = formatting.format_list(fmt, rows, headers, default)
     except gotemplate.TemplateError as exc:
@@ -118,6 +128,8 @@ def ps(ctx: Context, argv: list[str]) -> int:
         for c in items:
             print(c["Id"] if o.no_trunc else c["Id"][:12])
         return 0
+    from . import formatting
+
     now = time.time()
     rows = [_container_row(c, not o.no_trunc, now) for c in items]
     default = formatting.DEFAULT_CONTAINER_FORMAT + ("\t{{.Size}}" if o.size else "")
@@ -159,7 +171,7 @@ def start(ctx: Context, argv: list[str]) -> int:
 
 
 def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str | None) -> int:
-    import json  # only here: the json package costs the CLI's start-up (re, enum)
+    from .streams import configured_detach_keys, pump, terminal_size
 
     with ctx.api():
         info = ctx.client.containers.inspect(name)
@@ -179,7 +191,7 @@ def _start_attached(ctx: Context, name: str, interactive: bool, detach_keys: str
     if pump(sock, initial, tty, stdin, _resize_cb, detach_keys=detach_keys):
         return 0  # detached: the container runs on
     try:
-        return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
+        return int(json_loads(wait_resp.read() or b"{}").get("StatusCode", 0))
     except (ValueError, OSError):
         return 0
 
@@ -292,6 +304,8 @@ def commit(ctx: Context, argv: list[str]) -> int:
 
 
 def logs(ctx: Context, argv: list[str]) -> int:
+    from .streams import Demuxer, write_stream
+
     p = Parser("logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container")
     p.add_argument("-f", "--follow", action="store_true", help="Follow log output")
     p.add_argument("-n", "--tail", default="all", help='Number of lines to show from the end of the logs (default "all")')
@@ -331,7 +345,7 @@ def logs(ctx: Context, argv: list[str]) -> int:
 
 
 def attach(ctx: Context, argv: list[str]) -> int:
-    import json  # only here: the json package costs the CLI's start-up (re, enum)
+    from .streams import configured_detach_keys, pump, terminal_size
 
     p = Parser("attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container")
     p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
@@ -364,7 +378,7 @@ def attach(ctx: Context, argv: list[str]) -> int:
         return 0
     # The stream ends a moment before the daemon records the exit: wait for it.
     try:
-        return int(json.loads(wait_resp.read() or b"{}").get("StatusCode", 0))
+        return int(json_loads(wait_resp.read() or b"{}").get("StatusCode", 0))
     except (ValueError, OSError):
         with ctx.api():
             return int(ctx.client.containers.inspect(o.container)["State"].get("ExitCode", 0))
@@ -381,6 +395,8 @@ def go_values(value: Any, key: str = "", parent: str = "") -> Any:
     """Inspect JSON as the docker CLI's templates see it: objects are structs
     (``gotemplate.Struct``: ``{{.Nope}}`` is "map has no entry for key") but for the
     fields that are maps in Go (labels, options, networks, ...)."""
+    from .. import gotemplate
+
     if isinstance(value, dict):
         is_map = key in _GO_MAPS or (key == "Config" and parent == "LogConfig")
         if is_map:
@@ -394,9 +410,9 @@ def go_values(value: Any, key: str = "", parent: str = "") -> Any:
 def print_inspect(objs: list[Any], fmt: str | None) -> None:
     """docker inspect output: an indented JSON array, or one template line per object
     (a field the object lacks is a template error, exit 1, as with the docker CLI)."""
-    import json  # only here: the json package costs the CLI's start-up (re, enum)
-
     if fmt:
+        from .. import gotemplate
+
         try:
             t = gotemplate.compile(fmt, funcs=gotemplate.INSPECT_FUNCS)
             for obj in objs:
@@ -404,7 +420,9 @@ def print_inspect(objs: list[Any], fmt: str | None) -> None:
         except gotemplate.TemplateError as exc:
             raise CLIError(f"template parsing error: {exc}", 1) from None
         return
-    print(json.dumps(objs, indent=4, ensure_ascii=False))
+    from .indentjson import dumps  # json.dumps' text without the json package (re, enum)
+
+    print(dumps(objs, indent=4))
 
 
 def _inspector(ctx: Context, kind: str, size: bool) -> Callable[[str], Any]:
@@ -452,6 +470,8 @@ def inspect_containers(ctx: Context, argv: list[str]) -> int:
 
 
 def prune(ctx: Context, argv: list[str]) -> int:
+    from . import formatting
+
     p = Parser("container prune", "[OPTIONS]", "Remove all stopped containers")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values (e.g. \"until=<timestamp>\")")

@@ -6,9 +6,18 @@ import os
 import sys
 
 from .context import CLIError, Context, Parser
-from .run import read_env_files
 from .streams import configured_detach_keys, pump, terminal_size
 from .usage import REMAINDER
+
+
+def _env_files(paths: list[str]) -> list[str]:
+    """The variables of ``--env-file`` files, as ``run`` reads them (its module is
+    imported only when there are some: exec's start-up is benchmarked)."""
+    if not paths:
+        return []
+    from .run import read_env_files
+
+    return read_env_files(paths)
 
 
 def exec_(ctx: Context, argv: list[str]) -> int:
@@ -29,8 +38,8 @@ def exec_(ctx: Context, argv: list[str]) -> int:
         raise CLIError("\"baleine exec\" requires at least 2 arguments.\nSee 'baleine exec --help'.", 1)
     if o.tty and o.interactive and not os.isatty(0):
         raise CLIError("the input device is not a TTY", 1)
-    env = read_env_files(o.env_file) + [e if "=" in e or e not in os.environ else f"{e}={os.environ[e]}"
-                                        for e in o.env]
+    env = _env_files(o.env_file) + [e if "=" in e or e not in os.environ else f"{e}={os.environ[e]}"
+                                     for e in o.env]
     body = {
         "User": o.user, "Privileged": o.privileged, "Tty": o.tty,
         "AttachStdin": o.interactive and not o.detach, "AttachStdout": not o.detach,

@@ -62,7 +62,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("distribution", "search"),
     "logout": ("distribution", "logout"),
     "inspect": ("system", "inspect"),
-    "version": ("system", "version"),
+    "version": ("version", "version"),
     "info": ("system", "info"),
     "events": ("system", "events"),
     "daemon": ("baleine.daemon.command", "daemon"),

@@ -1,63 +1,21 @@
-"""System commands: version, info, events, inspect (any object), daemon, system df/prune."""
+"""System commands: info, events, inspect (any object), daemon, system df/prune."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-# Annotations only (the CLI's start-up time matters: typing is not imported at run time).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
-from .. import API_VERSION, __version__
-from .. import gotemplate
-from . import formatting
+from .. import __version__
 from .context import CLIError, Context, Parser
 
-
-def version(ctx: Context, argv: list[str]) -> int:
-    p = Parser("version", "[OPTIONS]", "Show the Baleine version information")
-    p.add_argument("-f", "--format", help="Format output using a custom template")
-    o = p.parse_args(argv)
-    # platform.python_version()'s text, without importing platform (and re) for it.
-    client = {"Version": __version__, "ApiVersion": API_VERSION, "DefaultAPIVersion": API_VERSION,
-              "GoVersion": "python" + sys.version.split()[0], "Os": "linux", "Arch": "amd64",
-              "BuildTime": "", "Context": "default"}
-    server: Any = None
-    error = None
-    try:
-        with ctx.api():
-            server = ctx.client.system.version()
-    except CLIError as exc:
-        error = exc
-    if o.format:
-        sys.stdout.write(gotemplate.render(o.format, {"Client": client, "Server": server},
-                                          funcs=gotemplate.INSPECT_FUNCS) + "\n")
-    else:
-        print("Client:")
-        print(f" Version:           {client['Version']}")
-        print(f" API version:       {client['ApiVersion']}")
-        print(f" Python version:    {client['GoVersion'][6:]}")
-        print(f" OS/Arch:           linux/{client['Arch']}")
-        if server:
-            print()
-            print(f"Server: {(server.get('Platform') or {}).get('Name', '')}")
-            print(" Engine:")
-            print(f"  Version:          {server.get('Version')}")
-            print(f"  API version:      {server.get('ApiVersion')} (minimum version {server.get('MinAPIVersion')})")
-            print(f"  OS/Arch:          {server.get('Os')}/{server.get('Arch')}")
-            print(f"  Kernel version:   {server.get('KernelVersion')}")
-            for comp in server.get("Components") or []:
-                if comp.get("Name") != "Engine":
-                    print(f" {comp['Name']}:")
-                    print(f"  Version:          {comp.get('Version')}")
-    if error is not None:
-        raise error
-    return 0
+# The template engine and the formatting are imported where used: ``inspect`` (the
+# hot one here) needs neither for its JSON.
 
 
 def info(ctx: Context, argv: list[str]) -> int:
+    from .. import gotemplate
+    from . import formatting
+
     p = Parser("info", "[OPTIONS]", "Display system-wide information")
     p.add_argument("-f", "--format", help="Format output using a custom template")
     o = p.parse_args(argv)
@@ -101,6 +59,8 @@ def info(ctx: Context, argv: list[str]) -> int:
 
 
 def events(ctx: Context, argv: list[str]) -> int:
+    from .. import gotemplate
+
     p = Parser("events", "[OPTIONS]", "Get real time events from the server")
     p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
     p.add_argument("--format", help="Format output using a custom template")
@@ -176,6 +136,8 @@ def df(ctx: Context, argv: list[str]) -> int:
 def prune(ctx: Context, argv: list[str]) -> int:
     """docker system prune: stopped containers, unused networks, dangling (or all unused)
     images, build cache, and with --volumes anonymous volumes; one report per kind."""
+    from . import formatting
+
     p = Parser("system prune", "[OPTIONS]", "Remove unused data")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images not just dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")

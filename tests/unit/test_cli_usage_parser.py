@@ -233,6 +233,27 @@ def test_hot_commands_import_neither_argparse_nor_re(tmp_path: Path) -> None:
     assert out.stdout.splitlines()[-1] == "[]", out.stderr
 
 
+def test_commands_without_output_import_no_formatting(tmp_path: Path) -> None:
+    """``version``, ``ps -q``, ``exec``, ``stop``, ``start``, ``rm`` and ``inspect`` (its
+    JSON: ``cli/indentjson.py``) run for real against a socket where no daemon answers:
+    neither the template engine, the table formatting, the run module nor json is
+    imported (each costs the command's start-up; issue 13)."""
+    host = f"unix://{tmp_path}/none.sock"
+    banned = ("baleine.gotemplate", "baleine.cli.formatting", "baleine.cli.run", "baleine.cli.system", "json")
+    for argv in (["version"], ["ps", "-q"], ["exec", "c", "true"], ["stop", "c"], ["start", "c"], ["rm", "c"],
+                 ["inspect", "c"]):
+        code = (
+            "import sys\n"
+            f"sys.path.insert(0, {str(ROOT)!r})\n"
+            "from baleine.cli.main import main\n"
+            f"assert main(['-H', '{host}', *{argv!r}]) != 0\n"
+            f"print(sorted(m for m in {banned!r} if m in sys.modules))\n"
+        )
+        out = subprocess.run([sys.executable, "-IS", "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        allowed = ["baleine.cli.system"] if argv[0] == "inspect" else []  # `inspect` lives there (any object)
+        assert out.stdout.splitlines()[-1] == repr(allowed), (argv, out.stdout, out.stderr)
+
+
 def test_cached_build_imports_neither_argparse_nor_re(tmp_path: Path) -> None:
     """``baleine build`` of a context whose tar is cached (a no-change rebuild), run
     for real against a socket where no daemon answers: parsing, the context and the
