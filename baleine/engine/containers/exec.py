@@ -206,7 +206,7 @@ class Execs:
         ex.running = False
         ex.link = None
         ex.done.set()
-        shutil.rmtree(self.runtime.monitor_dir(ex.key).dir, ignore_errors=True)
+        _discard(self.runtime.monitor_dir(ex.key).dir)
         c = self.containers.by_id.get(ex.container_id)
         if c is not None:
             # A container's ExecIDs lists the execs that have not exited (docker drops
@@ -224,6 +224,18 @@ class Execs:
     def forget_container(self, cid: str) -> None:
         for eid in [e.id for e in self.by_id.values() if e.container_id == cid]:
             del self.by_id[eid]
+
+
+def _discard(path: str) -> None:
+    """Remove an ended exec's monitor directory in a worker thread: rmtree is
+    blocking I/O, and nobody waits for it (the exec's files are never read after
+    its end, and its ID is never reused), so the client's stream need not wait."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop (a synchronous caller): remove it now
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    loop.run_in_executor(None, shutil.rmtree, path, True)
 
 
 def _check_running(c: Container) -> None:

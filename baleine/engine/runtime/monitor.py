@@ -522,11 +522,12 @@ class Monitor:
         now = rfc3339nano(time.time_ns())
         write_atomic(self.cfg["exit_file"], json.dumps({"status": self.status, "time": now, "oom": oom}).encode())
         self.set_state(state="exited", status=self.status, time=now, oom=oom)
+        # Streams end now (an exec's client sees its end at once, not after this
+        # process's teardown), then a container's runtime state goes: `run --rm`
+        # need not wait for that; the daemon waits for this monitor to be gone
+        # before starting the container again.
+        self.hand_over()
         if not self.exec_mode:
-            # Streams end now, then the runtime's state goes: `run --rm` need not wait
-            # for that; the daemon waits for this monitor to be gone before starting
-            # the container again.
-            self.hand_over()
             wait_exit(spawn_process([self.cfg["runtime"], "--root", self.cfg["runtime_root"], "delete",
                                      "--force", self.cfg["id"]]))
 
