@@ -106,3 +106,36 @@ def test_daemon_sigkill_readopts(cd: Daemon) -> None:
         assert _wait_status(cd, "survivor", "exited")["ExitCode"] == 137
     finally:
         cd.cli("rm", "-f", "survivor", "quick")
+
+
+def test_logs_follow_timestamps_tail(cd: Daemon) -> None:
+    cd.ok("run", "-d", "--name", "talker", "busybox", "sh", "-c",
+          "for i in 1 2 3; do echo line$i; echo warn$i >&2; sleep 0.3; done; printf partial")
+    try:
+        followed = cd.cli("logs", "-f", "talker", timeout=30)  # returns when the container ends
+        assert followed.stdout == "line1\nline2\nline3\npartial"
+        assert followed.stderr == "warn1\nwarn2\nwarn3\n"
+        assert cd.ok("logs", "--tail", "1", "talker") == "partial"
+        stamped = cd.cli("logs", "-t", "talker").stdout.splitlines()
+        assert stamped[0].endswith("Z line1") and stamped[0][:4].isdigit()
+        assert cd.cli("logs", "--since", "2099-01-01T00:00:00Z", "talker").stdout == ""
+    finally:
+        cd.cli("rm", "-f", "talker")
+
+
+def test_unsupported_log_options_refused_at_create(cd: Daemon) -> None:
+    r = cd.cli("create", "--log-opt", "max-file=3", "--log-opt", "max-size=1m", "busybox", "true")
+    assert r.returncode != 0 and "max-file is not supported by the conmon" in r.stderr
+    r = cd.cli("create", "--log-driver", "local", "busybox", "true")
+    assert r.returncode != 0 and "not supported by the conmon" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="no script(1) for a pty")
+def test_tty_via_docker_cli(cd: Daemon) -> None:
+    import subprocess
+
+    cmd = "docker run -it --rm busybox sh -c 'echo tty:$(tty); exit 6'"
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], env=cd.env(), capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert b"tty:/dev/pts/" in p.stdout, p.stdout + p.stderr
+    assert p.returncode == 6

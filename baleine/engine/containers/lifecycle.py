@@ -104,6 +104,7 @@ class Lifecycle:
         image = self.images.get(image_ref)
         check_platform(image_ref, image.config, platform)
         host_config = normalize_host_config(body.get("HostConfig") or {})
+        self.monitor.check_log_config(host_config["LogConfig"], self.settings.log_max_file)
         validate_healthcheck(body.get("Healthcheck"))
         user_cfg = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = merge_config(user_cfg, image.container_config)

@@ -39,7 +39,7 @@ import socket
 import time
 from typing import Any
 
-from ...rules.errors import EngineError
+from ...rules.errors import EngineError, InvalidParameter
 from .runc import MonitorPaths, Runtime
 
 PACKET = 8192 + 1  # conmon's attach buffer plus its pipe byte
@@ -153,6 +153,20 @@ class ConmonMonitor:
 
     def dir(self, key: str) -> ConmonPaths:
         return ConmonPaths(self.runtime.monitor_dir(key).dir)
+
+    def check_log_config(self, log_config: dict[str, Any], default_max_file: int) -> None:
+        """conmon writes one k8s-file log (read back by containers/logs.py), truncated
+        at max-size, never rotated into numbered files: refuse what would be ignored."""
+        driver = log_config.get("Type") or "json-file"
+        if driver not in ("json-file", "none"):
+            raise InvalidParameter(f'logging driver "{driver}" is not supported by the conmon container monitor '
+                                   '(json-file and none are)')
+        opts = log_config.get("Config") or {}
+        if int(opts.get("max-file") or default_max_file or 1) > 1:
+            raise InvalidParameter("log opt max-file is not supported by the conmon container monitor "
+                                   "(it keeps one file, truncated at max-size)")
+        if opts.get("compress") not in (None, "", "false"):
+            raise InvalidParameter("log opt compress is not supported by the conmon container monitor")
 
     async def spawn(self, paths: MonitorPaths, cid: str, *, tty: bool = False, stdin: bool = False,
                     stdin_once: bool = False, log_path: str | None = None, log_max_size: int = 0,

@@ -154,6 +154,9 @@ class PythonMonitor:
     def dir(self, key: str) -> MonitorPaths:
         return self.runtime.monitor_dir(key)
 
+    def check_log_config(self, log_config: dict[str, Any], default_max_file: int) -> None:
+        """Refuse (InvalidParameter) what this monitor cannot log: monitor.py logs all."""
+
     async def spawn(self, paths: MonitorPaths, cid: str, **options: Any) -> None:
         await self.runtime.spawn(paths, cid, mode="container", bundle=paths.dir, **options)
 
