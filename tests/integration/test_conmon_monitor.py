@@ -62,6 +62,7 @@ def test_run_detached_is_a_conmon_container(cd: Daemon) -> None:
         assert os.readlink(f"/proc/{pid}/exe").endswith("conmon")
         state = cd.inspect("sleeper")["State"]
         assert state["Running"] and state["Pid"] > 0
+        assert cd.ok("exec", "sleeper", "echo", "from-exec") == "from-exec"  # execs: Python monitor
         t0 = time.monotonic()
         cd.ok("stop", "-t", "1", "sleeper")
         assert time.monotonic() - t0 < 5

@@ -299,37 +299,42 @@ class ConmonLink:
         self.frames.put_nowait(None)
 
     async def _exit(self) -> dict[str, Any]:
-        """conmon closes its sockets just before writing the exit file: wait for it
-        (or for conmon to be gone), then delete the runtime's state."""
+        """conmon closes its sockets just before it writes the exit file: wait for the
+        file (bounded: conmon may have been killed), then delete the runtime's state."""
         deadline = time.monotonic() + 10
         state = self.paths.read_exit()
         while state is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.005 if self.paths.monitor_alive() or time.monotonic() < deadline - 9 else 0.05)
+            gone = not _alive(self.paths.monitor_pid_file)
+            await asyncio.sleep(0.005)
             state = self.paths.read_exit()
-            if state is None and not _alive(self.paths.monitor_pid_file) and time.monotonic() > deadline - 8:
-                break
+            if gone:
+                break  # it exited (or was killed) before the last look: nothing more will come
         cid = self.paths.read_meta().get("cid")
         if cid:
             await self.runtime.delete(cid)
         return state or {"status": 255, "time": _rfc3339(time.time()), "oom": False}
 
     async def _writer(self) -> None:
-        """Input, in order: stdin bytes, close, resize, go."""
+        """Input, in order: stdin bytes, close, resize, go; after ``close()`` what was
+        sent before it is still delivered, then the socket is closed."""
         loop = asyncio.get_running_loop()
-        while (item := await self.writes.get()) is not None:
-            kind, payload = item
-            try:
-                if kind == b"I":
-                    await loop.sock_sendall(self.sock, payload)
-                elif kind == b"C":
-                    self.sock.shutdown(socket.SHUT_WR)
-                elif kind == b"R":
-                    rows, cols = payload.decode().split()
-                    await asyncio.to_thread(_write_ctl, self.paths.ctl, f"1 {rows} {cols}\n")
-                elif kind == b"G":
-                    await self._go()
-            except OSError:
-                continue
+        try:
+            while (item := await self.writes.get()) is not None:
+                kind, payload = item
+                try:
+                    if kind == b"I":
+                        await loop.sock_sendall(self.sock, payload)
+                    elif kind == b"C":
+                        self.sock.shutdown(socket.SHUT_WR)
+                    elif kind == b"R":
+                        rows, cols = payload.decode().split()
+                        await asyncio.to_thread(_write_ctl, self.paths.ctl, f"1 {rows} {cols}\n")
+                    elif kind == b"G":
+                        await self._go()
+                except (OSError, ValueError):
+                    continue
+        finally:
+            self.sock.close()
 
     async def _go(self) -> None:
         cid = self.paths.read_meta().get("cid", "")
@@ -365,14 +370,13 @@ class ConmonLink:
                 return json.loads(item[1])
 
     def close(self) -> None:
+        """Stop reading; the writer delivers what was sent, then closes the socket."""
         if self.closed:
             return
         self.closed = True
         self.writes.put_nowait(None)
-        for task in self.tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        self.sock.close()
+        if self.tasks and self.tasks[0] is not asyncio.current_task():
+            self.tasks[0].cancel()
         self.frames.put_nowait(None)
 
 
