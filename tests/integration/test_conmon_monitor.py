@@ -140,3 +140,14 @@ def test_tty_via_docker_cli(cd: Daemon) -> None:
                        stdin=subprocess.DEVNULL)
     assert b"tty:/dev/pts/" in p.stdout, p.stdout + p.stderr
     assert p.returncode == 6
+
+
+def test_oom_killed_flag(cd: Daemon) -> None:
+    r = cd.cli("run", "--name", "hog", "-m", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
+               "head -c 64m /dev/zero | tail")
+    try:
+        state = cd.inspect("hog")["State"]
+        assert r.returncode == 137 and state["ExitCode"] == 137
+        assert state["OOMKilled"] is True
+    finally:
+        cd.cli("rm", "-f", "hog")
