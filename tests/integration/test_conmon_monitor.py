@@ -151,3 +151,9 @@ def test_oom_killed_flag(cd: Daemon) -> None:
         assert state["OOMKilled"] is True
     finally:
         cd.cli("rm", "-f", "hog")
+
+
+def test_missing_executable_is_127(cd: Daemon) -> None:
+    r = cd.cli("run", "--rm", "busybox", "no-such-command")
+    assert r.returncode == 127
+    assert "executable file not found" in r.stderr and "level=error" not in r.stderr

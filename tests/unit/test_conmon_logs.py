@@ -53,3 +53,11 @@ def test_log_config_refusals(cfg: dict, default: int, ok: bool) -> None:
     else:
         with pytest.raises(InvalidParameter):
             monitor.check_log_config(cfg, default)
+
+
+def test_runtime_message_without_logrus_decorations() -> None:
+    from baleine.engine.runtime.conmon import runtime_message
+
+    line = 'time="2026-12-04T20:33:13Z" level=error msg="runc create failed: exec: \\"x\\": not found"\n'
+    assert runtime_message(line) == 'runc create failed: exec: "x": not found'
+    assert runtime_message(" plain ") == "plain"

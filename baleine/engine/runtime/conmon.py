@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -215,7 +216,8 @@ class ConmonMonitor:
             os.close(r)
         data = _sync_message(answer)
         if int(data.get("data", -1)) < 0:
-            raise EngineError(str(data.get("message") or "conmon: the container could not be created"))
+            raise EngineError(runtime_message(str(data.get("message") or ""))
+                              or "conmon: the container could not be created")
 
     async def connect(self, paths: MonitorPaths, stdin: bool = False, stdout: bool = False,
                       stderr: bool = False, events: bool = False) -> "ConmonLink":
@@ -249,6 +251,15 @@ def _sync_message(raw: bytes) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             return json.loads(line)
     return {"data": -1, "message": "conmon exited before creating the container"}
+
+
+def runtime_message(text: str) -> str:
+    """runc's error as conmon relays it (a logrus line, ``time=... level=error
+    msg="..."``), without the decorations."""
+    match = re.search(r'msg="((?:[^"\\]|\\.)*)"', text)
+    if match is None:
+        return text.strip()
+    return match.group(1).encode().decode("unicode_escape", errors="replace").strip()
 
 
 class ConmonLink:
