@@ -201,7 +201,7 @@ class ConmonMonitor:
             proc = await asyncio.create_subprocess_exec(
                 self.binary, *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE, pass_fds=(w,), env={**os.environ, "_OCI_SYNCPIPE": str(w)},
-                start_new_session=True)
+                start_new_session=True, cwd=paths.dir)  # conmon writes its legacy "oom" file in its cwd
         except BaseException:
             os.close(r)
             os.close(w)
