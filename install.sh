@@ -52,7 +52,7 @@ if [ "$uninstall" = 1 ]; then
   exit 0
 fi
 
-packages=(python3 python3-venv runc tini busybox-static iptables iproute2 conntrack procps xz-utils zstd bzip2 ca-certificates)
+packages=(python3 python3-venv runc conmon tini busybox-static iptables iproute2 conntrack procps xz-utils zstd bzip2 ca-certificates)
 [ "$with_tests" = 1 ] && packages+=(skopeo docker-registry docker-compose chromium)  # chromium: tests/integration/test_ui.py
 missing=()
 for p in "${packages[@]}"; do

@@ -13,7 +13,11 @@ starts N `sleep` containers one after another, then measures:
 When a Docker engine answers on /var/run/docker.sock, does the same with `docker run`
 and containerd-shim's PSS, and prints ratios.
 
-Usage: bench/density.py [-n 100] [--repeat 15]
+``--monitor python|conmon|both`` chooses the daemon's container monitor
+(``--container-monitor``); ``both`` measures one daemon of each and prints them side
+by side.
+
+Usage: bench/density.py [-n 100] [--repeat 15] [--monitor python|conmon|both]
 """
 
 from __future__ import annotations
@@ -47,6 +51,19 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def private_kib(pid: int) -> int:
+    """Private (clean + dirty) memory of a process in KiB: what it alone costs."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
 def rss_kib(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -59,9 +76,9 @@ def rss_kib(pid: int) -> int:
 
 
 def monitor_pids(exec_root: Path) -> list[int]:
-    """Monitors of the daemon's containers, from their pid files."""
+    """Monitors of the daemon's containers, from their pid files (monitor.py's or conmon's)."""
     pids = []
-    for path in glob.glob(str(exec_root / "*" / "monitor.pid")):
+    for path in glob.glob(str(exec_root / "*" / "monitor.pid")) + glob.glob(str(exec_root / "*" / "conmon.pid")):
         try:
             pids.append(int(Path(path).read_text().strip()))
         except (OSError, ValueError):
@@ -101,12 +118,15 @@ def measure(cli: list[str], env: dict[str, str], sock: str, n: int, repeat: int,
             raise SystemExit(f"run failed: {r.stderr.decode()}")
     started = time.perf_counter() - t0
     time.sleep(2)  # let the monitors settle
-    pss = [pss_kib(p) for p in pids()]
+    monitors = pids()
+    pss = [pss_kib(p) for p in monitors]
+    private = [private_kib(p) for p in monitors]
     out = {
         f"start {n} containers (s)": started,
         "per container start (ms)": started / n * 1000,
         "monitor PSS median (MiB)": statistics.median(pss) / 1024 if pss else 0.0,
         "monitor PSS total (MiB)": sum(pss) / 1024,
+        "monitor private median (MiB)": statistics.median(private) / 1024 if private else 0.0,
         "monitors counted": float(len(pss)),
     }
     if daemon_pid:
@@ -124,14 +144,11 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--root-parent", default="/var/lib/baleine-bench")
+    ap.add_argument("--monitor", choices=["python", "conmon", "both"], default="python",
+                    help="the daemon's --container-monitor (both: one daemon of each)")
     args = ap.parse_args()
-    d = new_daemon(prefix="dens-", parent=args.root_parent)
-    try:
-        d.ok("load", "-i", str(BUSYBOX_TAR))
-        ours = measure(baleine_cmd(), d.env(), d.socket, args.n, args.repeat,
-                       lambda: monitor_pids(d.exec_root), d.proc.pid if d.proc else None)
-    finally:
-        destroy_daemon(d)
+    kinds = ["python", "conmon"] if args.monitor == "both" else [args.monitor]
+    results = {kind: run_baleine(kind, args) for kind in kinds}
     theirs: dict[str, float] | None = None
     denv = docker_engine_env()
     if denv is not None:
@@ -139,11 +156,24 @@ def main() -> None:
         dockerd = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
         theirs = measure([DOCKER], denv, "/var/run/docker.sock", args.n, args.repeat, shim_pids,
                          int(dockerd[0]) if dockerd else None)
-    print(f"{'':32} {'baleine':>10} {'docker':>10} {'ratio':>7}")
-    for key, value in ours.items():
+    heads = "".join(f"{'baleine/' + kind:>16}" for kind in kinds)
+    print(f"{'':32}{heads} {'docker':>10} {'ratio':>7}")
+    for key, value in results[kinds[-1]].items():
         other = theirs.get(key) if theirs else None
         ratio = f"{value / other:6.2f}x" if other else ""
-        print(f"{key:32} {value:10.2f} {'' if other is None else format(other, '10.2f'):>10} {ratio:>7}")
+        cells = "".join(f"{results[kind].get(key, 0.0):16.2f}" for kind in kinds)
+        print(f"{key:32}{cells} {'' if other is None else format(other, '10.2f'):>10} {ratio:>7}")
+
+
+def run_baleine(kind: str, args: argparse.Namespace) -> dict[str, float]:
+    """The figures of a daemon of its own running containers under ``kind``."""
+    d = new_daemon(prefix="dens-", parent=args.root_parent, extra_args=["--container-monitor", kind])
+    try:
+        d.ok("load", "-i", str(BUSYBOX_TAR))
+        return measure(baleine_cmd(), d.env(), d.socket, args.n, args.repeat,
+                       lambda: monitor_pids(d.exec_root), d.proc.pid if d.proc else None)
+    finally:
+        destroy_daemon(d)
 
 
 if __name__ == "__main__":

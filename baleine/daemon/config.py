@@ -92,6 +92,7 @@ KEYS: dict[str, Key] = {
     "exec-root": _k("exec_root", _string, "exec-root"),
     "default-runtime": _k("runtime", _string, "default-runtime"),
     "cgroup-parent": _k("cgroup_parent", _string, "cgroup-parent"),
+    "container-monitor": _k("container_monitor", _string, "container-monitor"),  # Baleine's own
     "log-level": _k("log_level", _string, "log-level"),
     "log-format": _k("log_format", _string, "log-format"),
     "log-opts": _k("log_opt", _log_opts, "log-opt"),

@@ -42,6 +42,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", "--default-runtime", dest="runtime", default="runc",
                    help="OCI runtime to run containers with")
     p.add_argument("--cgroup-parent", default="baleine", help="Parent cgroup of containers")
+    p.add_argument("--container-monitor", default="python", choices=["python", "conmon"],
+                   help="Monitor process of containers (conmon: less memory per container)")
     p.add_argument("--config-file", default="", metavar="FILE",
                    help="Daemon configuration file (default /etc/baleine/daemon.json)")
     p.add_argument("--log-level", "-l", default="info", choices=["debug", "info", "warn", "error", "fatal"])
@@ -153,7 +155,7 @@ async def serve(args: argparse.Namespace) -> None:
     size, files = _log_opts(args.log_opt)
     config = EngineConfig(data_root=os.path.abspath(args.data_root), exec_root=os.path.abspath(args.exec_root),
                           runtime=args.runtime, cgroup_parent=args.cgroup_parent, log_max_size=size,
-                          log_max_file=files)
+                          log_max_file=files, container_monitor=args.container_monitor)
     from ..distribution.config import RegistryConfig
     from ..rules.errors import InvalidParameter
 

@@ -48,6 +48,7 @@ class EngineConfig:
     cgroup_parent: str = "baleine"
     log_max_size: int = 0
     log_max_file: int = 1
+    container_monitor: str = "python"  # or "conmon" (runtime/conmon.py)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -68,6 +69,10 @@ class Engine:
         self.containers = Containers(self.store, os.path.join(root, "containers"))
         self.events = Events()
         self.runtime = Runtime(config.runtime, config.exec_root)
+        if config.container_monitor == "conmon":
+            from .runtime.conmon import ConmonMonitor
+
+            self.runtime.container_monitor = ConmonMonitor(self.runtime)
         self.lifecycle = Lifecycle(self.containers, self.images, self.snapshots, self.runtime, self.events,
                                    Settings(root, config.exec_root, config.cgroup_parent,
                                             config.log_max_size, config.log_max_file))

@@ -67,6 +67,7 @@ class Lifecycle:
         self.images = images
         self.snapshots = snapshots
         self.runtime = runtime
+        self.monitor = runtime.container_monitor  # the monitor kind's one seam
         self.events = events
         self.settings = settings
         self.shutting_down = False
@@ -103,6 +104,7 @@ class Lifecycle:
         image = self.images.get(image_ref)
         check_platform(image_ref, image.config, platform)
         host_config = normalize_host_config(body.get("HostConfig") or {})
+        self.monitor.check_log_config(host_config["LogConfig"], self.settings.log_max_file)
         validate_healthcheck(body.get("Healthcheck"))
         user_cfg = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = merge_config(user_cfg, image.container_config)
@@ -206,7 +208,7 @@ class Lifecycle:
     async def _start_locked(self, c: Container, reset: bool) -> None:
         """Launch the process (``c.lock`` held). ``reset``: a manual start (see ``start``),
         not the restart policy's."""
-        paths = self.runtime.monitor_dir(c.key)
+        paths = self.monitor.dir(c.key)
         await self._wait_monitor_gone(paths)
         if reset:
             self.reset_restart_manager(c, reset_count=True)
@@ -253,16 +255,19 @@ class Lifecycle:
     async def _launch(self, c: Container, paths: MonitorPaths) -> None:
         # The monitor starts while the rootfs, network and bundle are made: it needs none
         # of them before "G" (runc reads the bundle then), and its hand-off is ~5 ms.
-        spawning = asyncio.create_task(self._spawn_monitor(c, paths))
+        # (conmon runs `runc create` at once: it is spawned once the bundle is written.)
+        early = self.monitor.spawns_before_bundle
+        spawning = asyncio.create_task(self._spawn_monitor(c, paths)) if early else None
         try:
             await self._prepare_bundle(c, paths)
         except BaseException:
-            await asyncio.gather(spawning, return_exceptions=True)
-            if not spawning.cancelled() and spawning.exception() is None:
-                await paths.stop_unstarted()
+            if spawning is not None:
+                await asyncio.gather(spawning, return_exceptions=True)
+                if not spawning.cancelled() and spawning.exception() is None:
+                    await paths.stop_unstarted()
             raise
-        await spawning
-        link = await MonitorLink.connect(paths, events=True)
+        await (spawning if spawning is not None else self._spawn_monitor(c, paths))
+        link = await self.monitor.connect(paths, events=True)
         state = await link.next_state()
         while state is not None and state.get("state") == "starting":
             state = await link.next_state()
@@ -344,7 +349,7 @@ class Lifecycle:
         max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else self.settings.log_max_size
         max_file = int(opts.get("max-file") or self.settings.log_max_file or 1)
         log_path = c.doc["LogPath"] if (log_cfg.get("Type") or "json-file") in ("json-file", "local") else None
-        await self.runtime.spawn(paths, c.id, mode="container", bundle=paths.dir, tty=bool(c.config.get("Tty")),
+        await self.monitor.spawn(paths, c.id, tty=bool(c.config.get("Tty")),
                                  stdin=bool(c.config.get("OpenStdin")), stdin_once=bool(c.config.get("StdinOnce")),
                                  log_path=log_path, log_max_size=max_size, log_max_file=max_file,
                                  rows=(hc.get("ConsoleSize") or [0, 0])[0], cols=(hc.get("ConsoleSize") or [0, 0])[1],
@@ -457,7 +462,7 @@ class Lifecycle:
             return
         if state is None:
             # The monitor vanished without a word: read what it left, if anything.
-            state = MonitorPaths(self.runtime.monitor_dir(c.key).dir).read_exit() or {"status": 255}
+            state = self.monitor.dir(c.key).read_exit() or {"status": 255}
             state["state"] = "exited"
         await self._handle_exit(c, state)
 
@@ -796,7 +801,7 @@ class Lifecycle:
             except FileNotFoundError:
                 pass
         threading.Thread(target=shutil.rmtree, args=(trash, True), name="baleine-trash", daemon=True).start()
-        shutil.rmtree(self.runtime.monitor_dir(c.key).dir, ignore_errors=True)
+        shutil.rmtree(self.monitor.dir(c.key).dir, ignore_errors=True)
         if not self.images.exists(c.doc.get("Image", "")):
             # Its image was deleted while it lived (rmi -f): its layers may be unused now.
             self.images.collect_layers()
@@ -821,13 +826,13 @@ class Lifecycle:
             c.pending_attach.append(fut)
             try:
                 await fut
-                link = await MonitorLink.connect(self.runtime.monitor_dir(c.key), stdin=stdin, stdout=stdout,
+                link = await self.monitor.connect(self.monitor.dir(c.key), stdin=stdin, stdout=stdout,
                                                  stderr=stderr)
                 await link.drain()
             finally:
                 fut.settled.set()  # type: ignore[attr-defined]
             return link
-        return await MonitorLink.connect(self.runtime.monitor_dir(c.key), stdin=stdin, stdout=stdout,
+        return await self.monitor.connect(self.monitor.dir(c.key), stdin=stdin, stdout=stdout,
                                          stderr=stderr)
 
     # -- recovery -------------------------------------------------------------------
@@ -845,7 +850,7 @@ class Lifecycle:
         """
         for c in list(self.containers.by_id.values()):
             c.stopping = False
-            paths = self.runtime.monitor_dir(c.key)
+            paths = self.monitor.dir(c.key)
             if c.status == "removing":
                 await asyncio.to_thread(self._destroy, c)
                 continue
@@ -854,7 +859,7 @@ class Lifecycle:
                 link = None
                 if paths.monitor_alive():
                     try:
-                        link = await MonitorLink.connect(paths, events=True)
+                        link = await self.monitor.connect(paths, events=True)
                         state = await link.next_state()
                     except OSError:
                         link, state = None, None

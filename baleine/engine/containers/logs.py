@@ -1,4 +1,7 @@
-"""Reading containers' json-file logs (the monitor writes them; see monitor.JSONLog).
+"""Reading containers' json-file logs (the monitor writes them; see monitor.JSONLog),
+and the k8s-file logs conmon writes in their place (``runtime/conmon.py``): a line
+``TIMESTAMP stdout|stderr F|P text`` (P: the message goes on, no newline). A line's
+first byte tells the formats apart (``{`` or a digit).
 
 Files: ``<log>`` is the current file, ``<log>.1`` … ``<log>.N`` older ones. A reader
 returns entries oldest first, filtered by time and tail, and when following keeps
@@ -17,7 +20,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from ...rules.timestamps import parse_rfc3339
+from ...rules.errors import InvalidParameter
+from ...rules.timestamps import format_rfc3339nano_ns, parse_rfc3339, parse_rfc3339_ns
 from . import logwake
 
 POLL = 0.1
@@ -48,11 +52,26 @@ def log_files(path: str) -> list[str]:
 
 
 def _parse(line: bytes) -> LogEntry | None:
+    if line[:1] != b"{":
+        return _parse_k8s(line)
     try:
         d = json.loads(line)
         return LogEntry(d.get("stream", "stdout"), d.get("log", "").encode("utf-8", "surrogateescape"), d.get("time", ""))
     except (ValueError, AttributeError):
         return None  # a torn last line during a crash: skip it
+
+
+def _parse_k8s(line: bytes) -> LogEntry | None:
+    """A conmon k8s-file line; its local-offset time is given back in UTC, as docker's."""
+    parts = line.split(b" ", 3)
+    if len(parts) < 3 or parts[1] not in (b"stdout", b"stderr"):
+        return None
+    try:
+        when = format_rfc3339nano_ns(parse_rfc3339_ns(parts[0].decode()))
+    except (InvalidParameter, UnicodeDecodeError):
+        return None
+    text = parts[3] if len(parts) == 4 else b""
+    return LogEntry(parts[1].decode(), text if parts[2] == b"P" else text + b"\n", when)
 
 
 def _keep(entry: LogEntry, since: float | None, until: float | None) -> bool:

@@ -142,6 +142,28 @@ class MonitorLink:
             self.writer.close()
 
 
+class PythonMonitor:
+    """The default monitor of containers (``monitor.py``): what the lifecycle asks
+    of a monitor kind (``conmon.ConmonMonitor`` is the other)."""
+
+    spawns_before_bundle = True  # it runs the bundle only at "G"
+
+    def __init__(self, runtime: "Runtime") -> None:
+        self.runtime = runtime
+
+    def dir(self, key: str) -> MonitorPaths:
+        return self.runtime.monitor_dir(key)
+
+    def check_log_config(self, log_config: dict[str, Any], default_max_file: int) -> None:
+        """Refuse (InvalidParameter) what this monitor cannot log: monitor.py logs all."""
+
+    async def spawn(self, paths: MonitorPaths, cid: str, **options: Any) -> None:
+        await self.runtime.spawn(paths, cid, mode="container", bundle=paths.dir, **options)
+
+    async def connect(self, paths: MonitorPaths, **hello: bool) -> MonitorLink:
+        return await MonitorLink.connect(paths, **hello)
+
+
 class Runtime:
     """The runtime binary and where its state and the monitors live."""
 
@@ -158,6 +180,9 @@ class Runtime:
         self.standby_dir = os.path.join(exec_root, "standby")
         os.makedirs(self.standby_dir, exist_ok=True)
         self._standby: asyncio.Task[str | None] | None = None
+        # The monitor of containers (execs always use monitor.py); the engine may
+        # replace it by conmon.ConmonMonitor.
+        self.container_monitor: Any = PythonMonitor(self)
 
     def monitor_dir(self, key: str) -> MonitorPaths:
         """Runtime directory for a container or exec ``key`` (kept short: socket paths are limited)."""
@@ -330,4 +355,4 @@ def _runc_msg(err: str) -> str:
     return "runtime error"
 
 
-__all__ = ["MonitorLink", "MonitorPaths", "Runtime", "NotFound"]
+__all__ = ["MonitorLink", "MonitorPaths", "PythonMonitor", "Runtime", "NotFound"]
