@@ -41,6 +41,7 @@ import time
 from typing import Any
 
 from ...rules.errors import EngineError, InvalidParameter
+from .monitor import oom_counted
 from .runc import MonitorPaths, Runtime
 
 PACKET = 8192 + 1  # conmon's attach buffer plus its pipe byte
@@ -124,20 +125,6 @@ class ConmonPaths(MonitorPaths):
         for path in (self.attach, self.monitor_pid_file):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-
-
-def oom_counted(files: list[str]) -> bool:
-    """Whether the kernel's OOM killer acted in the cgroup (memory.events)."""
-    for path in files:
-        try:
-            with open(path) as f:
-                for line in f:
-                    key, _, value = line.partition(" ")
-                    if key == "oom_kill" and int(value) > 0:
-                        return True
-        except (OSError, ValueError):
-            continue
-    return False
 
 
 class ConmonMonitor:

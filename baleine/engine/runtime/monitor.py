@@ -89,6 +89,21 @@ def wait_exit(pid: int) -> int:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
+def oom_counted(files: list[str]) -> bool:
+    """Whether the kernel's OOM killer acted in a cgroup, from its memory.events (v2)
+    or memory.oom_control (v1) files: an ``oom_kill`` count above zero."""
+    for path in files:
+        try:
+            with open(path) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill" and int(value) > 0:
+                        return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Replace ``path`` whole. Not fsynced: it must survive the daemon's death, which
     keeps the page cache, and the exec root is a tmpfs that a reboot empties anyway."""
@@ -554,16 +569,7 @@ class Monitor:
     def oom_killed(self) -> bool:
         """Whether the kernel's OOM killer acted in the container's cgroup (read
         before ``runc delete`` removes it)."""
-        for path in self.cfg.get("oom_files") or []:
-            try:
-                with open(path) as f:
-                    for line in f:
-                        key, _, value = line.partition(" ")
-                        if key == "oom_kill" and int(value) > 0:
-                            return True
-            except (OSError, ValueError):
-                continue
-        return False
+        return oom_counted(self.cfg.get("oom_files") or [])
 
     def poll_timeout(self) -> float | None:
         """How long the main loop may sleep: for good while the process runs and
