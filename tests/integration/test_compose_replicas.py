@@ -32,6 +32,9 @@ def compose_file(port: int, replicas: int = 3, restart: str = "") -> str:
     image: busybox
     command: ["sh", "-c", "{SERVE}"]
     ports: ["{port}:80"]
+    # httpd is PID 1 and ignores SIGTERM: without this every stop (scale down,
+    # stop under load) waits the default 10 s before the KILL.
+    stop_grace_period: 1s
     deploy:
       replicas: {replicas}
 {restart}    healthcheck:
