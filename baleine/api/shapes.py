@@ -3,7 +3,6 @@ translation from engine records and views; no side effects, no domain rules."""
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any
 
@@ -61,7 +60,11 @@ def _created_unix(ts: str) -> int:
 
 
 def container_summary(view: ContainerView) -> dict[str, Any]:
-    """One item of ``GET /containers/json`` (with SizeRw/SizeRootFs when the view has sizes)."""
+    """One item of ``GET /containers/json`` (with SizeRw/SizeRootFs when the view has sizes).
+
+    The item shares the container's nested values (networks, mounts, labels): callers
+    encode it before their next ``await`` and never change it. Copying them cost a
+    sixth of a 100-container list."""
     c = view.container
     hc = c.host_config
     net = c.doc.get("NetworkSettings") or {}
@@ -77,8 +80,8 @@ def container_summary(view: ContainerView) -> dict[str, Any]:
         "State": c.status,
         "Status": status_text(c),
         "HostConfig": {"NetworkMode": hc.get("NetworkMode", "bridge")},
-        "NetworkSettings": {"Networks": copy.deepcopy(net.get("Networks") or {})},
-        "Mounts": copy.deepcopy(c.doc.get("Mounts") or []),
+        "NetworkSettings": {"Networks": net.get("Networks") or {}},
+        "Mounts": c.doc.get("Mounts") or [],
     }
     if view.sizes is not None:
         out["SizeRw"], out["SizeRootFs"] = view.sizes
