@@ -79,7 +79,11 @@ def spawn_process(argv: list[str], stdin: int | None = None, stdout: int | None 
     try:
         actions = [(os.POSIX_SPAWN_DUP2, null if fd is None else fd, target)
                    for target, fd in ((0, stdin), (1, stdout), (2, stderr))]
-        return os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions)
+        # SIGPIPE and SIGXFSZ back to their defaults, as subprocess's restore_signals does:
+        # the monitor ignores SIGPIPE, and an ignored signal stays ignored across exec, down
+        # to the container's processes.
+        return os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions,
+                               setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
     finally:
         os.close(null)
 
