@@ -41,6 +41,7 @@ import time
 from typing import Any
 
 from ...rules.errors import EngineError, InvalidParameter
+from ...rules.timestamps import format_rfc3339nano_ns
 from .monitor import oom_counted
 from .runc import MonitorPaths, Runtime
 
@@ -52,13 +53,6 @@ SYNC_TIMEOUT = 60.0  # runc create on a loaded machine
 def available() -> str | None:
     """The conmon binary, or None."""
     return shutil.which("conmon")
-
-
-def _rfc3339(ts: float) -> str:
-    secs = int(ts)
-    frac = int((ts - secs) * 1e9)
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    return base + (("." + f"{frac:09d}").rstrip("0") if frac else "") + "Z"
 
 
 class ConmonPaths(MonitorPaths):
@@ -105,16 +99,10 @@ class ConmonPaths(MonitorPaths):
             return None
         oom = os.path.exists(os.path.join(self.dir, "oom")) or \
             oom_counted(self.read_meta().get("oom_files") or [])
-        return {"status": 255 if status < 0 else status, "time": _rfc3339(when), "oom": oom}
+        return {"status": 255 if status < 0 else status, "time": format_rfc3339nano_ns(int(when * 1e9)), "oom": oom}
 
     def monitor_alive(self) -> bool:
-        try:
-            with open(self.monitor_pid_file) as f:
-                pid = int(f.read())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
-            return False
-        return os.path.exists(self.attach)
+        return _alive(self.monitor_pid_file) and os.path.exists(self.attach)
 
     async def stop_unstarted(self, timeout: float = 2) -> None:
         """Kill a conmon whose container was never started (its runtime state is
@@ -310,7 +298,7 @@ class ConmonLink:
         cid = self.paths.read_meta().get("cid")
         if cid:
             await self.runtime.delete(cid)
-        return state or {"status": 255, "time": _rfc3339(time.time()), "oom": False}
+        return state or {"status": 255, "time": format_rfc3339nano_ns(time.time_ns()), "oom": False}
 
     async def _writer(self) -> None:
         """Input, in order: stdin bytes, close, resize, go; after ``close()`` what was
