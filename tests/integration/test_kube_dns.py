@@ -275,16 +275,7 @@ def test_a_forward_that_fails_is_servfail_without_hanging(kube: Kube, upstream: 
         upstream.silent = False
 
 
-# On the default bridge this case began to fail in about one run of two in the sixth session
-# (2026-12-04, late night; it passed every run before): the first lookup through the cluster DNS's
-# ClusterIP answers, the next ones time out. It came with the faster container start (the monitor's
-# posix_spawn, the -IS launcher): a race between a container's first lookups and the proxy writing
-# the rules of the Services the test has just created is the lead. Not hidden: it runs, and NOTES.md
-# ("Next, in order", first item) asks for the cause before anything else.
-@pytest.mark.parametrize("network", [
-    pytest.param("bridge", marks=pytest.mark.xfail(reason="lookups through the ClusterIP right after new "
-                                                          "Services: see NOTES.md", strict=False)),
-    "kdns-pods"])
+@pytest.mark.parametrize("network", ["bridge", "kdns-pods"])
 def test_from_a_container_with_a_pods_resolv_conf(kube: Kube, network: str) -> None:
     """A busybox container given the DNS settings the node agent gives a sandbox: on the
     default bridge its resolv.conf names the cluster DNS; on a user-defined network (as

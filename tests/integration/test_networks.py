@@ -244,6 +244,29 @@ def test_network_commands(daemon: Daemon, name: str, cleanup) -> None:
     assert r.returncode == 1 and f"No such network: {net}" in r.stderr
 
 
+def test_a_bridge_keeps_its_mac_when_ports_join(daemon: Daemon, name: str, cleanup) -> None:
+    """A Linux bridge whose address was never set takes its lowest port's MAC: a veth with a
+    lower one joining (the sandbox pool refilling, another container) would change the
+    gateway's MAC under running containers, whose ARP entries then lead nowhere for tens
+    of seconds. The engine sets its bridges' addresses, as dockerd does."""
+    net = f"{name}-mac"
+    cleanup["networks"].append(net)
+    nid = daemon.ok("network", "create", net)
+    tag = daemon_tag(str(daemon.data_root))
+    default = json.loads(daemon.ok("network", "inspect", "bridge"))[0]["Options"]["com.docker.network.bridge.name"]
+    [(user, _, _)] = bridge.tagged_links(f"baleine:{tag}:net:{nid[:12]}")
+    for br in (default, user):
+        before = open(f"/sys/class/net/{br}/address").read()
+        port = f"vmac{os.getpid() % 100000}"
+        subprocess.run(["ip", "link", "add", port, "address", "00:00:00:00:00:01", "type", "veth",
+                        "peer", "name", f"{port}p"], check=True)
+        try:
+            subprocess.run(["ip", "link", "set", port, "master", br], check=True)
+            assert open(f"/sys/class/net/{br}/address").read() == before, br
+        finally:
+            subprocess.run(["ip", "link", "del", port], check=True)
+
+
 def test_run_rm_cycles_leave_nothing(daemon: Daemon, name: str, cleanup) -> None:
     """A few dozen cycles here; test_many_cycles (slow) does 200."""
     cycles(daemon, name, cleanup, 30)

@@ -107,6 +107,7 @@ def ensure_bridge(name: str, address: IPv4Interface, mtu: int, alias: str,
             idx = _index(ipr, name)
             assert idx is not None
         ipr.link("set", index=idx, ifalias=alias, mtu=mtu)
+        _pin_mac(ipr, idx, name)
         have = [(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=socket.AF_INET)]
         wanted = (str(address.ip), address.network.prefixlen)
         for addr, plen in have:
@@ -118,6 +119,29 @@ def ensure_bridge(name: str, address: IPv4Interface, mtu: int, alias: str,
         ipr.link("set", index=idx, state="up")
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/forwarding", "1")
+
+
+#: ``addr_assign_type`` of an address set by user space (the kernel's NET_ADDR_SET).
+_ADDR_SET = "3"
+
+
+def _pin_mac(ipr: IPRoute, idx: int, name: str) -> None:
+    """Make the bridge's current MAC address its own for good, as dockerd does.
+
+    A bridge whose address was never set takes the lowest MAC of its ports each
+    time one joins or leaves: a veth joining (the sandbox pool refilling, a second
+    container) would change the gateway's MAC under the containers already there,
+    whose ARP entries then point at an address the bridge drops as another host's,
+    until they expire (tens of seconds without an answer). Setting the address,
+    even to the same value, marks it set and the kernel stops recomputing it."""
+    try:
+        with open(f"/sys/class/net/{name}/addr_assign_type") as f:
+            if f.read().strip() == _ADDR_SET:
+                return
+    except OSError:
+        pass  # no sysfs: set it anyway
+    mac = ipr.get_links(idx)[0].get_attr("IFLA_ADDRESS")
+    ipr.link("set", index=idx, address=mac)
 
 
 def enable_ipv6_forwarding() -> bool:
