@@ -324,9 +324,10 @@ class ConmonLink:
 
     async def _go(self) -> None:
         cid = self.paths.read_meta().get("cid", "")
-        rc, _, err = await self.runtime._run("start", cid)
-        if rc != 0:
-            self._state("error", error=err.strip().splitlines()[-1] if err.strip() else "runc start failed")
+        try:
+            await self.runtime.start(cid)
+        except EngineError as exc:
+            self._state("error", error=str(exc))
             return
         with open(self.paths.started, "w") as f:
             f.write("1")

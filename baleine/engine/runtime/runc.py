@@ -314,6 +314,13 @@ class Runtime:
                 raise Conflict(f"Container {cid} is not running")
             raise EngineError(f"cannot kill container {cid}: {_runc_msg(err)}")
 
+    async def start(self, cid: str) -> None:
+        """``runc start``: run the user process of a created container (EngineError with
+        runc's message when it cannot)."""
+        rc, _, err = await self._run("start", cid)
+        if rc != 0:
+            raise EngineError(_runc_msg(err) if err.strip() else "runc start failed")
+
     async def pause(self, cid: str) -> None:
         rc, _, err = await self._run("pause", cid)
         if rc != 0:
