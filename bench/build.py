@@ -42,10 +42,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-# The daemon as users run it: without the tests' slow-callback watch (asyncio's debug
-# mode, which records a stack at every call_soon and task: ~2x the engine's CPU).
-os.environ.setdefault("BALEINE_LOOP_THRESHOLD", "0")
 
+import as_users_run_it  # noqa: E402,F401 - before tests.conftest: no loop debug mode
 from tests.conftest import BOOKWORM, BUSYBOX_TAR, DOCKER, baleine_cmd, destroy_daemon, new_daemon  # noqa: E402
 
 BUSYBOX_DOCKERFILE = """\

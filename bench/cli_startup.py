@@ -49,6 +49,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from baleine.cli.launcher import path_entries, script  # noqa: E402
+import as_users_run_it  # noqa: E402,F401 - before tests.conftest: no loop debug mode
 from tests.conftest import BUSYBOX_TAR, DOCKER, destroy_daemon, new_daemon  # noqa: E402
 
 

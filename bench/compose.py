@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.run_exec import docker_engine_env  # noqa: E402
+import as_users_run_it  # noqa: E402,F401 - before tests.conftest: no loop debug mode
 from tests.conftest import BUSYBOX_TAR, DOCKER, baleine_cmd, destroy_daemon, new_daemon  # noqa: E402
 
 SLEEP = '    image: busybox:1.35\n    command: ["sleep", "3600"]\n    stop_signal: SIGKILL\n'

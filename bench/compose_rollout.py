@@ -25,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import as_users_run_it  # noqa: E402,F401 - before tests.conftest: no loop debug mode
 from tests.conftest import BUSYBOX_TAR, destroy_daemon, new_daemon  # noqa: E402
 from tests.integration.test_compose_rollout import Load, Proj  # noqa: E402
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from network import measure, wait_port  # noqa: E402
 
+import as_users_run_it  # noqa: E402,F401 - before tests.conftest: no loop debug mode
 from tests.conftest import BOOKWORM, Daemon, destroy_daemon, new_daemon  # noqa: E402
 from tests.kubehelp import Kube, free_port, get_json, wait_for  # noqa: E402
 

@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import as_users_run_it  # noqa: E402,F401 - before tests.conftest: no loop debug mode
 from tests.conftest import destroy_daemon, new_daemon  # noqa: E402
 from tests.registries import bookworm_tar, skopeo, start_baleine, start_cncf  # noqa: E402
 
