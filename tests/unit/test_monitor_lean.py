@@ -99,7 +99,8 @@ def test_the_poller_reports_as_selectors_does() -> None:
 
 def test_the_rehearsal_goes_through_a_monitors_paths_and_leaves_nothing(tmp_path: Path) -> None:
     """What the zygote runs before it freezes: a real socket, client, log and exit file,
-    all removed again; the rehearsal's log and exit are what a monitor writes."""
+    all removed again with their directory; the rehearsal's log and exit are what a
+    monitor writes."""
     import json
     import os
 
@@ -112,13 +113,23 @@ def test_the_rehearsal_goes_through_a_monitors_paths_and_leaves_nothing(tmp_path
             seen[os.path.basename(path)] = monitor.read_file(path)
         real_unlink(path)
 
+    scratch = tmp_path / "rehearsal"
     monitor.os.unlink = keep
     try:
-        monitor.rehearse(str(tmp_path))
+        monitor._rehearse_in(str(scratch))
     finally:
         monitor.os.unlink = real_unlink
-    assert os.listdir(tmp_path) == []
+    assert not scratch.exists()
     lines = [json.loads(line) for line in seen["log.json"].splitlines()]
     assert [(e["log"], e["stream"]) for e in lines] == [("rehearsal\n", "stdout"), ("partial", "stderr")]
     assert json.loads(seen["exit.json"])["status"] == 0
     assert int(seen["m.pid"]) == os.getpid()
+
+
+def test_a_rehearsal_that_fails_leaves_nothing_either(tmp_path: Path) -> None:
+    """A socket path too long for AF_UNIX: the monitor cannot listen, the rehearsal stops
+    there, and its directory still goes (the zygote carries on without it)."""
+    monitor = _monitor()
+    scratch = tmp_path / ("r" * 120)
+    monitor._rehearse_in(str(scratch))
+    assert not scratch.exists()

@@ -73,9 +73,8 @@ class Poller:
 
     Not ``selectors.DefaultSelector``: its machinery, used in a monitor forked from
     the zygote, writes pages the monitor would otherwise share (with the io-free
-    file reads below, 0.05 MiB a monitor). As with
-    selectors, a hang-up or an error counts as both readable and writable, so that
-    a reader finds its end of file."""
+    file reads below, 0.05 MiB a monitor). As with selectors, a hang-up or an error
+    counts as both readable and writable, so that a reader finds its end of file."""
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
@@ -101,6 +100,9 @@ class Poller:
             self._epoll.unregister(fd)
         except OSError:
             pass  # closed meanwhile: epoll dropped it already
+
+    def close(self) -> None:
+        self._epoll.close()
 
     def select(self, timeout: float | None) -> list[tuple[Key, int]]:
         ready = []
@@ -733,10 +735,10 @@ def restore_signals(saved: tuple[int, dict[int, object]]) -> None:
 def rehearse(scratch: str) -> None:
     """Go once through what every monitor does, in the zygote, before it freezes: a
     config read, a monitor listening, a client's hello and events, output logged and
-    sent, an exit written; no process is started. The monitors forked afterwards find
+    sent, an exit written; the only process started is a ``true``. The monitors forked afterwards find
     the interpreter's caches filled and their code specialised (CPython 3.11 rewrites
     a function's bytecode in place as it warms up), and so write fewer of the pages
-    they share with the zygote. ``scratch`` is an empty directory, emptied again."""
+    they share with the zygote. ``scratch`` is an empty directory; the caller empties it."""
     cfg = {"id": "rehearsal", "dir": scratch, "socket": os.path.join(scratch, "m.sock"),
            "log_path": os.path.join(scratch, "log.json"), "log_max_size": 1 << 20, "log_max_file": 1,
            "exit_file": os.path.join(scratch, "exit.json"), "monitor_pid_file": os.path.join(scratch, "m.pid")}
@@ -779,14 +781,12 @@ def rehearse(scratch: str) -> None:
         for c in monitor.clients:
             c.sock.close()
         monitor.server.close()
-        monitor.sel._epoll.close()
-        for name in os.listdir(scratch):
-            os.unlink(os.path.join(scratch, name))
+        monitor.sel.close()
 
 
 def _rehearse_in(scratch: str) -> None:
-    """``rehearse`` in a directory of its own, made and removed here; a failure is no
-    one's concern (it only makes monitors a little lighter)."""
+    """``rehearse`` in a directory of its own, made, emptied and removed here; a
+    failure is ignored (the rehearsal only makes monitors a little lighter)."""
     try:
         os.mkdir(scratch, 0o700)
     except FileExistsError:
@@ -798,6 +798,8 @@ def _rehearse_in(scratch: str) -> None:
     except Exception:  # noqa: BLE001 - an optimisation only: monitors work without it
         pass
     try:
+        for name in os.listdir(scratch):
+            os.unlink(os.path.join(scratch, name))
         os.rmdir(scratch)
     except OSError:
         pass
