@@ -43,7 +43,7 @@ from typing import Any
 from ...rules.errors import EngineError, InvalidParameter
 from ...rules.timestamps import format_rfc3339nano_ns
 from .monitor import oom_counted
-from .runc import MonitorPaths, Runtime
+from .runc import InDir, MonitorPaths, Runtime, StateFrames, pid_file_alive, read_pid
 
 PACKET = 8192 + 1  # conmon's attach buffer plus its pipe byte
 STDOUT_PIPE, STDERR_PIPE = 2, 3
@@ -58,29 +58,13 @@ def available() -> str | None:
 class ConmonPaths(MonitorPaths):
     """Files of one conmon-monitored container (its bundle directory)."""
 
-    @property
-    def attach(self) -> str:
-        return os.path.join(self.dir, "attach")
-
-    @property
-    def ctl(self) -> str:
-        return os.path.join(self.dir, "ctl")
-
-    @property
-    def status_file(self) -> str:
-        return os.path.join(self.dir, "exit")  # conmon's --persist-dir exit file
-
-    @property
-    def started(self) -> str:
-        return os.path.join(self.dir, "started")
-
-    @property
-    def monitor_pid_file(self) -> str:
-        return os.path.join(self.dir, "conmon.pid")
-
-    @property
-    def meta(self) -> str:
-        return os.path.join(self.dir, "conmon.json")
+    attach = InDir("attach")
+    ctl = InDir("ctl")
+    status_file = InDir("exit")  # conmon's --persist-dir exit file
+    started = InDir("started")
+    monitor_pid_file = InDir("conmon.pid")
+    meta = InDir("conmon.json")
+    served = InDir("attach")
 
     def read_meta(self) -> dict[str, Any]:
         try:
@@ -101,15 +85,13 @@ class ConmonPaths(MonitorPaths):
             oom_counted(self.read_meta().get("oom_files") or [])
         return {"status": 255 if status < 0 else status, "time": format_rfc3339nano_ns(int(when * 1e9)), "oom": oom}
 
-    def monitor_alive(self) -> bool:
-        return _alive(self.monitor_pid_file) and os.path.exists(self.attach)
-
     async def stop_unstarted(self, timeout: float = 2) -> None:
         """Kill a conmon whose container was never started (its runtime state is
         deleted at the next spawn)."""
-        with contextlib.suppress(OSError, ValueError):
-            with open(self.monitor_pid_file) as f:
-                os.kill(int(f.read()), signal.SIGKILL)
+        pid = read_pid(self.monitor_pid_file)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         for path in (self.attach, self.monitor_pid_file):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
@@ -237,7 +219,7 @@ def runtime_message(text: str) -> str:
     return match.group(1).encode().decode("unicode_escape", errors="replace").strip()
 
 
-class ConmonLink:
+class ConmonLink(StateFrames):
     """A ``MonitorLink`` look-alike over conmon's attach socket (see the module doc)."""
 
     def __init__(self, runtime: Runtime, paths: ConmonPaths, sock: socket.socket, *,
@@ -259,10 +241,7 @@ class ConmonLink:
         self.tasks = [loop.create_task(self._pump()), loop.create_task(self._writer())]
 
     def _pid(self) -> int:
-        with contextlib.suppress(OSError, ValueError):
-            with open(self.paths.pid_file) as f:
-                return int(f.read().strip())
-        return 0
+        return read_pid(self.paths.pid_file)
 
     def _state(self, state: str, **fields: Any) -> None:
         self.frames.put_nowait((b"S", json.dumps({"state": state, **fields}).encode()))
@@ -290,7 +269,7 @@ class ConmonLink:
         deadline = time.monotonic() + 10
         state = self.paths.read_exit()
         while state is None and time.monotonic() < deadline:
-            gone = not _alive(self.paths.monitor_pid_file)
+            gone = not pid_file_alive(self.paths.monitor_pid_file)
             await asyncio.sleep(0.005)
             state = self.paths.read_exit()
             if gone:
@@ -348,14 +327,6 @@ class ConmonLink:
             self.frames.put_nowait(None)  # stay at the end for later readers
         return item
 
-    async def next_state(self) -> dict[str, Any] | None:
-        while True:
-            item = await self.read()
-            if item is None:
-                return None
-            if item[0] == b"S":
-                return json.loads(item[1])
-
     def close(self) -> None:
         """Stop reading; the writer delivers what was sent, then closes the socket."""
         if self.closed:
@@ -365,15 +336,6 @@ class ConmonLink:
         if self.tasks and self.tasks[0] is not asyncio.current_task():
             self.tasks[0].cancel()
         self.frames.put_nowait(None)
-
-
-def _alive(pid_file: str) -> bool:
-    try:
-        with open(pid_file) as f:
-            os.kill(int(f.read()), 0)
-        return True
-    except (OSError, ValueError):
-        return False
 
 
 def _write_ctl(path: str, line: str) -> None:

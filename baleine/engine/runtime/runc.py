@@ -26,31 +26,50 @@ from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound
 MONITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "monitor.py")
 
 
+class InDir:
+    """A file of a monitor's directory, read as an attribute: ``dir``/``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, paths: Any, owner: type | None = None) -> Any:
+        return self if paths is None else os.path.join(paths.dir, self.name)
+
+
+def read_pid(path: str) -> int:
+    """The pid a pid file holds (0: none, or unreadable)."""
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+def pid_file_alive(path: str) -> bool:
+    """Whether the process a pid file names exists."""
+    pid = read_pid(path)
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
 @dataclass
 class MonitorPaths:
     """Files of one monitor in its runtime directory."""
 
     dir: str
 
-    @property
-    def socket(self) -> str:
-        return os.path.join(self.dir, "m.sock")
-
-    @property
-    def exit_file(self) -> str:
-        return os.path.join(self.dir, "exit.json")
-
-    @property
-    def pid_file(self) -> str:
-        return os.path.join(self.dir, "pid")
-
-    @property
-    def monitor_pid_file(self) -> str:
-        return os.path.join(self.dir, "monitor.pid")
-
-    @property
-    def config(self) -> str:
-        return os.path.join(self.dir, "monitor.json")
+    socket = InDir("m.sock")
+    exit_file = InDir("exit.json")
+    pid_file = InDir("pid")
+    monitor_pid_file = InDir("monitor.pid")
+    config = InDir("monitor.json")
+    #: What exists while the monitor serves (a recycled pid would not hold it).
+    served = socket
 
     def read_exit(self) -> dict[str, Any] | None:
         try:
@@ -66,15 +85,8 @@ class MonitorPaths:
         Its pid file comes just after its socket listens (which is when its spawn
         returned), so it is waited for, up to ``timeout``."""
         deadline = time.monotonic() + timeout
-        pid = 0
-        while not pid:
-            try:
-                with open(self.monitor_pid_file) as f:
-                    pid = int(f.read())
-            except (OSError, ValueError):
-                if time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.002)
+        while not (pid := read_pid(self.monitor_pid_file)) and time.monotonic() <= deadline:
+            await asyncio.sleep(0.002)
         if pid:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -84,17 +96,27 @@ class MonitorPaths:
                 os.unlink(path)
 
     def monitor_alive(self) -> bool:
-        try:
-            with open(self.monitor_pid_file) as f:
-                pid = int(f.read())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
-            return False
-        # A recycled pid would not hold our socket.
-        return os.path.exists(self.socket)
+        return pid_file_alive(self.monitor_pid_file) and os.path.exists(self.served)
 
 
-class MonitorLink:
+class StateFrames:
+    """``next_state`` over a link's ``read()`` (frames ``(kind, payload)``, None at the
+    end): the monitor links' common part."""
+
+    async def read(self) -> tuple[bytes, bytes] | None:
+        raise NotImplementedError
+
+    async def next_state(self) -> dict[str, Any] | None:
+        """Skip output frames until a status frame; None at end of stream."""
+        while True:
+            item = await self.read()
+            if item is None:
+                return None
+            if item[0] == b"S":
+                return json.loads(item[1])
+
+
+class MonitorLink(StateFrames):
     """One connection to a monitor. ``read()`` yields frames until the monitor closes."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -127,15 +149,6 @@ class MonitorLink:
         except (asyncio.IncompleteReadError, ConnectionError):
             return None
         return head[:1], payload
-
-    async def next_state(self) -> dict[str, Any] | None:
-        """Skip output frames until a status frame; None at end of stream."""
-        while True:
-            item = await self.read()
-            if item is None:
-                return None
-            if item[0] == b"S":
-                return json.loads(item[1])
 
     def close(self) -> None:
         if not self.writer.is_closing():
@@ -362,4 +375,5 @@ def _runc_msg(err: str) -> str:
     return "runtime error"
 
 
-__all__ = ["MonitorLink", "MonitorPaths", "PythonMonitor", "Runtime", "NotFound"]
+__all__ = ["InDir", "MonitorLink", "MonitorPaths", "PythonMonitor", "Runtime", "NotFound", "StateFrames",
+           "pid_file_alive", "read_pid"]
