@@ -21,6 +21,7 @@ import asyncio
 import base64
 import json
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -180,7 +181,13 @@ async def build(request: web.Request) -> web.StreamResponse:
     structured = request.headers.get("X-Baleine-Progress") == "1"
     loop = asyncio.get_running_loop()
     ctx_dir = ""
-    succeeded = False
+    released = False
+
+    async def release(succeeded: bool) -> None:
+        nonlocal released
+        if ctx_dir and not released:
+            released = True
+            await backend.release_context(ctx_dir, succeeded)
     try:
         head = await _read_head(request.content, 512)
         if head and not is_tar(head):
@@ -204,11 +211,9 @@ async def build(request: web.Request) -> web.StreamResponse:
                 await asyncio.to_thread(extract, BodyReader(request, loop, data), ctx_dir)
         else:
             ctx_dir = backend.new_context()
-        resp, succeeded = await _run(request, backend, opts, ctx_dir, structured)
-        return resp
+        return await _run(request, backend, opts, ctx_dir, structured, release)
     finally:
-        if ctx_dir:
-            await backend.release_context(ctx_dir, succeeded)
+        await release(False)  # nothing if the build's end released it
 
 
 async def _read_head(content: Any, n: int, head: bytes = b"") -> bytes:
@@ -224,8 +229,10 @@ async def _read_head(content: Any, n: int, head: bytes = b"") -> bytes:
 
 
 async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, ctx_dir: str,
-               structured: bool) -> tuple[web.StreamResponse, bool]:
-    """Run the build, streaming its messages; (the response, whether it built an image)."""
+               structured: bool, release: Callable[[bool], Awaitable[None]]) -> web.StreamResponse:
+    """Run the build, streaming its messages. ``release(built)`` gives the context back
+    before the response ends: a client's next build of the same context, sent as soon
+    as this one's response is over, finds it kept."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     result: dict[str, Any] = {}
 
@@ -281,7 +288,7 @@ async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, 
         await asyncio.gather(task, return_exceptions=True)
         if resp is None:
             raise
-        return resp, False
+        return resp
     exc = result.get("error")
     if exc is not None:
         if resp is None and not held and isinstance(exc, EngineError) and not isinstance(exc, BuildError):
@@ -307,8 +314,9 @@ async def _run(request: web.Request, backend: BuildBackend, opts: BuildOptions, 
             for tag in res.tags:
                 await send({"stream": f"Successfully tagged {_familiar(tag)}\n"})
     assert resp is not None
+    await release(exc is None)
     await resp.write_eof()
-    return resp, exc is None
+    return resp
 
 
 async def prune(request: web.Request) -> web.Response:
