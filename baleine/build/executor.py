@@ -110,8 +110,8 @@ class Executor:
         ocispec.write_config(bundle, spec)
 
     async def _run(self, cid: str, bundle: str, on_output: Callable[[int, str], None]) -> int:
-        proc = await asyncio.create_subprocess_exec(
-            self.runtime.path, "--root", self.runtime.root, "run", "--bundle", bundle, cid,
+        proc = await self.runtime.command(
+            "run", "--bundle", bundle, cid,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True)
 
@@ -153,14 +153,14 @@ class Executor:
         await self._delete(cid)
 
     async def _kill(self, cid: str) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            self.runtime.path, "--root", self.runtime.root, "kill", "--all", cid, "KILL",
+        proc = await self.runtime.command(
+            "kill", "--all", cid, "KILL",
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await proc.wait()
 
     async def _delete(self, cid: str) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            self.runtime.path, "--root", self.runtime.root, "delete", "--force", cid,
+        proc = await self.runtime.command(
+            "delete", "--force", cid,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await proc.wait()
 

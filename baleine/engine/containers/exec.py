@@ -130,15 +130,12 @@ class Execs:
         with open(process_path, "w") as f:
             json.dump(proc, f)
         stdin = bool(cfg.get("AttachStdin")) and not detach
-        await self.runtime.spawn(paths, c.id, mode="exec", process=process_path, tty=use_tty, stdin=stdin,
-                                 rows=rows or 0, cols=cols or 0)
-        link = await MonitorLink.connect(paths, events=True, stdin=stdin,
-                                         stdout=bool(cfg.get("AttachStdout")) and not detach,
-                                         stderr=bool(cfg.get("AttachStderr")) and not detach)
-        # The go follows the hello on the same connection, without waiting for the
-        # monitor's "created" (the readers below skip it): the monitor reads them in
-        # order, and a round trip less is 2 ms of every exec.
-        link.send(b"G")
+        # The hello and the go travel with the request for the monitor: runc starts as
+        # soon as it is forked (the readers below skip its "created").
+        hello = {"events": True, "stdin": stdin, "stdout": bool(cfg.get("AttachStdout")) and not detach,
+                 "stderr": bool(cfg.get("AttachStderr")) and not detach}
+        link = await self.runtime.spawn_started(paths, c.id, hello, mode="exec", process=process_path,
+                                                tty=use_tty, stdin=stdin, rows=rows or 0, cols=cols or 0)
         self.events.publish("container", "exec_start: " + _action_command(cfg["Cmd"]), c.id,
                             _attributes(c, execID=ex.id))
         ex.running = True

@@ -139,9 +139,25 @@ def rfc3339nano(ns: int) -> str:
     return base + "Z"
 
 
+def runtime_exe(cfg: dict) -> str:
+    """What to execute for the runtime: the daemon's sealed copy of it (``sealed.py``),
+    inherited as descriptor ``runtime_fd``, when that descriptor is still a memfd
+    nobody can write to; else the binary on disk."""
+    fd = cfg.get("runtime_fd")
+    if isinstance(fd, int):
+        try:
+            if fcntl.fcntl(fd, fcntl.F_GET_SEALS) & fcntl.F_SEAL_WRITE:
+                os.set_inheritable(fd, False)  # the runtime's children need not hold it
+                return f"/proc/self/fd/{fd}"
+        except OSError:
+            pass
+    return cfg["runtime"]
+
+
 def spawn_process(argv: list[str], stdin: int | None = None, stdout: int | None = None,
-                  stderr: int | None = None) -> int:
-    """Start ``argv`` with these descriptors as its stdio (None: /dev/null); its pid.
+                  stderr: int | None = None, exe: str | None = None) -> int:
+    """Start ``argv`` (from the file ``exe``, else ``argv[0]``) with these descriptors as
+    its stdio (None: /dev/null); its pid.
 
     ``posix_spawn``, not ``subprocess``: subprocess imports threading, whose after-fork
     hook makes every monitor forked from the zygote write 0.45 MiB of pages it would
@@ -154,7 +170,7 @@ def spawn_process(argv: list[str], stdin: int | None = None, stdout: int | None 
         # SIGPIPE and SIGXFSZ back to their defaults, as subprocess's restore_signals does:
         # the monitor ignores SIGPIPE, and an ignored signal stays ignored across exec, down
         # to the container's processes.
-        return os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions,
+        return os.posix_spawnp(exe or argv[0], argv, os.environ, file_actions=actions,
                                setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
     finally:
         os.close(null)
@@ -345,7 +361,7 @@ class Monitor:
         if console:
             args += ["--console-socket", console]
         args.append(self.cfg["id"])
-        pid = spawn_process(args, stdin, out_w, err_w)
+        pid = spawn_process(args, stdin, out_w, err_w, runtime_exe(self.cfg))
         for fd in (stdin, out_w, err_w):
             if fd is not None:
                 os.close(fd)
@@ -436,6 +452,15 @@ class Monitor:
         if c.wants("stdin") and self.cfg.get("stdin_once") and not self.cfg.get("tty"):
             self.close_stdin()
 
+    def adopt(self, sock: socket.socket, sent: bytes) -> None:
+        """Take the connection the monitor was asked for on as its first client, with
+        the frames already ``sent`` on it (an exec's: hello and go, read by run())."""
+        sock.setblocking(False)
+        c = Client(sock)
+        c.inbuf = sent
+        self.clients.append(c)
+        self.sel.register(sock, READ, c)
+
     def accept(self) -> bool:
         """Accept one pending connection; False when there was none."""
         try:
@@ -480,7 +505,11 @@ class Monitor:
             self.drop(c)
             return
         c.inbuf += data
-        while len(c.inbuf) >= 5:
+        self.take_frames(c)
+
+    def take_frames(self, c: Client) -> None:
+        """Act on every whole frame ``c`` has sent."""
+        while len(c.inbuf) >= 5 and c in self.clients:
             kind = c.inbuf[:1]
             (n,) = struct.unpack(">I", c.inbuf[1:5])
             if len(c.inbuf) < 5 + n:
@@ -624,7 +653,7 @@ class Monitor:
         self.hand_over()
         if not self.exec_mode:
             wait_exit(spawn_process([self.cfg["runtime"], "--root", self.cfg["runtime_root"], "delete",
-                                     "--force", self.cfg["id"]]))
+                                     "--force", self.cfg["id"]], exe=runtime_exe(self.cfg)))
 
     def hand_over(self) -> None:
         """Send what each client still has to receive, then close its connection."""
@@ -685,6 +714,8 @@ class Monitor:
         install_signals(w)
         self.sel.register(r, READ, "signal")
         self.set_state(state="created", pid=0)
+        for c in list(self.clients):  # an adopted connection's frames (adopt)
+            self.take_frames(c)
         give_up = None
         idle_since = time.monotonic()
         while True:
@@ -855,7 +886,10 @@ def zygote(path: str, daemon_pid: int = 0) -> None:
     on-write instead of owning a copy.
 
     The daemon connects to ``path`` and sends a config's path; a monitor forked for
-    it answers "ok" once its own socket listens (or "error …"). Each monitor is
+    it answers "ok" once its own socket listens (or "error …"). ``link CONFIG``
+    instead: the monitor keeps that connection as a client after its "ok", and the
+    frames the daemon sent after the line right away (an exec's hello and go) start
+    the process without waiting for a round trip. Each monitor is
     forked twice and starts a session of its own, so it belongs to neither this
     process nor the daemon and outlives both, as a monitor started alone does. The
     zygote leaves when the daemon that made it is gone or sends "exit".
@@ -899,12 +933,14 @@ def zygote(path: str, daemon_pid: int = 0) -> None:
             with conn:
                 conn.settimeout(10)
                 try:
-                    request = conn.recv(4096).decode().strip()
+                    line, _, sent = conn.recv(4096).partition(b"\n")
                 except OSError:
                     continue
+                request = line.decode().strip()
                 if not request or request == "exit":
                     return
-                _fork_monitor(server, conn, request)
+                linked = request.startswith("link ")
+                _fork_monitor(server, conn, request[5:] if linked else request, sent if linked else None)
     finally:
         server.close()
         for leftover in (path, path + ".pid"):
@@ -914,9 +950,12 @@ def zygote(path: str, daemon_pid: int = 0) -> None:
                 pass
 
 
-def _fork_monitor(server: socket.socket, conn: socket.socket, config_path: str) -> None:
+def _fork_monitor(server: socket.socket, conn: socket.socket, config_path: str,
+                  linked: bytes | None = None) -> None:
     """Fork a monitor for ``config_path`` that answers on ``conn``; return in the zygote
-    once the intermediate child (which exits at once) is reaped."""
+    once the intermediate child (which exits at once) is reaped. ``linked`` (the
+    request was ``link CONFIG``): the monitor keeps ``conn`` as its first client,
+    these bytes the frames already sent on it."""
     pid = os.fork()
     if pid:
         os.waitpid(pid, 0)
@@ -935,7 +974,10 @@ def _fork_monitor(server: socket.socket, conn: socket.socket, config_path: str) 
             conn.sendall(f"error {exc}\n".encode())
             os._exit(1)
         conn.sendall(b"ok\n")
-        conn.close()
+        if linked is None:
+            conn.close()
+        else:
+            monitor.adopt(conn, linked)
         serve(cfg, monitor)
     finally:
         os._exit(0)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound
+from . import sealed
 
 MONITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "monitor.py")
 
@@ -116,6 +117,11 @@ class StateFrames:
                 return json.loads(item[1])
 
 
+def _frame(kind: bytes, payload: bytes = b"") -> bytes:
+    """One frame of the monitor protocol: kind, big-endian length, payload."""
+    return kind + struct.pack(">I", len(payload)) + payload
+
+
 class MonitorLink(StateFrames):
     """One connection to a monitor. ``read()`` yields frames until the monitor closes."""
 
@@ -132,7 +138,7 @@ class MonitorLink(StateFrames):
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
         if not self.writer.is_closing():
-            self.writer.write(kind + struct.pack(">I", len(payload)) + payload)
+            self.writer.write(_frame(kind, payload))
 
     async def drain(self) -> None:
         try:
@@ -186,6 +192,9 @@ class Runtime:
             raise EngineError(f"runtime {name!r} not found in PATH")
         self.name = name
         self.path = path
+        # Run from a sealed copy made once (``sealed.py``): runc skips copying itself
+        # at every container start and exec.
+        self.sealed_fd = sealed.seal(path)
         self.exec_root = exec_root
         self.root = os.path.join(exec_root, "runc")
         os.makedirs(self.root, exist_ok=True)
@@ -197,15 +206,50 @@ class Runtime:
         # replace it by conmon.ConmonMonitor.
         self.container_monitor: Any = PythonMonitor(self)
 
+    @property
+    def exe(self) -> str:
+        """What to execute for the runtime from this process (argv[0] stays ``path``)."""
+        return self.path if self.sealed_fd is None else sealed.exe(self.sealed_fd)
+
+    @property
+    def inherited(self) -> tuple[int, ...]:
+        """The descriptors a monitor or the zygote inherits from the daemon (``pass_fds``)."""
+        return () if self.sealed_fd is None else (self.sealed_fd,)
+
     def monitor_dir(self, key: str) -> MonitorPaths:
         """Runtime directory for a container or exec ``key`` (kept short: socket paths are limited)."""
         return MonitorPaths(os.path.join(self.exec_root, key))
 
-    async def spawn(self, paths: MonitorPaths, cid: str, *, mode: str, bundle: str = "", process: str = "",
-                    tty: bool = False, stdin: bool = False, stdin_once: bool = False,
-                    log_path: str | None = None, log_max_size: int = 0, log_max_file: int = 1,
-                    rows: int = 0, cols: int = 0, oom_files: list[str] | None = None) -> None:
-        """Start a monitor; return once its socket listens."""
+    async def spawn(self, paths: MonitorPaths, cid: str, **options: Any) -> None:
+        """Start a monitor (``options``: ``write_config``'s); return once its socket listens."""
+        self.write_config(paths, cid, **options)
+        answered = await self._ask_standby(paths.config.encode() + b"\n")
+        if answered is not None:
+            answered.close()
+            return
+        await self._spawn_alone(paths)
+
+    async def spawn_started(self, paths: MonitorPaths, cid: str, hello: dict[str, bool],
+                            **options: Any) -> MonitorLink:
+        """Start a monitor and its process at once, with a link attached as ``hello``
+        asks: an exec's start. From the zygote the request, the hello and the go go
+        out together on one connection, which the monitor keeps as that link, so
+        ``runc`` starts right after the fork, without a round trip to the daemon."""
+        self.write_config(paths, cid, **options)
+        first = _frame(b"H", json.dumps(hello).encode()) + _frame(b"G")
+        answered = await self._ask_standby(b"link " + paths.config.encode() + b"\n" + first)
+        if answered is not None:
+            return answered
+        await self._spawn_alone(paths)
+        link = await MonitorLink.connect(paths, **hello)
+        link.send(b"G")
+        return link
+
+    def write_config(self, paths: MonitorPaths, cid: str, *, mode: str, bundle: str = "", process: str = "",
+                     tty: bool = False, stdin: bool = False, stdin_once: bool = False,
+                     log_path: str | None = None, log_max_size: int = 0, log_max_file: int = 1,
+                     rows: int = 0, cols: int = 0, oom_files: list[str] | None = None) -> None:
+        """Write the monitor's config (``monitor.py`` reads it) in a fresh directory."""
         os.makedirs(paths.dir, exist_ok=True)
         for stale in (paths.exit_file, paths.pid_file, paths.monitor_pid_file):
             try:
@@ -214,6 +258,7 @@ class Runtime:
                 pass
         cfg = {
             "mode": mode, "id": cid, "dir": paths.dir, "runtime": self.path, "runtime_root": self.root,
+            "runtime_fd": self.sealed_fd,
             "bundle": bundle, "process": process, "tty": tty, "stdin": stdin, "stdin_once": stdin_once,
             "log_path": log_path, "log_max_size": log_max_size, "log_max_file": log_max_file,
             "socket": paths.socket, "exit_file": paths.exit_file, "pid_file": paths.pid_file,
@@ -222,13 +267,14 @@ class Runtime:
         }
         with open(paths.config, "w") as f:
             json.dump(cfg, f)
-        if await self._hand_to_standby(paths.config):
-            return
-        # No standby ready: start one now, forked from a thread (a fork of the daemon
-        # can take longer than the loop may be held); it returns once detached.
+
+    async def _spawn_alone(self, paths: MonitorPaths) -> None:
+        """No standby ready: start a monitor now, forked from a thread (a fork of the daemon
+        can take longer than the loop may be held); it returns once detached."""
         proc = await asyncio.to_thread(
             subprocess.run, [self.python, "-I", "-S", MONITOR, paths.config],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            pass_fds=self.inherited)
         if proc.returncode != 0:
             raise EngineError(f"monitor failed to start: {proc.stderr.decode().strip()}")
 
@@ -250,41 +296,43 @@ class Runtime:
             proc = await asyncio.to_thread(
                 subprocess.run, [self.python, "-I", "-S", MONITOR, "--zygote", path, str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True)
+                start_new_session=True, pass_fds=self.inherited)
         except OSError:
             return None
         return path if proc.returncode == 0 else None
 
-    async def _hand_to_standby(self, config_path: str) -> bool:
-        """Have the zygote fork a monitor for ``config_path``; False when there is no
-        zygote ready (it is started, and the caller starts a monitor of its own)."""
+    async def _ask_standby(self, request: bytes) -> MonitorLink | None:
+        """Have the zygote fork a monitor for ``request`` (a config's path and a newline,
+        see ``monitor.zygote``); the open connection once the monitor answered "ok".
+        None when no zygote is ready (it is started, and the caller starts a monitor
+        of its own); EngineError when the monitor failed."""
         task = self._standby
         if task is None or not task.done():
             self.prepare_standby()
-            return False
+            return None
         path = None if task.cancelled() else task.result()
         if path is None:
             self._standby = None
             self.prepare_standby()
-            return False
+            return None
         try:
-            reader, writer = await asyncio.open_unix_connection(path)
+            reader, writer = await asyncio.open_unix_connection(path, limit=1 << 20)
         except OSError:  # the zygote is gone (killed): start another for next time
             self._standby = None
             self.prepare_standby()
-            return False
+            return None
+        link = MonitorLink(reader, writer)
         try:
-            writer.write(config_path.encode() + b"\n")
+            writer.write(request)
             await writer.drain()
             answer = (await asyncio.wait_for(reader.readline(), 10)).decode().strip()
         except (OSError, asyncio.TimeoutError):
-            return False
-        finally:
-            writer.close()
+            answer = ""
         if answer == "ok":
-            return True
+            return link
+        link.close()
         if not answer:
-            return False  # the fork failed before answering: start a monitor of our own
+            return None  # the fork failed before answering: start a monitor of our own
         raise EngineError(f"monitor failed to start: {answer[len('error '):]}")
 
     def _release(self, path: str) -> None:
@@ -311,10 +359,14 @@ class Runtime:
             if name.endswith(".sock"):
                 self._release(os.path.join(self.standby_dir, name))
 
+    async def command(self, *args: str, **kwargs: Any) -> asyncio.subprocess.Process:
+        """``runtime --root ROOT ARGS…`` started (``kwargs`` go to the subprocess)."""
+        return await asyncio.create_subprocess_exec(self.path, "--root", self.root, *args,
+                                                    executable=self.exe, **kwargs)
+
     async def _run(self, *args: str) -> tuple[int, str, str]:
-        proc = await asyncio.create_subprocess_exec(
-            self.path, "--root", self.root, *args, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await self.command(*args, stdin=asyncio.subprocess.DEVNULL,
+                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         return proc.returncode or 0, out.decode(), err.decode()
 
@@ -359,9 +411,8 @@ class Runtime:
         return json.loads(out) if rc == 0 else None
 
     async def update(self, cid: str, resources: dict[str, Any]) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            self.path, "--root", self.root, "update", "--resources", "-", cid,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await self.command("update", "--resources", "-", cid, stdin=asyncio.subprocess.PIPE,
+                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         _, err = await proc.communicate(json.dumps(resources).encode())
         if proc.returncode != 0:
             raise InvalidParameter(f"cannot update container {cid}: {_runc_msg(err.decode())}")
