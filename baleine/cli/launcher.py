@@ -11,7 +11,8 @@ the Kubernetes commands need aiohttp, yaml, ...). ``.pth`` files are not read: n
 the CLI or the daemon imports needs one (site-packages has setuptools' distutils shim only).
 
 Contract of the written script: it runs :func:`baleine.cli.main.main` with the command
-line, exits with its status, and leaves the environment to the CLI (``-I`` ignores only
+line (through ``run_and_exit``, which skips the interpreter's teardown after the everyday
+commands), exits with its status, and leaves the environment to the CLI (``-I`` ignores only
 the interpreter's own PYTHON* variables: ``BALEINE_*``, ``DOCKER_*`` and ``HOME`` are
 read as with any launcher).
 
@@ -54,8 +55,8 @@ def script(python: str, entries: list[str]) -> str:
             "# Baleine's command, written by install.sh (python -m baleine.cli.launcher; see there).\n"
             "import sys\n"
             + "".join(f"sys.path.append({entry!r})\n" for entry in entries)
-            + "from baleine.cli.main import main\n"
-            "sys.exit(main())\n")
+            + "from baleine.cli.main import run_and_exit\n"
+            "run_and_exit()\n")
 
 
 def write(target: str, python: str, entries: list[str]) -> None:
