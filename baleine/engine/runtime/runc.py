@@ -237,7 +237,9 @@ class Runtime:
         ``runc`` starts right after the fork, without a round trip to the daemon."""
         self.write_config(paths, cid, **options)
         first = _frame(b"H", json.dumps(hello).encode()) + _frame(b"G")
-        answered = await self._ask_standby(b"link " + paths.config.encode() + b"\n" + first)
+        # No second try with a monitor of our own once the request went out: the one
+        # forked may have started the process already.
+        answered = await self._ask_standby(b"link " + paths.config.encode() + b"\n" + first, retry=False)
         if answered is not None:
             return answered
         await self._spawn_alone(paths)
@@ -301,11 +303,12 @@ class Runtime:
             return None
         return path if proc.returncode == 0 else None
 
-    async def _ask_standby(self, request: bytes) -> MonitorLink | None:
+    async def _ask_standby(self, request: bytes, retry: bool = True) -> MonitorLink | None:
         """Have the zygote fork a monitor for ``request`` (a config's path and a newline,
         see ``monitor.zygote``); the open connection once the monitor answered "ok".
         None when no zygote is ready (it is started, and the caller starts a monitor
-        of its own); EngineError when the monitor failed."""
+        of its own), or (``retry``) when the request got no answer; EngineError when
+        the monitor failed."""
         task = self._standby
         if task is None or not task.done():
             self.prepare_standby()
@@ -331,8 +334,10 @@ class Runtime:
         if answer == "ok":
             return link
         link.close()
-        if not answer:
+        if not answer and retry:
             return None  # the fork failed before answering: start a monitor of our own
+        if not answer:
+            raise EngineError("monitor failed to start: no answer from the monitor's zygote")
         raise EngineError(f"monitor failed to start: {answer[len('error '):]}")
 
     def _release(self, path: str) -> None:
