@@ -110,6 +110,7 @@ class Executor:
         ocispec.write_config(bundle, spec)
 
     async def _run(self, cid: str, bundle: str, on_output: Callable[[int, str], None]) -> int:
+        self.runtime.warm_cgroup_lock()
         proc = await self.runtime.command(
             "run", "--bundle", bundle, cid,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

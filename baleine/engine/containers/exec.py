@@ -86,6 +86,8 @@ class Execs:
         if not cmd:
             raise InvalidParameter("No exec command specified")
         _check_running(c)
+        # Its start usually follows at once: the kernel's cgroup lock warms meanwhile.
+        self.runtime.warm_cgroup_lock()
         cfg = dict(body)
         cfg["Cmd"] = list(cmd)
         ex = ExecInstance(secrets.token_hex(32), c.id, cfg)

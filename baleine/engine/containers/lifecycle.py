@@ -257,6 +257,7 @@ class Lifecycle:
         # of them before "G" (runc reads the bundle then), and its hand-off is ~5 ms.
         # (conmon runs `runc create` at once: it is spawned once the bundle is written.)
         early = self.monitor.spawns_before_bundle
+        self.runtime.warm_cgroup_lock()  # runc will move the container's init (cgroup_lock.py)
         spawning = asyncio.create_task(self._spawn_monitor(c, paths)) if early else None
         try:
             await self._prepare_bundle(c, paths)
@@ -280,6 +281,7 @@ class Lifecycle:
             if not fut.done():
                 fut.set_result(None)
         await self._attaches_settled(waiting)
+        self.runtime.warm_cgroup_lock()
         link.send(b"G")
         state = await link.next_state()
         if state is None or state.get("state") not in ("running", "exited"):

@@ -23,6 +23,7 @@ from typing import Any
 
 from ...rules.errors import Conflict, EngineError, InvalidParameter, NotFound
 from . import sealed
+from .cgroup_lock import LockWarmer
 
 MONITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "monitor.py")
 
@@ -195,6 +196,7 @@ class Runtime:
         # Run from a sealed copy made once (``sealed.py``): runc skips copying itself
         # at every container start and exec.
         self.sealed_fd = sealed.seal(path)
+        self.cgroup_lock = LockWarmer()
         self.exec_root = exec_root
         self.root = os.path.join(exec_root, "runc")
         os.makedirs(self.root, exist_ok=True)
@@ -216,6 +218,11 @@ class Runtime:
         """The descriptors a monitor or the zygote inherits from the daemon (``pass_fds``)."""
         return () if self.sealed_fd is None else (self.sealed_fd,)
 
+    def warm_cgroup_lock(self) -> None:
+        """Say a process will soon be moved into a container's cgroups (a start, an
+        exec): the kernel's migration lock is warmed meanwhile (``cgroup_lock.py``)."""
+        self.cgroup_lock.warm()
+
     def monitor_dir(self, key: str) -> MonitorPaths:
         """Runtime directory for a container or exec ``key`` (kept short: socket paths are limited)."""
         return MonitorPaths(os.path.join(self.exec_root, key))
@@ -235,6 +242,7 @@ class Runtime:
         asks: an exec's start. From the zygote the request, the hello and the go go
         out together on one connection, which the monitor keeps as that link, so
         ``runc`` starts right after the fork, without a round trip to the daemon."""
+        self.warm_cgroup_lock()
         self.write_config(paths, cid, **options)
         first = _frame(b"H", json.dumps(hello).encode()) + _frame(b"G")
         # No second try with a monitor of our own once the request went out: the one
