@@ -23,7 +23,7 @@ import subprocess
 import termios
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -216,15 +216,24 @@ def test_python_client_exec_and_port_forward(kube: Kube, ticker: str) -> None:
 
 def _raw_exec(k: Kube, protocols: list[str], query: str) -> tuple[str | None, list[bytes]]:
     """A WebSocket exec as a bare client: (the subprotocol chosen, every message until the close)."""
+    return _raw_stream(k, "ticker/exec", protocols, query)
+
+
+def _raw_stream(k: Kube, path: str, protocols: list[str], query: str,
+                meanwhile: Callable[[], object] | None = None) -> tuple[str | None, list[bytes]]:
+    """A WebSocket session on pod subresource ``path`` as a bare client; ``meanwhile`` runs
+    once it is open. (The subprotocol chosen, every message until the close.)"""
     import ssl
 
     import websocket
 
     certs = k.daemon.data_root / "kube"
     ws = websocket.create_connection(
-        f"wss://127.0.0.1:{k.port}/api/v1/namespaces/{NS}/pods/ticker/exec?{query}", subprotocols=protocols,
+        f"wss://127.0.0.1:{k.port}/api/v1/namespaces/{NS}/pods/{path}?{query}", subprotocols=protocols,
         sslopt={"ca_certs": str(certs / "ca.crt"), "certfile": str(certs / "admin.crt"),
                 "keyfile": str(certs / "admin.key"), "cert_reqs": ssl.CERT_REQUIRED}, timeout=30)
+    if meanwhile is not None:
+        meanwhile()
     messages = []
     try:
         while True:
@@ -314,6 +323,22 @@ def test_attach_to_a_running_container(kube: Kube) -> None:
     set_running(kube, "listener", cid, ["main"])
     r = kube.run("attach", "-i", "listener", input="hello\n", timeout=60)
     assert r.returncode == 0 and "got hello" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_attach_to_a_container_that_ends_meanwhile_is_refused(kube: Kube) -> None:
+    """A container that ends while the attach is set up: an error on the error channel,
+    which makes kubectl fall back to its logs (not a wait for a start that never comes)."""
+    uid = ghost_pod(kube, "fleeting", ["main"], stdin=True, tty=True)
+    cid = instance(kube, "fleeting", uid, "main", 0, "echo said; exec sleep 300", "-i", "-t")
+    set_running(kube, "fleeting", cid, ["main"])
+    # With a terminal the server first waits (up to a second) for the client's size,
+    # which this client never sends: the container is killed meanwhile.
+    _, messages = _raw_stream(kube, "fleeting/attach", ["v5.channel.k8s.io"], "stdin=true&stdout=true&tty=true",
+                              meanwhile=lambda: kube.daemon.ok("kill", cid))
+    assert messages and messages[-1][:1] == b"\x03", messages
+    status = json.loads(messages[-1][1:])
+    assert status["status"] == "Failure" and "container main is not running" in status["message"], status
+    assert "said" in kube.ok("logs", "fleeting")
 
 
 def test_attach_with_a_terminal(kube: Kube) -> None:

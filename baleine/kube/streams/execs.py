@@ -205,6 +205,16 @@ async def serve_attach(sessions: Sessions, request: web.Request, target: Target,
     session = await sessions.accept(request, protocol)
     try:
         size = await _first_size(session, opts.tty and tty)
+        if not c.running:
+            # It ended while the session was set up. The runtime refuses to attach to a
+            # container that is not running (containerd: "container is in
+            # CONTAINER_EXITED state"); waiting for a start, as Docker's attach does, would
+            # wait forever: a pod's container never starts again, the kubelet makes a new
+            # one. kubectl then falls back to the container's logs (`run -i` still shows
+            # what a brief process printed).
+            message = f"error attaching to container: container {name} is not running"
+            await session.send(channels.encode(channels.ERROR, channels.internal_error(message)))
+            return session.ws
         if size is not None:
             with contextlib.suppress(Conflict, NotFound, InvalidParameter):
                 await containers.resize(c.id, size[0], size[1])
